@@ -1,0 +1,1 @@
+"""dfl.backends"""

@@ -1,0 +1,325 @@
+"""Reading input relations from `.csv` and `.facts` files (LANGUAGE.md §2, §7).
+
+Every problem is a `DflError(kind="input")` (exit status 2) whose message names the
+file, the line as counted in the file and, where one is at fault, the column.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, NoReturn
+
+from dfl.errors import DflError, Span
+from dfl.ir.types import Schema, Type
+from dfl.runtime.values import INT_MAX, INT_MIN
+
+# ASCII only: int() alone would also take "1_000" and non-ASCII digits.
+_INT_RE = re.compile(r"[ \t]*[+-]?([0-9]+)[ \t]*\Z")
+# More digits than this cannot fit in 64 bits, and int() refuses very long strings anyway.
+_MAX_INT_DIGITS = 20
+_FORMATS = {".csv": "csv", ".facts": "facts"}
+
+
+class _BadValue(Exception):
+    """A field that does not parse; the message is what was expected."""
+
+
+def input_candidates(name: str, input_dir: str | None, explicit: dict[str, str]) -> list[str]:
+    """The paths §7 looks at for input relation `name`, in the order it looks."""
+    if name in explicit:
+        return [explicit[name]]
+    if input_dir is None:
+        return []
+    return [os.path.join(input_dir, f"{name}.csv"), os.path.join(input_dir, f"{name}.facts")]
+
+
+def find_input(name: str, input_dir: str | None, explicit: dict[str, str]) -> str | None:
+    """`--in name=FILE` (even when FILE is missing, so reading it reports that), else the
+    first of `DIR/name.csv`, `DIR/name.facts` that exists, else None."""
+    if name in explicit:
+        return explicit[name]
+    for path in input_candidates(name, input_dir, explicit):
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def missing_input(relation: str, tried: list[str]) -> DflError:
+    """The error for an input relation that has no file and no facts or rules."""
+    where = f"tried {', '.join(tried)}" if tried else "no -I DIR or --in given"
+    return DflError(
+        f"no input file for relation {relation} ({where})",
+        kind="input",
+        hint=f"give it with --in {relation}=FILE or -I DIR, or add facts or rules for {relation}",
+    )
+
+
+def read_relation(path: str, schema: Schema, relation: str, tick_column: bool = False,
+                  tried: list[str] | None = None) -> list[tuple]:
+    """The rows of `relation` in `path`, in file order, duplicates kept.
+
+    `.csv` is read with the csv module and starts with a header row naming the columns in
+    declaration order (`tick` first when `tick_column`); `.facts` is Soufflé's format: one
+    row a line, fields split on tab, no quoting, no header. Values are int, float, str or
+    bool (a lattice column is read as its base type); with `tick_column` each row is
+    `(tick, *values)`.
+
+    - An empty file is an empty relation, and so is a `.csv` holding only its header.
+    - A wholly empty line is skipped, except in a relation with zero columns (and no tick),
+      where an empty line is its one row: the relation holds. So in a one-column `.facts`
+      file an empty line is not the empty string (in `.csv` that is written `""`).
+    - Both `\\n` and `\\r\\n` end lines; a UTF-8 byte-order mark at the start is ignored;
+      header names may have surrounding spaces; a malformed quoted CSV field is an error.
+    - int: optional sign and decimal digits, spaces around allowed, within 64 bits;
+      float: whatever Python's float() takes (`1e-3`, `inf`, `nan`); bool: true/false in
+      any case, spaces around allowed; str: the field exactly as written.
+    - `tried`: the paths looked at, named in the message when the file is missing.
+    """
+    data = _read_bytes(path, relation, tried)
+    fmt = _FORMATS.get(os.path.splitext(path)[1].lower())
+    if fmt is None:
+        raise DflError(f"{path}: cannot tell the format of the input for relation {relation}",
+                       kind="input",
+                       hint="name it .csv (comma-separated, with a header row) or .facts (tab-separated, no header)")
+    src = _Source(path, _decode(path, data))
+    names = (["tick"] if tick_column else []) + list(schema.names)
+    convs = ([_parse_tick] if tick_column else []) + [_CONVERTERS[t] for t in schema.types]
+    records = _csv_records(src, names) if fmt == "csv" else _facts_records(src)
+    rows: list[tuple] = []
+    for rec in records:
+        if not rec.fields and names:  # a blank line
+            continue
+        if len(rec.fields) != len(names):
+            _count_error(src, rec, names)
+        try:
+            rows.append(tuple([conv(f) for conv, f in zip(convs, rec.fields)]))
+        except _BadValue:
+            _value_error(src, rec, names, convs)
+    if not names:
+        return rows[:1]  # a relation with no columns holds or not; any number of lines say "holds"
+    return rows
+
+
+@dataclass
+class _Source:
+    path: str
+    text: str
+
+    def error(self, line: int, message: str, cols: tuple[int, int] | None = None,
+              hint: str | None = None) -> NoReturn:
+        """Raise an error at `line`, pointing at 0-based character range `cols` (else the whole line)."""
+        if cols is None:
+            cols = (0, len(_line_text(self.text, line)))
+        span = Span(self.path, line, cols[0] + 1, line, cols[1] + 1)
+        raise DflError(f"{self.path}:{line}: {message}", span=span, kind="input", hint=hint,
+                       source=self.text)
+
+
+@dataclass
+class _Record:
+    line: int
+    fields: list[str]
+    # 0-based [start, end) of each field in `text`; None when unknown (a record over several lines).
+    positions: list[tuple[int, int]] | None
+    text: str
+
+
+def _read_bytes(path: str, relation: str, tried: list[str] | None) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        also = f" (tried {', '.join(tried)})" if tried and tried != [path] else ""
+        raise DflError(f"{path}: file not found, wanted as input for relation {relation}{also}",
+                       kind="input") from None
+    except OSError as e:
+        raise DflError(f"{path}: cannot read the input for relation {relation}: {e.strerror or e}",
+                       kind="input") from None
+
+
+def _decode(path: str, data: bytes) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        start = data.rfind(b"\n", 0, e.start) + 1
+        col = len(data[start:e.start].decode("utf-8", "replace"))
+        _Source(path, data.decode("utf-8", "replace")).error(
+            line, f"invalid UTF-8 (byte 0x{data[e.start]:02x} at character {col + 1})",
+            (col, col + 1), hint="input files must be UTF-8")
+    return text.removeprefix("\ufeff")
+
+
+def _line_text(text: str, line: int) -> str:
+    # Same line splitting as DflError's caret line, so columns agree with what it shows.
+    lines = text.splitlines()
+    return lines[line - 1] if 1 <= line <= len(lines) else ""
+
+
+def _csv_records(src: _Source, names: list[str]) -> list[_Record]:
+    """The records after a checked header; none for an empty file."""
+    # newline="" keeps quoted line breaks inside fields, as the csv module wants.
+    lines = list(io.StringIO(src.text, newline=""))
+    reader = csv.reader(lines, strict=True)
+    records: list[_Record] = []
+    while True:
+        first = reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            src.error(reader.line_num, f"malformed CSV: {e}")
+        text = lines[first - 1].rstrip("\r\n")
+        positions = _csv_positions(text) if reader.line_num == first else None
+        if positions is not None and len(positions) != len(fields):
+            positions = None
+        records.append(_Record(first, fields, positions, text))
+    if records:
+        _check_header(src, records[0], names)
+    return records[1:]
+
+
+def _csv_positions(text: str) -> list[tuple[int, int]]:
+    """Where each field of a one-line CSV record lies (an empty line has no fields)."""
+    if not text:
+        return []
+    spans, start, quoted = [], 0, False
+    for i, ch in enumerate(text):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "," and not quoted:
+            spans.append((start, i))
+            start = i + 1
+    spans.append((start, len(text)))
+    return spans
+
+
+def _check_header(src: _Source, rec: _Record, names: list[str]) -> None:
+    got = [f.strip() for f in rec.fields]
+    if got == names:
+        return
+    want = ",".join(names) if names else "an empty line (the relation has no columns)"
+    hint = ("a .csv input starts with a header row naming the columns in declaration order; "
+            "a .facts file (tab-separated) has no header")
+    wrong = [i for i, (g, n) in enumerate(zip(got, names)) if g != n]
+    if wrong:
+        i = wrong[0]
+        src.error(rec.line, f"bad header: column {i + 1} is named {_show(rec.fields[i])}, "
+                            f"expected {names[i]} (the header must be {want})", _at(rec, i), hint)
+    if len(got) > len(names):
+        src.error(rec.line, f"bad header: column {len(names) + 1} is one too many "
+                            f"(the header must be {want})", _at(rec, len(names)), hint)
+    src.error(rec.line, f"bad header: {_column(names, len(got))} is missing "
+                        f"(the header must be {want})", (len(rec.text), len(rec.text) + 1), hint)
+
+
+def _at(rec: _Record, i: int) -> tuple[int, int] | None:
+    return rec.positions[i] if rec.positions else None
+
+
+def _facts_records(src: _Source) -> list[_Record]:
+    records: list[_Record] = []
+    lines = src.text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the piece after the last line's newline
+    for n, raw in enumerate(lines, start=1):
+        text = raw.removesuffix("\r")
+        if not text:
+            records.append(_Record(n, [], [], text))
+            continue
+        fields = text.split("\t")
+        positions, start = [], 0
+        for f in fields:
+            positions.append((start, start + len(f)))
+            start += len(f) + 1
+        records.append(_Record(n, fields, positions, text))
+    return records
+
+
+def _column(names: list[str], i: int) -> str:
+    return f"column {i + 1} ({names[i]})"
+
+
+def _count_error(src: _Source, rec: _Record, names: list[str]) -> NoReturn:
+    found, want = len(rec.fields), len(names)
+    listed = f" ({', '.join(names)})" if names else ""
+    message = f"expected {want} column(s){listed}, found {found}"
+    end = len(rec.text)
+    if found > want:
+        start = rec.positions[want][0] if rec.positions else 0
+        message, cols = f"column {want + 1}: {message}", (start, end)
+    else:
+        message, cols = f"{_column(names, found)} is missing: {message}", (end, end + 1)
+    hint = None
+    if src.path.lower().endswith(".facts") and found == 1 and "," in rec.text:
+        hint = "a .facts file is tab-separated; name a comma-separated file .csv (with a header)"
+    elif src.path.lower().endswith(".csv") and found == 1 and "\t" in rec.text:
+        hint = "a .csv file is comma-separated; name a tab-separated file .facts (no header)"
+    src.error(rec.line, message, cols if rec.positions is not None else None, hint)
+
+
+def _value_error(src: _Source, rec: _Record, names: list[str], convs: list[Callable[[str], Any]]) -> NoReturn:
+    for i, (conv, field) in enumerate(zip(convs, rec.fields)):
+        try:
+            conv(field)
+        except _BadValue as e:
+            src.error(rec.line, f"{_column(names, i)}: {e}", _at(rec, i))
+    raise AssertionError("a value failed to parse once but not twice")
+
+
+def _show(text: str) -> str:
+    """A field as the message quotes it: JSON-style, so control characters are visible."""
+    if len(text) > 40:
+        text = text[:40] + "…"
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _parse_int(text: str) -> int:
+    m = _INT_RE.match(text)
+    if m is None:
+        raise _BadValue(f"expected int, got {_show(text)}")
+    if len(m.group(1).lstrip("0")) > _MAX_INT_DIGITS or not INT_MIN <= (v := int(text)) <= INT_MAX:
+        raise _BadValue(f"int out of the 64-bit range, got {_show(text)}")
+    return v
+
+
+def _parse_float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise _BadValue(f"expected float, got {_show(text)}") from None
+
+
+def _parse_bool(text: str) -> bool:
+    word = text.strip(" \t").lower()
+    if word not in ("true", "false"):
+        raise _BadValue(f"expected bool (true or false), got {_show(text)}")
+    return word == "true"
+
+
+def _parse_addr(text: str) -> Any:
+    raise _BadValue("addr input is not supported yet (an addr column cannot be read from a file)")
+
+
+def _parse_tick(text: str) -> int:
+    try:
+        tick = _parse_int(text)
+    except _BadValue:
+        tick = -1
+    if tick < 0:
+        raise _BadValue(f"expected a tick (an int >= 0), got {_show(text)}")
+    return tick
+
+
+_CONVERTERS: dict[Type, Callable[[str], Any]] = {
+    Type.INT: _parse_int,
+    Type.FLOAT: _parse_float,
+    Type.STR: str,
+    Type.BOOL: _parse_bool,
+    Type.ADDR: _parse_addr,
+}

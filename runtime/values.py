@@ -1,0 +1,45 @@
+"""Values as the I/O contract writes, reads and orders them (LANGUAGE.md §7)."""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+from dfl.ir.types import Type
+
+INT_MIN = -(1 << 63)
+INT_MAX = (1 << 63) - 1
+
+
+def wrap64(x: int) -> int:
+    """Integer overflow wraps as 64-bit two's complement, in every backend."""
+    if INT_MIN <= x <= INT_MAX:
+        return x
+    return ((x + (1 << 63)) & ((1 << 64) - 1)) - (1 << 63)
+
+
+def format_value(v: Any, t: Type | None = None) -> str:
+    """Floats as Python's repr, booleans as true/false, the rest as str."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def value_key(v: Any) -> tuple:
+    """Orders numbers numerically, strings by code point, false < true; NaN last among numbers."""
+    if isinstance(v, bool):
+        return (0, int(v))
+    if isinstance(v, (int, float)):
+        if isinstance(v, float) and math.isnan(v):
+            return (1, math.inf, 1)
+        return (1, v, 0)
+    return (2, v)
+
+
+def row_key(row: Sequence[Any]) -> tuple:
+    return tuple(value_key(v) for v in row)
+
+
+def sort_rows(rows) -> list[tuple]:
+    return sorted(rows, key=row_key)
