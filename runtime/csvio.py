@@ -11,16 +11,13 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable, Iterator, NoReturn
 
 from dfl.errors import DflError, Span
 from dfl.ir.types import Schema, Type
 from dfl.runtime.values import INT_MAX, INT_MIN
 
-# ASCII only: int() alone would also take "1_000" and non-ASCII digits.
-_INT_RE = re.compile(r"[ \t]*[+-]?([0-9]+)[ \t]*\Z")
-# More digits than this cannot fit in 64 bits, and int() refuses very long strings anyway.
-_MAX_INT_DIGITS = 20
+_INT_RE = re.compile(r"\s*[+-]?[0-9]+\s*\Z", re.ASCII)
 _FORMATS = {".csv": "csv", ".facts": "facts"}
 
 
@@ -90,15 +87,16 @@ def read_relation(path: str, schema: Schema, relation: str, tick_column: bool = 
     convs = ([_parse_tick] if tick_column else []) + [_CONVERTERS[t] for t in schema.types]
     records = _csv_records(src, names) if fmt == "csv" else _facts_records(src)
     rows: list[tuple] = []
-    for rec in records:
-        if not rec.fields and names:  # a blank line
+    width = len(names)
+    for first, last, fields in records:
+        if not fields and width:  # a blank line
             continue
-        if len(rec.fields) != len(names):
-            _count_error(src, rec, names)
+        if len(fields) != width:
+            _count_error(src, _Record(src, first, last, fields, fmt == "csv"), names)
         try:
-            rows.append(tuple([conv(f) for conv, f in zip(convs, rec.fields)]))
+            rows.append(tuple([conv(f) for conv, f in zip(convs, fields)]))
         except _BadValue:
-            _value_error(src, rec, names, convs)
+            _value_error(src, _Record(src, first, last, fields, fmt == "csv"), names, convs)
     if not names:
         return rows[:1]  # a relation with no columns holds or not; any number of lines say "holds"
     return rows
@@ -119,13 +117,25 @@ class _Source:
                        source=self.text)
 
 
-@dataclass
+# A record as the readers yield it: its first and last line, and its fields.
+_Raw = tuple[int, int, list[str]]
+
+
 class _Record:
-    line: int
-    fields: list[str]
-    # 0-based [start, end) of each field in `text`; None when unknown (a record over several lines).
-    positions: list[tuple[int, int]] | None
-    text: str
+    """A record that is at fault: what an error message needs to point into it."""
+
+    def __init__(self, src: _Source, first: int, last: int, fields: list[str], is_csv: bool) -> None:
+        self.line = first
+        self.fields = fields
+        self.text = _line_text(src.text, first)
+        self.positions = self._positions(first == last, is_csv)
+
+    def _positions(self, one_line: bool, is_csv: bool) -> list[tuple[int, int]] | None:
+        """0-based [start, end) of each field in `text`; None when unknown (several lines)."""
+        if not one_line:
+            return None
+        spans = _csv_positions(self.text) if is_csv else _tab_positions(self.fields)
+        return spans if len(spans) == len(self.fields) else None
 
 
 def _read_bytes(path: str, relation: str, tried: list[str] | None) -> bytes:
@@ -160,28 +170,24 @@ def _line_text(text: str, line: int) -> str:
     return lines[line - 1] if 1 <= line <= len(lines) else ""
 
 
-def _csv_records(src: _Source, names: list[str]) -> list[_Record]:
+def _csv_records(src: _Source, names: list[str]) -> Iterator[_Raw]:
     """The records after a checked header; none for an empty file."""
     # newline="" keeps quoted line breaks inside fields, as the csv module wants.
-    lines = list(io.StringIO(src.text, newline=""))
-    reader = csv.reader(lines, strict=True)
-    records: list[_Record] = []
+    reader = csv.reader(io.StringIO(src.text, newline=""), strict=True)
+    header = True
     while True:
         first = reader.line_num + 1
         try:
             fields = next(reader)
         except StopIteration:
-            break
+            return
         except csv.Error as e:
             src.error(reader.line_num, f"malformed CSV: {e}")
-        text = lines[first - 1].rstrip("\r\n")
-        positions = _csv_positions(text) if reader.line_num == first else None
-        if positions is not None and len(positions) != len(fields):
-            positions = None
-        records.append(_Record(first, fields, positions, text))
-    if records:
-        _check_header(src, records[0], names)
-    return records[1:]
+        if header:
+            _check_header(src, _Record(src, first, reader.line_num, fields, True), names)
+            header = False
+        else:
+            yield first, reader.line_num, fields
 
 
 def _csv_positions(text: str) -> list[tuple[int, int]]:
@@ -222,23 +228,21 @@ def _at(rec: _Record, i: int) -> tuple[int, int] | None:
     return rec.positions[i] if rec.positions else None
 
 
-def _facts_records(src: _Source) -> list[_Record]:
-    records: list[_Record] = []
+def _facts_records(src: _Source) -> Iterator[_Raw]:
     lines = src.text.split("\n")
     if lines[-1] == "":
         lines.pop()  # the piece after the last line's newline
     for n, raw in enumerate(lines, start=1):
         text = raw.removesuffix("\r")
-        if not text:
-            records.append(_Record(n, [], [], text))
-            continue
-        fields = text.split("\t")
-        positions, start = [], 0
-        for f in fields:
-            positions.append((start, start + len(f)))
-            start += len(f) + 1
-        records.append(_Record(n, fields, positions, text))
-    return records
+        yield n, n, (text.split("\t") if text else [])
+
+
+def _tab_positions(fields: list[str]) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for f in fields:
+        spans.append((start, start + len(f)))
+        start += len(f) + 1
+    return spans
 
 
 def _column(names: list[str], i: int) -> str:
@@ -280,10 +284,17 @@ def _show(text: str) -> str:
 
 
 def _parse_int(text: str) -> int:
-    m = _INT_RE.match(text)
-    if m is None:
-        raise _BadValue(f"expected int, got {_show(text)}")
-    if len(m.group(1).lstrip("0")) > _MAX_INT_DIGITS or not INT_MIN <= (v := int(text)) <= INT_MAX:
+    try:
+        v = int(text)
+    except ValueError:
+        v = None
+    # int() alone would also take "1_000", non-ASCII digits, and refuses very long strings.
+    if v is None or "_" in text or not text.isascii():
+        m = _INT_RE.match(text)
+        if m is None:
+            raise _BadValue(f"expected int, got {_show(text)}") from None
+        raise _BadValue(f"int out of the 64-bit range, got {_show(text)}")
+    if not INT_MIN <= v <= INT_MAX:
         raise _BadValue(f"int out of the 64-bit range, got {_show(text)}")
     return v
 

@@ -1,0 +1,155 @@
+"""Safety and the evaluation order of a rule body (LANGUAGE.md §3).
+
+`plan_body` orders the literals so that each is evaluated once the variables it needs are
+bound: filters and bindings as soon as possible, then atoms that join on bound variables,
+then generators and aggregates, and only last atoms that share nothing (a cross product).
+A literal that can never become ready makes the rule unsafe: the error names the variable.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dfl.errors import DflError
+from dfl.lang import ast
+
+
+@dataclass
+class Step:
+    """One literal in evaluation order.
+
+    kind: atom | neg | filter | bind | gen | agg. For bind/gen, `var` is the variable bound;
+    for agg, `var` is the result variable when the aggregate binds it (else the result is
+    tested), `correlated` the variables shared with the rest of the rule, `inner` the plan of
+    the aggregate's body (starting from the correlated variables).
+    """
+
+    kind: str
+    lit: ast.Literal
+    var: str | None = None
+    expr: ast.Expr | None = None
+    correlated: tuple[str, ...] = ()
+    inner: list["Step"] = field(default_factory=list)
+
+
+def names(vs: list[ast.Var]) -> set[str]:
+    return {v.name for v in vs if not v.is_wildcard}
+
+
+def _binding(lit: ast.Filter, bound: set[str]) -> tuple[str, ast.Expr] | None:
+    """`v = e` or `e = v` with v unbound and e's variables bound binds v."""
+    e = lit.expr
+    if not (isinstance(e, ast.Compare) and e.op == "="):
+        return None
+    for side, other in ((e.left, e.right), (e.right, e.left)):
+        if isinstance(side, ast.Var) and not side.is_wildcard and side.name not in bound \
+                and names(ast.expr_vars(other)) <= bound:
+            return side.name, other
+    return None
+
+
+def plan_body(lits: tuple[ast.Literal, ...], bound0: set[str], head_vars: set[str]) -> tuple[list[Step], set[str]]:
+    """Orders `lits` given the variables bound before them; returns the steps and the bound set."""
+    bound = set(bound0)
+    pending = list(lits)
+    steps: list[Step] = []
+
+    def outer_vars(agg: ast.BodyAgg) -> set[str]:
+        inside = names([v for l in agg.body for v in ast.literal_vars(l)] + ast.expr_vars(agg.arg))
+        elsewhere = set(head_vars) | bound0
+        for other in lits:
+            if other is not agg:
+                elsewhere |= names(ast.literal_vars(other))
+        elsewhere |= names(ast.expr_vars(agg.result))
+        return inside & elsewhere
+
+    def ready_cheap(lit: ast.Literal) -> Step | None:
+        if isinstance(lit, ast.Filter):
+            b = _binding(lit, bound)
+            if b is not None:
+                return Step("bind", lit, var=b[0], expr=b[1])
+            if names(ast.expr_vars(lit.expr)) <= bound:
+                return Step("filter", lit, expr=lit.expr)
+        if isinstance(lit, ast.Negation) and names(ast.literal_vars(lit)) <= bound:
+            return Step("neg", lit)
+        return None
+
+    def ready_costly(lit: ast.Literal) -> Step | None:
+        if isinstance(lit, ast.Generator) and lit.var.name not in bound \
+                and names(ast.expr_vars(lit.expr)) <= bound:
+            return Step("gen", lit, var=lit.var.name, expr=lit.expr)
+        if isinstance(lit, ast.BodyAgg):
+            corr = outer_vars(lit)
+            res = lit.result
+            binds = isinstance(res, ast.Var) and not res.is_wildcard and res.name not in bound \
+                and res.name not in corr
+            if corr <= bound and (binds or names(ast.expr_vars(res)) <= bound):
+                inner, _ = plan_body(lit.body, corr, names(ast.expr_vars(lit.arg)))
+                return Step("agg", lit, var=res.name if binds else None, correlated=tuple(sorted(corr)),
+                            inner=inner)
+        return None
+
+    while pending:
+        step = next((s for s in map(ready_cheap, pending) if s is not None), None)
+        if step is None:
+            atoms = [l for l in pending if isinstance(l, ast.Atom)]
+            joined = [a for a in atoms if names(ast.literal_vars(a)) & bound and _atom_ready(a, bound)]
+            if joined or (atoms and not bound and _atom_ready(atoms[0], bound)):
+                # the atom sharing the most bound variables joins next (the first when none is bound)
+                lit = max(joined, key=lambda a: len(names(ast.literal_vars(a)) & bound)) if joined else atoms[0]
+                step = Step("atom", lit)
+            else:
+                step = next((s for s in map(ready_costly, pending) if s is not None), None)
+                if step is None:
+                    ready_atoms = [a for a in atoms if _atom_ready(a, bound)]
+                    if ready_atoms:
+                        step = Step("atom", ready_atoms[0])
+        if step is None:
+            raise _unsafe(pending, bound)
+        pending.remove(step.lit)
+        steps.append(step)
+        if step.kind == "atom":
+            bound |= names(ast.literal_vars(step.lit))
+        elif step.var is not None:
+            bound.add(step.var)
+    return steps, bound
+
+
+def _atom_ready(atom: ast.Atom, bound: set[str]) -> bool:
+    """An atom argument that is an expression (not a variable or constant) needs its variables bound."""
+    for a in atom.args:
+        if not isinstance(a, (ast.Var, ast.Const)) and not names(ast.expr_vars(a)) <= bound:
+            return False
+    return True
+
+
+def _unsafe(pending: list[ast.Literal], bound: set[str]) -> DflError:
+    for lit in pending:
+        if isinstance(lit, ast.BodyAgg):
+            continue
+        free = [v for v in ast.literal_vars(lit) if not v.is_wildcard and v.name not in bound]
+        if isinstance(lit, ast.Generator):
+            free = [v for v in ast.expr_vars(lit.expr) if v.name not in bound]
+        if free:
+            v = free[0]
+            what = {ast.Negation: "a negation", ast.Filter: "a comparison", ast.Generator: "a generator",
+                    ast.Atom: "an atom's expression"}[type(lit)]
+            return DflError(f"unsafe rule: variable '{v.name}' in {what} is not bound", v.span,
+                            hint="bind every variable with a positive atom, a binding `v = expr` or a generator")
+    lit = pending[0]
+    return DflError("unsafe rule: the variables this aggregate shares with the rest of the rule are not bound",
+                    lit.span, hint="bind them with a positive atom outside the aggregate")
+
+
+def check_head_safety(head: ast.Head, bound: set[str], agg_locals: set[str]) -> list[DflError]:
+    errs = []
+    for arg in head.args:
+        for v in ast.expr_vars(arg):
+            if v.is_wildcard:
+                errs.append(DflError("the wildcard `_` cannot stand in a head", v.span,
+                                     hint="name the value with a variable bound in the body"))
+            elif v.name not in bound:
+                why = " (it is local to an aggregate in the body)" if v.name in agg_locals else ""
+                errs.append(DflError(f"unsafe rule: head variable '{v.name}' is not bound in the body{why}", v.span,
+                                     hint="every head variable must be bound by a positive atom, "
+                                          "a binding `v = expr` or a generator"))
+    return errs

@@ -1,0 +1,134 @@
+"""Writing output relations as CSV files, or as tables for people (LANGUAGE.md §7)."""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from typing import Any, Iterable, Sequence
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from dfl.errors import DflError
+from dfl.ir.types import Schema
+from dfl.runtime.values import format_value, sort_rows
+
+Relations = dict[str, tuple[Schema, list[tuple]]]
+
+
+def format_csv_text(schema: Schema, rows: Iterable[Sequence[Any]]) -> str:
+    """A relation as §7's CSV: a header of column names, then the rows sorted ascending.
+
+    A relation with no columns is an empty header line, then one empty line when it holds.
+    """
+    buf = io.StringIO()
+    writer = csv.writer(buf, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+    writer.writerow(schema.names)
+    if schema.arity == 0:
+        # However many () rows the caller passes, the relation just holds.
+        rows = [()] if any(True for _ in rows) else []
+    types = schema.types
+    for row in sort_rows(rows):
+        writer.writerow([format_value(v, t) for v, t in zip(row, types)])
+    return buf.getvalue()
+
+
+def write_outputs(out_dir: str, relations: Relations) -> None:
+    """Write each relation `r` to `out_dir/r.csv`, all of them or none (§7)."""
+    _write_all({os.path.join(out_dir, f"{name}.csv"): format_csv_text(schema, rows)
+                for name, (schema, rows) in relations.items()}, out_dir)
+
+
+def write_each_tick(out_dir: str, ticks: list[Relations]) -> None:
+    """Write `out_dir/<tick>/<r>.csv` for every tick (`ticks[t]` is tick t), all or none."""
+    _write_all({os.path.join(out_dir, str(tick), f"{name}.csv"): format_csv_text(schema, rows)
+                for tick, relations in enumerate(ticks)
+                for name, (schema, rows) in relations.items()}, out_dir)
+
+
+def _write_all(files: dict[str, str], out_dir: str) -> None:
+    """Write every file under a temporary name, then rename them all into place.
+
+    On any failure, what this call created (temporaries, renamed files, folders) is removed,
+    so a failed run leaves no partial output to be mistaken for a result.
+    """
+    made_dirs: list[str] = []
+    temps: dict[str, str] = {}
+    placed: list[str] = []
+    try:
+        _make_dirs(out_dir, made_dirs)
+        for path, text in files.items():
+            folder = os.path.dirname(path)
+            _make_dirs(folder, made_dirs)
+            # In the same folder as the target, so os.replace is a rename, never a copy.
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+            temps[path] = tmp
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+        for path, tmp in temps.items():
+            os.replace(tmp, path)
+            placed.append(path)
+    except BaseException as e:
+        for path in [*temps.values(), *placed]:
+            _remove(path)
+        for folder in reversed(made_dirs):
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass
+        if isinstance(e, OSError):
+            where = e.filename or out_dir
+            raise DflError(f"cannot write output {where}: {e.strerror or e}", kind="input") from None
+        raise
+
+
+def _make_dirs(folder: str, made: list[str]) -> None:
+    """Like os.makedirs, but records each folder it creates so a failure can remove them."""
+    missing: list[str] = []
+    folder = os.path.abspath(folder)
+    while not os.path.isdir(folder):
+        missing.append(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    for d in reversed(missing):
+        os.mkdir(d)
+        made.append(d)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass  # already renamed away, or never created
+
+
+def print_tables(relations: Relations, console: Console | None = None, max_rows: int = 1000) -> None:
+    """Print each relation as a table for people, its rows sorted as in the CSV.
+
+    Beyond `max_rows` rows only the first `max_rows` are shown, and a line says how many
+    more there are. Relations are printed in the order of `relations`.
+    """
+    console = console or Console()
+    for name, (schema, rows) in relations.items():
+        ordered = sort_rows(rows)
+        if schema.arity == 0:
+            # rich draws nothing for a table without columns, so say it in words.
+            console.print(Text(f"{name}() {'holds' if ordered else 'does not hold'}", style="bold"))
+            continue
+        count = f"{len(ordered)} row{'' if len(ordered) == 1 else 's'}"
+        table = Table(title=escape(f"{name} ({count})"), title_justify="left", title_style="bold")
+        for column in schema.columns:
+            table.add_column(Text(str(column)), justify="right" if column.type.numeric else "left")
+        types = schema.types
+        for row in ordered[:max_rows]:
+            table.add_row(*(Text(format_value(v, t)) for v, t in zip(row, types)))
+        console.print(table)
+        if len(ordered) > max_rows:
+            more = len(ordered) - max_rows
+            console.print(Text(f"… {more} more row{'' if more == 1 else 's'} not shown; "
+                               f"-O DIR writes them all", style="dim"))
