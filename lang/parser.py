@@ -282,7 +282,7 @@ class _Builder(Transformer):
         ret, lat = c[-2]
         if lat:
             raise DflError("a function returns a plain type, not a lattice", self._span(meta), source=self.source)
-        return ast.FnDef(str(name), params, ret, c[-1], self._span(meta))
+        return ast.FnDef(str(name), params, ret, _expr(c[-1], set()), self._span(meta))
 
     def param(self, meta, c):
         t, lat = c[1]

@@ -57,7 +57,9 @@ def plan_body(lits: tuple[ast.Literal, ...], bound0: set[str], head_vars: set[st
         inside = names([v for l in agg.body for v in ast.literal_vars(l)] + ast.expr_vars(agg.arg))
         elsewhere = set(head_vars) | bound0
         for other in lits:
-            if other is not agg:
+            if isinstance(other, ast.BodyAgg):  # another aggregate's body variables are its own
+                elsewhere |= names(ast.expr_vars(other.result))
+            elif other is not agg:
                 elsewhere |= names(ast.literal_vars(other))
         elsewhere |= names(ast.expr_vars(agg.result))
         return inside & elsewhere

@@ -81,7 +81,8 @@ def read_relation(path: str, schema: Schema, relation: str, tick_column: bool = 
     if fmt is None:
         raise DflError(f"{path}: cannot tell the format of the input for relation {relation}",
                        kind="input",
-                       hint="name it .csv (comma-separated, with a header row) or .facts (tab-separated, no header)")
+                       hint="name it .csv (comma-separated, with a header row) "
+                            "or .facts (tab-separated, no header)")
     src = _Source(path, _decode(path, data))
     names = (["tick"] if tick_column else []) + list(schema.names)
     convs = ([_parse_tick] if tick_column else []) + [_CONVERTERS[t] for t in schema.types]
@@ -267,7 +268,8 @@ def _count_error(src: _Source, rec: _Record, names: list[str]) -> NoReturn:
     src.error(rec.line, message, cols if rec.positions is not None else None, hint)
 
 
-def _value_error(src: _Source, rec: _Record, names: list[str], convs: list[Callable[[str], Any]]) -> NoReturn:
+def _value_error(src: _Source, rec: _Record, names: list[str],
+                 convs: list[Callable[[str], Any]]) -> NoReturn:
     for i, (conv, field) in enumerate(zip(convs, rec.fields)):
         try:
             conv(field)
@@ -290,8 +292,7 @@ def _parse_int(text: str) -> int:
         v = None
     # int() alone would also take "1_000", non-ASCII digits, and refuses very long strings.
     if v is None or "_" in text or not text.isascii():
-        m = _INT_RE.match(text)
-        if m is None:
+        if _INT_RE.match(text) is None:
             raise _BadValue(f"expected int, got {_show(text)}") from None
         raise _BadValue(f"int out of the 64-bit range, got {_show(text)}")
     if not INT_MIN <= v <= INT_MAX:

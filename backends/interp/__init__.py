@@ -1,1 +1,4 @@
-"""dfl.backends.interp"""
+"""The reference interpreter: plain Python over rows; the semantic oracle for every backend."""
+from dfl.backends.interp.plan import InterpBackend, InterpPlan
+
+__all__ = ["InterpBackend", "InterpPlan"]

@@ -1,0 +1,61 @@
+"""A recursive stratum: iterate the body until no relation gains a row (or improves a value).
+
+With `delta:R` params (after the semi-naive pass) each iteration joins only the rows new in
+the previous one; without them the same loop is the naive fixpoint. Body nodes that read
+no `full:`/`delta:` param are loop-invariant and evaluated once.
+"""
+from __future__ import annotations
+
+from dfl.ir.graph import Graph, Node
+from dfl.backends.interp.relation import FullRel, LatticeRel, Rel
+
+
+def _variant(body: Graph) -> set[str]:
+    out: set[str] = set()
+    for n in body.nodes:  # nodes are in topological order
+        if (n.op == "param" and not n.attr("name").startswith("ext:")) or any(i in out for i in n.inputs):
+            out.add(n.id)
+    return out
+
+
+def run_fixpoint(node: Node, ins: list[Rel], ctx) -> Rel:
+    from dfl.backends.interp.plan import Context, eval_node
+
+    rels: tuple[str, ...] = node.attr("rels")
+    body: Graph = node.attr("body")
+    schemas = {n.attr("rel"): n.schema for n in body.by_op("yield")}  # params may be pruned
+    params: dict[str, Rel] = {}
+    full: dict[str, FullRel | LatticeRel] = {}
+    for rel, init in zip(rels, ins):
+        schema = schemas[rel]
+        if schema.is_lattice:
+            full[rel] = LatticeRel(schema.key_arity, schema.lattices, init.rows)
+        else:
+            full[rel] = FullRel(init.rows)
+        params[f"full:{rel}"] = full[rel]
+        params[f"delta:{rel}"] = Rel(list(full[rel].rows))
+    for ext, rel in zip(node.attr("exts"), ins[len(rels):]):
+        params[f"ext:{ext}"] = rel
+    sub = Context(ctx.inputs, params, ctx.fixpoint_results, ctx.stats)
+    variant = _variant(body)
+    fixed: dict[str, Rel] = {}
+    for n in body.nodes:
+        if n.id not in variant:
+            fixed[n.id] = eval_node(n, fixed, sub)
+    yields = [(n.attr("rel"), n.id) for n in body.by_op("yield")]
+    iterations = 0
+    while True:
+        iterations += 1
+        values = dict(fixed)
+        for n in body.nodes:
+            if n.id in variant:
+                values[n.id] = eval_node(n, values, sub)
+        news = {rel: full[rel].add_new(values[nid]) for rel, nid in yields}
+        if not any(news.values()):
+            break
+        for rel in rels:
+            params[f"delta:{rel}"] = Rel(news.get(rel, []))
+    ctx.stats["iterations"] = ctx.stats.get("iterations", 0) + iterations
+    for rel in rels:
+        ctx.fixpoint_results[(node.id, rel)] = Rel(list(full[rel].rows))
+    return Rel([])

@@ -1,0 +1,64 @@
+"""Runs one tick of an IR graph: each node in topological order, over Python rows."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dfl.errors import DflError
+from dfl.ir.graph import Graph, Node
+from dfl.backends.base import TickResult
+from dfl.backends.interp.ops import TABLE
+from dfl.backends.interp.relation import Rel
+from dfl.stdlib.builtins import BuiltinError
+
+
+@dataclass
+class Context:
+    inputs: dict[tuple[str, str], list[tuple]]
+    params: dict[str, Rel] = field(default_factory=dict)
+    fixpoint_results: dict[tuple[str, str], Rel] = field(default_factory=dict)
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+def eval_node(node: Node, values: dict[str, Rel], ctx: Context) -> Rel:
+    try:
+        return TABLE[node.op](node, [values[i] for i in node.inputs], ctx)
+    except BuiltinError as e:
+        raise _runtime(node, str(e)) from None
+    except (ArithmeticError, ValueError) as e:  # a float operation Python refuses
+        raise _runtime(node, str(e)) from None
+
+
+def _runtime(node: Node, what: str) -> DflError:
+    where = f" in the rule at line {node.span.line}" if node.span else ""
+    return DflError(f"{what}{where}", node.span, kind="runtime")
+
+
+class InterpPlan:
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+
+    def run(self, inputs: dict[tuple[str, str], list[tuple]]) -> TickResult:
+        ctx = Context(inputs)
+        values: dict[str, Rel] = {}
+        out = TickResult()
+        for node in self.graph.nodes:
+            rel = values[node.id] = eval_node(node, values, ctx)
+            if node.op == "sink":
+                out.sinks[node.attr("rel")] = list(rel)
+            elif node.op == "persist":
+                out.persists[node.attr("rel")] = list(rel)
+            elif node.op == "defer":
+                out.defers[(node.attr("rel"), node.attr("mode"))] = list(rel)
+        out.stats = dict(ctx.stats)
+        return out
+
+
+class InterpBackend:
+    name = "interp"
+    devices = ("cpu",)
+
+    def compile(self, graph: Graph) -> InterpPlan:
+        unsupported = {n.op for n in graph.nodes} - set(TABLE)
+        if unsupported:
+            raise DflError(f"the interp backend has no lowering for op(s) {', '.join(sorted(unsupported))}")
+        return InterpPlan(graph)

@@ -1,0 +1,1 @@
+"""Compiler passes: one file each, every one a function Graph -> Graph."""

@@ -1,0 +1,205 @@
+"""The Python API, a first-class host for DFL programs.
+
+    prog = dfl.load("reach.dfl")                     # or dfl.compile(source)
+    result = prog.run(edge=[(1, 2), (2, 3)])         # rows as Python values
+    result["path"]                                   # [(1, 2), (1, 3), (2, 3)], sorted
+    prog.run(input_dir="data/")                      # or read files, as `dfl run -I`
+"""
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dfl.errors import DflError, Span
+from dfl.ir.graph import Graph
+from dfl.ir.types import Schema, Type
+from dfl.lang.check import CheckedProgram, check
+from dfl.lang.parser import parse
+from dfl.runtime.values import INT_MAX, INT_MIN, sort_rows
+
+
+@dataclass
+class Result(Mapping):
+    """Output relations as sorted lists of tuples; `ticks` is how many ticks ran."""
+
+    relations: dict[str, list[tuple]]
+    schemas: dict[str, Schema]
+    ticks: int = 1
+    quiescent: bool = True
+    per_tick: list[dict[str, list[tuple]]] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> list[tuple]:
+        if name not in self.relations:
+            raise KeyError(f"no output relation '{name}' (outputs: {', '.join(sorted(self.relations))})")
+        return self.relations[name]
+
+    def __iter__(self):
+        return iter(self.relations)
+
+    def __len__(self) -> int:
+        return len(self.relations)
+
+    def as_dicts(self, name: str) -> list[dict[str, Any]]:
+        names = self.schemas[name].names
+        return [dict(zip(names, r)) for r in self[name]]
+
+
+class Program:
+    """A checked and compiled program, ready to run any number of times."""
+
+    def __init__(self, checked: CheckedProgram, graph: Graph) -> None:
+        self.checked = checked
+        self.graph = graph
+        self._plans: dict[str, Any] = {}
+
+    @property
+    def file(self) -> str:
+        return self.checked.program.file
+
+    @property
+    def source(self) -> str:
+        return self.checked.program.source
+
+    @property
+    def inputs(self) -> dict[str, Schema]:
+        return {n: d.schema for n, d in self.checked.relations.items() if "input" in d.kinds}
+
+    @property
+    def channels(self) -> dict[str, Schema]:
+        return {n: d.schema for n, d in self.checked.relations.items() if d.storage == "channel"}
+
+    @property
+    def outputs(self) -> dict[str, Schema]:
+        return {n: d.schema for n, d in self.checked.relations.items() if "output" in d.kinds}
+
+    def derived(self, rel: str) -> bool:
+        """Does the program itself give rel rows (facts or rules)? Then its file may be absent."""
+        return any(r.head.rel == rel for r in self.checked.rules)
+
+    def plan(self, target: str = "interp"):
+        if target not in self._plans:
+            from dfl.backends import registry
+
+            self._plans[target] = registry.get(target).compile(self.graph)
+        return self._plans[target]
+
+    def run(self, inputs: Mapping[str, Iterable] | None = None, *, input_dir: str | None = None,
+            files: Mapping[str, str] | None = None, target: str = "interp", max_ticks: int | None = None,
+            each_tick: bool = False, **relations: Iterable) -> Result:
+        """Runs the program. Rows come from keyword arguments / `inputs` (Python values),
+        else from `files` (relation -> path) and `input_dir` (r.csv, else r.facts)."""
+        from dfl.runtime.ticks import run_ticks
+
+        given = {**(inputs or {}), **relations}
+        unknown = [r for r in given if r not in self.inputs and r not in self.channels]
+        if unknown:
+            raise DflError(f"'{unknown[0]}' is not an input or channel relation of {self.file}", kind="usage",
+                           hint=f"inputs: {', '.join(sorted(self.inputs) + sorted(self.channels)) or 'none'}")
+        rows: dict[str, list[tuple]] = {}
+        chans: dict[str, list[tuple]] = {}
+        for rel, schema in {**self.inputs, **self.channels}.items():
+            is_chan = rel in self.channels
+            if rel in given:
+                data = validate_rows(rel, schema, given[rel], tick_column=is_chan)
+            else:
+                data = self._read(rel, schema, input_dir, dict(files or {}), is_chan)
+            (chans if is_chan else rows)[rel] = data
+        run = run_ticks(self.graph, self.plan(target), rows, chans, max_ticks, each_tick)
+        schemas = self.outputs
+        outs = {rel: sort_rows(run.outputs.get(rel, ())) for rel in schemas}
+        per = [{rel: sort_rows(t.get(rel, ())) for rel in schemas} for t in run.per_tick]
+        return Result(outs, schemas, run.ticks, run.quiescent, per, run.stats)
+
+    def _read(self, rel: str, schema: Schema, input_dir: str | None, files: dict[str, str],
+              tick_column: bool) -> list[tuple]:
+        from dfl.runtime.csvio import find_input, input_candidates, missing_input, read_relation
+
+        path = find_input(rel, input_dir, files)
+        if path is None:
+            if self.derived(rel):
+                return []
+            raise missing_input(rel, input_candidates(rel, input_dir, files))
+        return read_relation(path, schema, rel, tick_column=tick_column)
+
+
+def compile(source: str, file: str = "<string>") -> Program:  # noqa: A001 - the public name
+    """Parses, checks, lowers and optimizes a program given as text."""
+    from dfl.compiler.lower import lower
+    from dfl.compiler.pipeline import optimize
+
+    checked = check(parse(source, file))
+    return Program(checked, optimize(lower(checked)))
+
+
+def load(path: str | os.PathLike) -> Program:
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            source = f.read()
+    except FileNotFoundError:
+        raise DflError(f"no such program file: {path}", kind="usage") from None
+    except UnicodeDecodeError as e:
+        raise DflError(f"{path} is not valid UTF-8 (byte {e.start})", kind="usage") from None
+    except OSError as e:
+        raise DflError(f"cannot read {path}: {e.strerror}", kind="usage") from None
+    return compile(source, path)
+
+
+def run(program: str | os.PathLike, **relations: Iterable) -> Result:
+    """Loads a program (a path, or source text when it holds a newline or `:-`) and runs it."""
+    text = os.fspath(program)
+    prog = compile(text) if ("\n" in text or ":-" in text) else load(text)
+    return prog.run(**relations)
+
+
+# ---------------------------------------------------------------- rows given from Python
+
+
+def validate_rows(rel: str, schema: Schema, rows: Iterable, tick_column: bool = False) -> list[tuple]:
+    """Checks Python rows against a schema; an int stands for a float. Errors are bad input (exit 2)."""
+    out = []
+    types = ([Type.INT] if tick_column else []) + list(schema.types)
+    names = (["tick"] if tick_column else []) + list(schema.names)
+    if isinstance(rows, (str, bytes)):
+        raise DflError(f"rows for '{rel}' must be a list of tuples, not a string", kind="input")
+    for n, row in enumerate(rows, start=1):
+        if not isinstance(row, (tuple, list)):
+            row = (row,) if len(types) == 1 else row
+        row = tuple(row)
+        if len(row) != len(types):
+            raise DflError(f"{rel} row {n}: expected {len(types)} column(s), got {len(row)}: {row!r}", kind="input")
+        vals = []
+        for i, (v, t) in enumerate(zip(row, types)):
+            ok, v2 = _coerce(v, t)
+            if not ok:
+                raise DflError(f"{rel} row {n}: column {i + 1} ({names[i]}): expected {t}, got {v!r}",
+                               kind="input")
+            vals.append(v2)
+        if tick_column and vals[0] < 0:
+            raise DflError(f"{rel} row {n}: tick must be >= 0, got {vals[0]}", kind="input")
+        out.append(tuple(vals))
+    return out
+
+
+def _coerce(v: Any, t: Type) -> tuple[bool, Any]:
+    import numbers
+
+    if t == Type.BOOL:
+        return isinstance(v, bool), v
+    if isinstance(v, bool):
+        return False, v
+    if t == Type.INT:
+        if isinstance(v, numbers.Integral) and INT_MIN <= int(v) <= INT_MAX:
+            return True, int(v)
+        return False, v
+    if t == Type.FLOAT:
+        if isinstance(v, numbers.Real):
+            return True, float(v)
+        return False, v
+    if t == Type.STR:
+        return isinstance(v, str), v
+    return False, v

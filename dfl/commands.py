@@ -1,0 +1,137 @@
+"""The CLI's commands, one function each: `cmd_<name>(args) -> exit status`."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from dfl.errors import DflError
+
+
+def _load(path: str):
+    from dfl.api import load
+
+    prog = load(path)
+    for w in prog.checked.warnings:
+        print(w.render().replace(": error:", ": warning:", 1), file=sys.stderr)
+    return prog
+
+
+def _parse_ins(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise DflError(f"--in takes NAME=FILE, got '{item}'", kind="usage")
+        out[name] = path
+    return out
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from dfl.runtime.output import print_tables, write_each_tick, write_outputs
+
+    files = _parse_ins(args.inputs)
+    if args.max_ticks is not None and args.max_ticks < 1:
+        raise DflError("--max-ticks must be at least 1", kind="usage")
+    if args.each_tick and not args.output_dir:
+        raise DflError("--each-tick writes DIR/<tick>/<rel>.csv and needs -O DIR", kind="usage")
+    prog = _load(args.program)
+    for name in files:
+        if name not in prog.inputs and name not in prog.channels:
+            raise DflError(f"--in {name}=…: '{name}' is not an input or channel relation of {args.program}",
+                           kind="usage",
+                           hint=f"inputs: {', '.join(sorted(prog.inputs) + sorted(prog.channels)) or 'none'}")
+    target = _target(args.target)
+    result = prog.run(input_dir=args.input_dir, files=files, target=target, max_ticks=args.max_ticks,
+                      each_tick=args.each_tick)
+    if not result.quiescent and args.max_ticks is None:
+        print(f"dfl: warning: stopped after {result.ticks} ticks without reaching quiescence; "
+              f"the outputs are those of the last tick (set the limit with --max-ticks N)", file=sys.stderr)
+    relations = {rel: (schema, result[rel]) for rel, schema in prog.outputs.items()}
+    if args.output_dir:
+        if args.each_tick:
+            ticks = [{rel: (schema, t[rel]) for rel, schema in prog.outputs.items()} for t in result.per_tick]
+            write_each_tick(args.output_dir, ticks)
+        else:
+            write_outputs(args.output_dir, relations)
+    else:
+        print_tables(relations, max_rows=args.max_rows)
+    return 0
+
+
+def _target(name: str) -> str:
+    from dfl.backends import registry
+
+    if name == "auto":
+        return "interp"
+    if name not in registry.names():
+        raise DflError(f"--target {name} is not available in this release", kind="usage",
+                       hint=f"use --target {' or '.join(registry.names())}")
+    return name
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    prog = _load(args.program)
+    c = prog.checked
+    print(f"{args.program}: ok")
+    print(f"relations ({len(c.relations)}):")
+    for name, d in sorted(c.relations.items()):
+        kinds = " ".join(k for k in ("input", "output", "rel", "table", "channel") if k in d.kinds)
+        nrules = sum(1 for r in c.rules if r.head.rel == name and not r.rule.is_fact)
+        nfacts = sum(1 for r in c.rules if r.head.rel == name and r.rule.is_fact)
+        print(f"  {kinds:<13} {name}{d.schema}   {nrules} rule(s), {nfacts} fact(s)")
+    if c.fns:
+        print(f"functions ({len(c.fns)}): {', '.join(sorted(c.fns))}")
+    print(f"strata ({len(c.strata)}):")
+    for s in c.strata:
+        rec = "  (recursive)" if s.recursive else ""
+        print(f"  {s.index}: {', '.join(s.relations)}{rec}")
+    rec = [s for s in c.strata if s.recursive]
+    print(f"recursive components: {len(rec)}")
+    if c.ticked:
+        print("ticked: yes (tables, channels, next or delete)")
+    return 0
+
+
+def _emit(text: str, path: str | None) -> None:
+    if path:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _graph(prog, optimized: bool):
+    if optimized:
+        return prog.graph
+    from dfl.compiler.lower import lower
+
+    return lower(prog.checked)
+
+
+def cmd_ir(args: argparse.Namespace) -> int:
+    from dfl.ir import json_io, render, text
+
+    prog = _load(args.program)
+    g = _graph(prog, not args.unoptimized)
+    fmt = args.format
+    if fmt in ("svg", "png"):
+        out = args.output or f"{args.program.rsplit('.', 1)[0]}.{fmt}"
+        render.render_image(g, fmt, out)
+        print(f"wrote {out}", file=sys.stderr)
+        return 0
+    emit = {"text": text.print_graph, "json": json_io.dumps, "dot": render.to_dot, "mermaid": render.to_mermaid}
+    _emit(emit[fmt](g), args.output)
+    return 0
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    prog = _load(args.program)
+    if args.emit == "ast":
+        from dfl.lang import pretty
+
+        _emit(pretty.program(prog.checked.program), args.output)
+        return 0
+    from dfl.ir import text
+
+    _emit(text.print_graph(_graph(prog, args.emit == "opt")), args.output)
+    return 0

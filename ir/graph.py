@@ -1,0 +1,143 @@
+"""The IR: a typed dataflow graph of immutable operator nodes (DESIGN.md, The IR).
+
+The top-level graph is acyclic and describes one tick. A recursive stratum is one
+`fixpoint` node holding its body as a nested Graph over `param` nodes (`full:R`,
+`delta:R`, `ext:S`); `result` nodes pick each relation out of a fixpoint.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable
+
+import networkx as nx
+
+from dfl.errors import Span
+from dfl.ir.types import Schema
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    inputs: int  # how many inputs; -1 for any number
+    attrs: tuple[str, ...]
+    monotone: bool
+    doc: str
+
+
+OPS: dict[str, OpSpec] = {
+    "source": OpSpec(0, ("rel", "kind"), True, "rows supplied to this tick: kind input | channel | state | deferred"),
+    "values": OpSpec(0, ("rows",), True, "constant rows (facts)"),
+    "param": OpSpec(0, ("name",), True, "an input of a fixpoint body: full:R, delta:R or ext:R"),
+    "map": OpSpec(1, ("exprs",), True, "one output row per input row, columns computed by exprs"),
+    "filter": OpSpec(1, ("pred",), True, "the rows for which pred is true"),
+    "flat_map": OpSpec(1, ("gen",), True, "each row extended by each element of the list gen (split, range)"),
+    "join": OpSpec(2, ("left_keys", "right_keys"), True, "pairs of rows equal on the keys: left columns ++ right"),
+    "anti_join": OpSpec(2, ("left_keys", "right_keys"), False, "left rows with no right row equal on the keys"),
+    "union": OpSpec(-1, (), True, "all rows of all inputs"),
+    "distinct": OpSpec(1, (), True, "each row once"),
+    "aggregate": OpSpec(1, ("keys", "aggs"), False,
+                        "over the distinct input rows, one row per distinct key: keys ++ aggregate values"),
+    "lattice_merge": OpSpec(1, ("key_arity", "lattices"), True, "one row per key, lattice columns merged"),
+    "fixpoint": OpSpec(-1, ("rels", "exts", "body"), True,
+                       "a recursive stratum: inputs are each of rels' initial rows, then the exts the body reads"),
+    "result": OpSpec(1, ("rel",), True, "relation rel out of a fixpoint"),
+    "yield": OpSpec(1, ("rel",), True, "inside a fixpoint body: rows derived for rel this iteration"),
+    "sink": OpSpec(1, ("rel",), True, "the value of an output relation at the end of the tick"),
+    "persist": OpSpec(1, ("rel",), True, "a table's rows at the end of the tick, kept for the next"),
+    "defer": OpSpec(1, ("rel", "mode"), True, "rows for the next tick: mode insert (next) or delete"),
+}
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    op: str
+    inputs: tuple[str, ...]
+    attrs: tuple[tuple[str, Any], ...]
+    schema: Schema
+    stratum: int = 0
+    monotone: bool = True
+    span: Span | None = None
+
+    def attr(self, key: str, default: Any = None) -> Any:
+        for k, v in self.attrs:
+            if k == key:
+                return v
+        return default
+
+    def with_attrs(self, **changes: Any) -> "Node":
+        d = dict(self.attrs)
+        d.update(changes)
+        return replace(self, attrs=tuple(d.items()))
+
+
+@dataclass(frozen=True)
+class RelDecl:
+    """A declared relation as the runtime needs it: its name, kinds and schema."""
+
+    name: str
+    kinds: tuple[str, ...]
+    schema: Schema
+    init: tuple[tuple, ...] = ()  # a table's rows at tick 0 (its facts)
+
+    @property
+    def storage(self) -> str:
+        for k in ("table", "channel"):
+            if k in self.kinds:
+                return k
+        return "rel"
+
+
+@dataclass(frozen=True)
+class Graph:
+    nodes: tuple[Node, ...]
+    relations: tuple[RelDecl, ...] = ()
+    _index: dict = field(default=None, compare=False, repr=False, hash=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {n.id: n for n in self.nodes})
+
+    def node(self, node_id: str) -> Node:
+        return self._index[node_id]
+
+    def __contains__(self, node_id: str) -> bool:
+        return node_id in self._index
+
+    def relation(self, name: str) -> RelDecl:
+        for r in self.relations:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def by_op(self, op: str) -> list[Node]:
+        return [n for n in self.nodes if n.op == op]
+
+    def consumers(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {n.id: [] for n in self.nodes}
+        for n in self.nodes:
+            for i in n.inputs:
+                out.setdefault(i, []).append(n.id)
+        return out
+
+    def to_networkx(self) -> nx.DiGraph:
+        g = nx.DiGraph()
+        for n in self.nodes:
+            g.add_node(n.id, op=n.op)
+            for i in n.inputs:
+                g.add_edge(i, n.id)
+        return g
+
+    def with_nodes(self, nodes: Iterable[Node]) -> "Graph":
+        return Graph(tuple(nodes), self.relations)
+
+    def topo_sorted(self) -> "Graph":
+        """The same graph with nodes in a deterministic topological order."""
+        g = self.to_networkx()
+        order = list(nx.lexicographical_topological_sort(g, key=_natural_key))
+        return self.with_nodes(self.node(i) for i in order)
+
+
+def _natural_key(node_id: str) -> tuple:
+    """Orders ids like n2 before n10."""
+    import re
+
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", node_id))
