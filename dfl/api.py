@@ -108,7 +108,13 @@ class Program:
             else:
                 data = self._read(rel, schema, input_dir, dict(files or {}), is_chan)
             (chans if is_chan else rows)[rel] = data
-        run = run_ticks(self.graph, self.plan(target), rows, chans, max_ticks, each_tick)
+        try:
+            run = run_ticks(self.graph, self.plan(target), rows, chans, max_ticks, each_tick)
+        except DflError as e:
+            for err in e.all():  # run-time errors point into the program: show its line
+                if err.source is None and err.span is not None and err.span.file == self.file:
+                    err.source = self.source
+            raise
         schemas = self.outputs
         outs = {rel: sort_rows(run.outputs.get(rel, ())) for rel in schemas}
         per = [{rel: sort_rows(t.get(rel, ())) for rel in schemas} for t in run.per_tick]

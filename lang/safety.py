@@ -106,7 +106,7 @@ def plan_body(lits: tuple[ast.Literal, ...], bound0: set[str], head_vars: set[st
                     if ready_atoms:
                         step = Step("atom", ready_atoms[0])
         if step is None:
-            raise _unsafe(pending, bound)
+            raise _unsafe(pending, bound, lits)
         pending.remove(step.lit)
         steps.append(step)
         if step.kind == "atom":
@@ -124,7 +124,7 @@ def _atom_ready(atom: ast.Atom, bound: set[str]) -> bool:
     return True
 
 
-def _unsafe(pending: list[ast.Literal], bound: set[str]) -> DflError:
+def _unsafe(pending: list[ast.Literal], bound: set[str], lits: tuple[ast.Literal, ...]) -> DflError:
     for lit in pending:
         if isinstance(lit, ast.BodyAgg):
             continue
@@ -135,8 +135,13 @@ def _unsafe(pending: list[ast.Literal], bound: set[str]) -> DflError:
             v = free[0]
             what = {ast.Negation: "a negation", ast.Filter: "a comparison", ast.Generator: "a generator",
                     ast.Atom: "an atom's expression"}[type(lit)]
-            return DflError(f"unsafe rule: variable '{v.name}' in {what} is not bound", v.span,
-                            hint="bind every variable with a positive atom, a binding `v = expr` or a generator")
+            hint = "bind every variable with a positive atom, a binding `v = expr` or a generator"
+            for agg in lits:
+                if isinstance(agg, ast.BodyAgg) and v.name in names([x for l in agg.body
+                                                                       for x in ast.literal_vars(l)]):
+                    hint = (f"'{v.name}' is local to the aggregate `{agg.func} … : …`; to use it in a test, "
+                            f"put the test inside the aggregate's braces: `{agg.func} … : {{ …, test }}`")
+            return DflError(f"unsafe rule: variable '{v.name}' in {what} is not bound", v.span, hint=hint)
     lit = pending[0]
     return DflError("unsafe rule: the variables this aggregate shares with the rest of the rule are not bound",
                     lit.span, hint="bind them with a positive atom outside the aggregate")
