@@ -116,8 +116,8 @@ class Program:
                     err.source = self.source
             raise
         schemas = self.outputs
-        outs = {rel: sort_rows(run.outputs.get(rel, ())) for rel in schemas}
-        per = [{rel: sort_rows(t.get(rel, ())) for rel in schemas} for t in run.per_tick]
+        outs = {rel: sort_rows(run.outputs.get(rel, ()), s.types) for rel, s in schemas.items()}
+        per = [{rel: sort_rows(t.get(rel, ()), s.types) for rel, s in schemas.items()} for t in run.per_tick]
         return Result(outs, schemas, run.ticks, run.quiescent, per, run.stats)
 
     def _read(self, rel: str, schema: Schema, input_dir: str | None, files: dict[str, str],

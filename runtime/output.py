@@ -31,7 +31,7 @@ def format_csv_text(schema: Schema, rows: Iterable[Sequence[Any]]) -> str:
         # However many () rows the caller passes, the relation just holds.
         rows = [()] if any(True for _ in rows) else []
     types = schema.types
-    for row in sort_rows(rows):
+    for row in sort_rows(rows, schema.types):
         writer.writerow([format_value(v, t) for v, t in zip(row, types)])
     return buf.getvalue()
 
@@ -115,7 +115,7 @@ def print_tables(relations: Relations, console: Console | None = None, max_rows:
     """
     console = console or Console()
     for name, (schema, rows) in relations.items():
-        ordered = sort_rows(rows)
+        ordered = sort_rows(rows, schema.types)
         if schema.arity == 0:
             # rich draws nothing for a table without columns, so say it in words.
             console.print(Text(f"{name}() {'holds' if ordered else 'does not hold'}", style="bold"))

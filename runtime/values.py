@@ -41,5 +41,13 @@ def row_key(row: Sequence[Any]) -> tuple:
     return tuple(value_key(v) for v in row)
 
 
-def sort_rows(rows) -> list[tuple]:
+def sort_rows(rows, types: Sequence[Type] | None = None) -> list[tuple]:
+    """Rows in the contract's order. Typed columns compare correctly as plain tuples (ints
+    numerically, strings by code point, False < True) unless a float column holds a NaN,
+    so the key function is only needed then (or when the types are not known)."""
+    rows = list(rows)
+    if types is not None:
+        floats = [i for i, t in enumerate(types) if t == Type.FLOAT]
+        if not any(r[i] != r[i] for r in rows for i in floats):
+            return sorted(rows)
     return sorted(rows, key=row_key)

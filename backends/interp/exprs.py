@@ -1,4 +1,9 @@
-"""IR expressions -> Python closures over a row (a tuple). Compiled once per node."""
+"""IR expressions -> Python source, compiled once per node into a function over rows.
+
+Generating one list comprehension per operator (instead of a tree of closures per row)
+keeps the interpreter simple and several times faster; the semantics are the builtins'
+(`dfl.stdlib.builtins`) and Python's, with 64-bit wraparound for ints.
+"""
 from __future__ import annotations
 
 import operator
@@ -9,83 +14,104 @@ from dfl.ir.types import Type
 from dfl.runtime.values import wrap64
 from dfl.stdlib.builtins import BUILTINS, BuiltinError
 
-Row = tuple
-RowFn = Callable[[Row], Any]
-
-_CMP = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le,
-        "gt": operator.gt, "ge": operator.ge}
 _SYM = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%"}
-
-
-def _checked_div(op: str, f: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-    def impl(x, y):
-        if y == 0:
-            raise BuiltinError(f"division by zero: {_show(x)} {_SYM[op]} {_show(y)}")
-        return f(x, y)
-
-    return impl
+_CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+# x wrapped to 64-bit two's complement, inline (cheaper than a call per operation)
+_WRAP = "((({}) + 9223372036854775808) & 18446744073709551615) - 9223372036854775808"
 
 
 def _show(v: Any) -> str:
     return repr(v) if isinstance(v, (float, str)) else str(v)
 
 
-def _float_floordiv(x: float, y: float) -> float:
-    return x // y
+def _checked(sym: str, f: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    def impl(x, y):
+        if y == 0:
+            raise BuiltinError(f"division by zero: {_show(x)} {sym} {_show(y)}")
+        return f(x, y)
+
+    return impl
 
 
-_INT_ARITH = {
-    "add": lambda x, y: wrap64(x + y),
-    "sub": lambda x, y: wrap64(x - y),
-    "mul": lambda x, y: wrap64(x * y),
-    "floordiv": _checked_div("floordiv", lambda x, y: wrap64(x // y)),
-    "mod": _checked_div("mod", operator.mod),
+_HELPERS: dict[str, Any] = {
+    "_div": _checked("/", operator.truediv),
+    "_fdiv": _checked("//", operator.floordiv),
+    "_mod": _checked("%", operator.mod),
+    "_wrap": wrap64,
+    **{f"_b_{name}": b.impl for name, b in BUILTINS.items()},
 }
-_FLOAT_ARITH = {
-    "add": operator.add, "sub": operator.sub, "mul": operator.mul,
-    "div": _checked_div("div", operator.truediv),
-    "floordiv": _checked_div("floordiv", _float_floordiv),
-    "mod": _checked_div("mod", operator.mod),
-}
 
 
-def compile_expr(e: IRExpr) -> RowFn:
-    if isinstance(e, Col):
-        return operator.itemgetter(e.index)
-    if isinstance(e, Lit):
-        v = e.value
-        return lambda r: v
-    args = [compile_expr(a) for a in e.args]
-    op = e.op
-    if op in _SYM:
-        a, b = args
-        if op == "add" and e.type == Type.STR:
-            return lambda r: a(r) + b(r)
-        f = (_INT_ARITH if e.type == Type.INT else _FLOAT_ARITH)[op]
-        return lambda r: f(a(r), b(r))
-    if op in _CMP:
-        a, b = args
-        f = _CMP[op]
-        return lambda r: f(a(r), b(r))
-    if op == "neg":
-        (a,) = args
-        return (lambda r: wrap64(-a(r))) if e.type == Type.INT else (lambda r: -a(r))
-    if op == "not":
-        (a,) = args
-        return lambda r: not a(r)
-    if op == "and":
-        return lambda r: all(f(r) for f in args)
-    if op == "if":
-        c, a, b = args
-        return lambda r: a(r) if c(r) else b(r)
-    if op == "float":
-        (a,) = args
-        return lambda r: float(a(r))
-    impl = BUILTINS[op].impl
-    if len(args) == 1:
-        (a,) = args
-        return lambda r: impl(a(r))
-    if len(args) == 2:
-        a, b = args
-        return lambda r: impl(a(r), b(r))
-    return lambda r: impl(*(f(r) for f in args))
+class _Gen:
+    """Turns expressions into Python source; constants go into the namespace by name."""
+
+    def __init__(self) -> None:
+        self.ns: dict[str, Any] = dict(_HELPERS)
+
+    def const(self, v: Any) -> str:
+        if isinstance(v, bool) or v is None:
+            return repr(v)
+        if isinstance(v, int):
+            return f"({v})"
+        name = f"_k{len(self.ns)}"
+        self.ns[name] = v
+        return name
+
+    def src(self, e: IRExpr) -> str:
+        if isinstance(e, Col):
+            return f"r[{e.index}]"
+        if isinstance(e, Lit):
+            return self.const(e.value)
+        a = [self.src(x) for x in e.args]
+        op = e.op
+        if op in _SYM:
+            if op == "div":
+                return f"_div({a[0]}, {a[1]})"
+            if op == "floordiv":
+                inner = f"_fdiv({a[0]}, {a[1]})"
+                return _WRAP.format(inner) if e.type == Type.INT else inner
+            if op == "mod":
+                return f"_mod({a[0]}, {a[1]})"
+            inner = f"{a[0]} {_SYM[op]} {a[1]}"
+            return _WRAP.format(inner) if e.type == Type.INT else f"({inner})"
+        if op in _CMP:
+            return f"({a[0]} {_CMP[op]} {a[1]})"
+        if op == "neg":
+            return _WRAP.format(f"-{a[0]}") if e.type == Type.INT else f"(-{a[0]})"
+        if op == "not":
+            return f"(not {a[0]})"
+        if op == "and":
+            return "(" + " and ".join(a) + ")"
+        if op == "if":
+            return f"({a[1]} if {a[0]} else {a[2]})"
+        if op == "float":
+            return f"float({a[0]})"
+        if op in BUILTINS:
+            return f"_b_{op}({', '.join(a)})"
+        raise ValueError(f"the interp backend has no lowering for expression op '{op}'")
+
+    def compile(self, code: str) -> Callable:
+        exec(compile(code, "<dfl-interp>", "exec"), self.ns)
+        return self.ns["_f"]
+
+
+def row_function(exprs: tuple[IRExpr, ...]) -> Callable[[list[tuple]], list[tuple]]:
+    """rows -> [tuple(exprs) for each row]"""
+    g = _Gen()
+    body = ", ".join(g.src(e) for e in exprs)
+    return g.compile(f"def _f(rows):\n    return [({body}{',' if exprs else ''}) for r in rows]\n")
+
+
+def filter_function(pred: IRExpr) -> Callable[[list[tuple]], list[tuple]]:
+    g = _Gen()
+    return g.compile(f"def _f(rows):\n    return [r for r in rows if {g.src(pred)}]\n")
+
+
+def value_function(e: IRExpr) -> Callable[[tuple], Any]:
+    """row -> the value of e"""
+    g = _Gen()
+    return g.compile(f"def _f(r):\n    return {g.src(e)}\n")
+
+
+def compile_expr(e: IRExpr) -> Callable[[tuple], Any]:
+    return value_function(e)

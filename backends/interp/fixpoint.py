@@ -36,7 +36,7 @@ def run_fixpoint(node: Node, ins: list[Rel], ctx) -> Rel:
         params[f"delta:{rel}"] = Rel(list(full[rel].rows))
     for ext, rel in zip(node.attr("exts"), ins[len(rels):]):
         params[f"ext:{ext}"] = rel
-    sub = Context(ctx.inputs, params, ctx.fixpoint_results, ctx.stats)
+    sub = Context(ctx.inputs, params, ctx.fixpoint_results, ctx.stats, ctx.cache)
     variant = _variant(body)
     fixed: dict[str, Rel] = {}
     for n in body.nodes:

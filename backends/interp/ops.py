@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from dfl.ir.graph import Node
 from dfl.ir.types import Type
-from dfl.backends.interp.exprs import compile_expr
+from dfl.backends.interp.exprs import compile_expr, filter_function, row_function
 from dfl.backends.interp.relation import Rel, key_fn
 from dfl.runtime.values import wrap64
 from dfl.stdlib.builtins import BuiltinError
@@ -20,17 +20,15 @@ def op_values(node: Node, ins: list[Rel], ctx) -> Rel:
 
 
 def op_map(node: Node, ins: list[Rel], ctx) -> Rel:
-    fs = [compile_expr(e) for e in node.attr("exprs")]
-    return Rel([tuple(f(r) for f in fs) for r in ins[0]])
+    return Rel(ctx.compiled(node, "exprs", row_function)(ins[0].rows))
 
 
 def op_filter(node: Node, ins: list[Rel], ctx) -> Rel:
-    p = compile_expr(node.attr("pred"))
-    return Rel([r for r in ins[0] if p(r)])
+    return Rel(ctx.compiled(node, "pred", filter_function)(ins[0].rows))
 
 
 def op_flat_map(node: Node, ins: list[Rel], ctx) -> Rel:
-    g = compile_expr(node.attr("gen"))
+    g = ctx.compiled(node, "gen", compile_expr)
     return Rel([r + (v,) for r in ins[0] for v in g(r)])
 
 

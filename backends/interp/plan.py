@@ -17,6 +17,15 @@ class Context:
     params: dict[str, Rel] = field(default_factory=dict)
     fixpoint_results: dict[tuple[str, str], Rel] = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=dict)
+    cache: dict[tuple[str, str], object] = field(default_factory=dict)
+
+    def compiled(self, node: Node, attr: str, make):
+        """A node's generated function, made once per run (fixpoint bodies run it many times)."""
+        key = (node.id, attr)
+        f = self.cache.get(key)
+        if f is None:
+            f = self.cache[key] = make(node.attr(attr))
+        return f
 
 
 def eval_node(node: Node, values: dict[str, Rel], ctx: Context) -> Rel:
@@ -36,9 +45,10 @@ def _runtime(node: Node, what: str) -> DflError:
 class InterpPlan:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
+        self.cache: dict = {}  # generated functions, kept across ticks and runs
 
     def run(self, inputs: dict[tuple[str, str], list[tuple]]) -> TickResult:
-        ctx = Context(inputs)
+        ctx = Context(inputs, cache=self.cache)
         values: dict[str, Rel] = {}
         out = TickResult()
         for node in self.graph.nodes:
