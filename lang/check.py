@@ -13,6 +13,7 @@ import networkx as nx
 from dfl.errors import DflError
 from dfl.ir.types import Type
 from dfl.lang import ast
+from dfl.lang.monotone import check_lattice_flow
 from dfl.lang.safety import Step, check_head_safety, names, plan_body
 from dfl.lang.strata import Stratum, stratify
 from dfl.lang.typing import Typer, assignable, unify_numeric
@@ -74,6 +75,11 @@ def check(prog: ast.Program) -> CheckedProgram:
             strata = stratify(sorted(relations), prog.rules)
         except DflError as e:
             errors.extend(e.all())
+        for st in strata:
+            if st.recursive:
+                rels = set(st.relations)
+                for r in rules:
+                    errors.extend(check_lattice_flow(r.rule, r.steps, rels, relations))
     for e in errors + warnings:
         e.source = prog.source
         e.related = []
