@@ -66,7 +66,7 @@ class _RuleGen:
     def term(self, pool: list[str], allow_new: bool, new_into: list[str] | None) -> str:
         """An atom argument: a bound variable (a join), a new variable, a constant or `_`."""
         draw = self.draw
-        kinds = (["old"] if pool else []) + (["new"] if allow_new else []) + ["const", "wild"]
+        kinds = (["old"] * 3 if pool else []) + (["new"] * 2 if allow_new else []) + ["const", "wild"]
         k = draw(st.sampled_from(kinds))
         if k == "old":
             return draw(st.sampled_from(pool))
@@ -139,12 +139,15 @@ class _RuleGen:
         local: list[str] = []
         pool = list(self.bound)
         inner = []
+        used: list[str] = []  # the variables of the aggregated body: the aggregated value uses only these
         for _ in range(draw(st.integers(1, 2))):
             rel = draw(st.sampled_from(lower))
             args = []
             for _ in range(rel.arity):
                 t = self.term(pool + local, True, local)
                 args.append(t)
+                if t[0].isalpha() and t not in used:
+                    used.append(t)
             inner.append(f"{rel.name}({', '.join(args)})")
         if local and draw(st.booleans()):
             inner.append(f"{draw(st.sampled_from(local))} {draw(st.sampled_from(['<', '>=', '!=']))} "
@@ -153,8 +156,7 @@ class _RuleGen:
         if func == "count":
             op = "count"
         else:
-            choices = local + pool
-            arg = draw(st.sampled_from(choices)) if choices else str(draw(VALUE))
+            arg = draw(st.sampled_from(used)) if used else str(draw(VALUE))
             form = draw(st.sampled_from(["plain", "paren", "call"]))
             op = {"plain": f"{func} {arg}", "paren": f"{func} ({arg} * 2)", "call": f"{func}({arg} + 1)"}[form]
         body = inner[0] if len(inner) == 1 and draw(st.booleans()) else "{ " + ", ".join(inner) + " }"

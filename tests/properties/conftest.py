@@ -1,0 +1,5 @@
+"""Makes the helpers beside these tests (`strategies`, `reference`) importable by name."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
