@@ -119,7 +119,7 @@ def cmd_ir(args: argparse.Namespace) -> int:
         render.render_image(g, fmt, out)
         print(f"wrote {out}", file=sys.stderr)
         return 0
-    emit = {"text": text.print_graph, "json": json_io.dumps, "dot": render.to_dot, "mermaid": render.to_mermaid}
+    emit = {"text": text.print_graph, "json": lambda g: json_io.dumps(g, indent=2), "dot": render.to_dot, "mermaid": render.to_mermaid}
     _emit(emit[fmt](g), args.output)
     return 0
 

@@ -191,7 +191,8 @@ def _read_relation(d: Any, where: str) -> RelDecl:
     schema = _read_columns(d, where)
     kinds = _field(d, "kinds", list, where)
     _want(all(isinstance(k, str) for k in kinds), f"{where}.kinds", "a list of strings")
-    init = _read_rows(_field(d, "init", list, where, []), schema, f"{where}.init")
+    init = d.get("init", [])
+    init = _read_rows(init, schema, f"{where}.init") if _is_rows(init) else _read_value(init, f"{where}.init")
     return RelDecl(_field(d, "name", str, where), tuple(kinds), schema, init)
 
 
@@ -222,7 +223,8 @@ def _read_node(d: Any, where: str) -> Node:
     attrs = []
     for k, v in _field(d, "attrs", dict, where, {}).items():
         aw = f"{where}.attrs.{k}"
-        attrs.append((k, _read_rows(v, schema, aw) if k == "rows" and op == "values" else _read_value(v, aw)))
+        attrs.append((k, _read_rows(v, schema, aw) if k == "rows" and op == "values" and _is_rows(v)
+                      else _read_value(v, aw)))
     spec = OPS.get(op)
     monotone = _field(d, "monotone", bool, where, spec.monotone if spec else True)
     span = None
@@ -231,6 +233,11 @@ def _read_node(d: Any, where: str) -> Node:
         sw = f"{where}.span"
         span = Span(_field(s, "file", str, sw), *(_field(s, k, int, sw) for k in ("line", "col", "end_line", "end_col")))
     return Node(nid, op, tuple(inputs), tuple(attrs), schema, _field(d, "stratum", int, where, 0), monotone, span)
+
+
+def _is_rows(v: Any) -> bool:
+    """Mirrors `_rows`: only a list of lists was written typed by the schema."""
+    return isinstance(v, list) and all(isinstance(r, list) for r in v)
 
 
 def _read_rows(rows: Any, schema: Schema, where: str) -> tuple:

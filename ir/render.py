@@ -3,7 +3,7 @@
 Each node is labelled with its id, op and a short summary of its key attributes. Top-level
 nodes are grouped by stratum (one cluster/subgraph each); a fixpoint's body is drawn as a
 nested cluster around the fixpoint node, with dashed edges from the fixpoint to its params
-and from the yields back. Sources (source, values, param) and exits (sink, persist, defer)
+and from the yields back. Sources (source, values, param) and exits (sink, persist, defer, yield)
 have their own shapes and colours; non-monotone nodes have a red border.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dfl.ir.expr import Col, Fn, Lit
 from dfl.ir.graph import Graph, Node
 
 _SOURCES = ("source", "values", "param")
-_EXITS = ("sink", "persist", "defer")
+_EXITS = ("sink", "persist", "defer", "yield")  # yield: the exit of a fixpoint body
 _MAX_LABEL = 40
 
 

@@ -230,8 +230,7 @@ class _Verifier:
         if len(n.inputs) != len(rels) + len(exts):
             raise self.fail(n, f"has {len(n.inputs)} inputs, expected one per rel and ext: "
                                f"{len(rels)} + {len(exts)}")
-        _Verifier(body, in_body=True, where=f"{self.where}in the body of fixpoint {n.id}: ").run()
-        # the types each param must have: those of the matching fixpoint input
+        # params first: a param of the wrong type would otherwise surface as a confusing body error
         want = {}
         for k, r in enumerate(rels):
             want[f"full:{r}"] = want[f"delta:{r}"] = self.input(n, k).types
@@ -246,6 +245,7 @@ class _Verifier:
             if p.schema.types != want[name]:
                 raise IRError(f"{self.where}{inner}node {p.id} (param): schema {_types(p.schema.types)} "
                               f"but fixpoint input for {name} has {_types(want[name])}")
+        _Verifier(body, in_body=True, where=f"{self.where}{inner}").run()
         yields = [y.attr("rel") for y in body.by_op("yield")]
         for r in rels:
             if yields.count(r) != 1:

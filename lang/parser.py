@@ -18,6 +18,7 @@ from dfl.errors import DflError, Span
 from dfl.ir.types import BASE_TYPES, LATTICE_OPS, Type
 from dfl.lang import ast
 from dfl.lang.syntax_errors import syntax_error
+from dfl.runtime.values import INT_MAX, INT_MIN
 from dfl.stdlib.builtins import BUILTINS
 
 
@@ -197,19 +198,28 @@ def _expr(raw: Any, fn_names: set[str]) -> ast.Expr:
     if isinstance(raw, ast.Compare):
         return ast.Compare(raw.op, _expr(raw.left, fn_names), _expr(raw.right, fn_names), raw.span)
     if isinstance(raw, ast.Neg):
-        inner = _expr(raw.operand, fn_names)
-        if isinstance(inner, ast.Const) and inner.type in (Type.INT, Type.FLOAT):
-            return ast.Const(-inner.value, inner.type, raw.span)  # -7 counts as a constant
-        return ast.Neg(inner, raw.span)
+        operand = raw.operand
+        if isinstance(operand, ast.Const) and operand.type in (Type.INT, Type.FLOAT):
+            return _in_range(ast.Const(-operand.value, operand.type, raw.span))  # -7 counts as a constant
+        return ast.Neg(_expr(operand, fn_names), raw.span)
     if isinstance(raw, ast.If):
         return ast.If(_expr(raw.cond, fn_names), _expr(raw.then, fn_names), _expr(raw.else_, fn_names), raw.span)
-    if isinstance(raw, (ast.Var, ast.Const)):
+    if isinstance(raw, ast.Const):
+        return _in_range(raw)
+    if isinstance(raw, ast.Var):
         return raw
     if isinstance(raw, tuple) and raw and raw[0] == "negation":
         raise DflError("`!` negates an atom or a bool call where a literal stands, not inside an expression",
                        raw[2])
     span = getattr(raw, "span", None)
     raise DflError("expected an expression here", span)
+
+
+def _in_range(c: ast.Const) -> ast.Const:
+    if c.type == Type.INT and not INT_MIN <= c.value <= INT_MAX:
+        raise DflError(f"the integer {c.value} does not fit in 64 bits", c.span,
+                       hint=f"ints range from {INT_MIN} to {INT_MAX}; write a float (e.g. 1e19) for more")
+    return c
 
 
 # ---------------------------------------------------------------- the tree builder
@@ -278,7 +288,7 @@ class _Builder(Transformer):
     # -- functions and agents
     def fn_def(self, meta, c):
         name = c[1]
-        params = tuple(x for x in c[2:-2])
+        params = tuple(x for x in c[2:-3])  # c[-3] is the `->`
         ret, lat = c[-2]
         if lat:
             raise DflError("a function returns a plain type, not a lattice", self._span(meta), source=self.source)
@@ -298,13 +308,13 @@ class _Builder(Transformer):
         return ("rule", c[0], None, self._span(meta))
 
     def plain_rule(self, meta, c):
-        return ("rule", c[0], c[1], self._span(meta))
+        return ("rule", c[0], c[2], self._span(meta))
 
     def next_rule(self, meta, c):
-        return ("next", [c[1]], c[2], self._span(meta))
+        return ("next", [c[1]], c[3], self._span(meta))
 
     def delete_rule(self, meta, c):
-        return ("delete", [c[1]], c[2], self._span(meta))
+        return ("delete", [c[1]], c[3], self._span(meta))
 
     def heads(self, meta, c):
         return list(c)

@@ -54,30 +54,42 @@ def literal(l: ast.Literal) -> str:
     if isinstance(l, ast.Generator):
         return f"{l.var.name} in {expr(l.expr)}"
     if isinstance(l, ast.BodyAgg):
-        arg = "" if l.arg is None else " " + (expr(l.arg) if isinstance(l.arg, (ast.Var, ast.Const))
-                                              else f"({expr(l.arg)})")
+        simple = isinstance(l.arg, ast.Var) or (isinstance(l.arg, ast.Const) and not
+                                                  (isinstance(l.arg.value, (int, float)) and l.arg.value < 0))
+        arg = "" if l.arg is None else " " + (expr(l.arg) if simple else f"({expr(l.arg)})")
         return f"{expr(l.result)} = {l.func}{arg} : {{ {', '.join(literal(x) for x in l.body)} }}"
     raise TypeError(l)
 
 
+def annotations(anns: tuple[ast.Annotation, ...]) -> str:
+    out = []
+    for a in anns:
+        args = ", ".join((f"{k} = " if k else "") + (v if isinstance(v, str) else expr(v)) for k, v in a.args)
+        out.append(f"@{a.name}({args})\n")
+    return "".join(out)
+
+
 def rule(r: ast.Rule) -> str:
-    head = f"{r.head.rel}({', '.join(expr(a) for a in r.head.args)})"
+    dest = f"@{r.head.dest.name}" if r.head.dest is not None else ""
+    head = f"{r.head.rel}{dest}({', '.join(expr(a) for a in r.head.args)})"
     prefix = "" if r.kind == "rule" else r.kind + " "
     if not r.body:
-        return f"{prefix}{head}." if r.kind == "rule" else f"{prefix}{head} :- true."
-    return f"{prefix}{head} :- {', '.join(literal(l) for l in r.body)}."
+        text = f"{prefix}{head}." if r.kind == "rule" else f"{prefix}{head} :- true."
+    else:
+        text = f"{prefix}{head} :- {', '.join(literal(l) for l in r.body)}."
+    return annotations(r.annotations) + text
 
 
 def decl(d: ast.Decl) -> str:
     order = ["input", "output", "rel", "table", "channel"]
     kinds = " ".join(k for k in order if k in d.kinds)
     cols = ", ".join(f"{c.name}: {c.lattice}<{c.type}>" if c.lattice else f"{c.name}: {c.type}" for c in d.columns)
-    return f"{kinds} {d.name}({cols})"
+    return annotations(d.annotations) + f"{kinds} {d.name}({cols})"
 
 
 def fn(f: ast.FnDef) -> str:
     params = ", ".join(f"{p.name}: {p.type}" for p in f.params)
-    return f"fn {f.name}({params}) -> {f.ret} = {expr(f.body)}"
+    return annotations(f.annotations) + f"fn {f.name}({params}) -> {f.ret} = {expr(f.body)}"
 
 
 def program(p: ast.Program) -> str:

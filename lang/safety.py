@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 
 from dfl.errors import DflError
 from dfl.lang import ast
+from dfl.stdlib.builtins import BUILTINS
+
+# builtins that never fail; user functions may divide, so they count as risky
+_PURE_BUILTINS = set(BUILTINS) - {"sqrt", "log", "pow", "to_int", "to_float", "split", "floor", "ceil"}
 
 
 @dataclass
@@ -64,15 +68,21 @@ def plan_body(lits: tuple[ast.Literal, ...], bound0: set[str], head_vars: set[st
         elsewhere |= names(ast.expr_vars(agg.result))
         return inside & elsewhere
 
-    def ready_cheap(lit: ast.Literal) -> Step | None:
+    def ready_test(lit: ast.Literal, risky: bool) -> Step | None:
+        """A filter or negation whose variables are all bound (safe ones first, see below)."""
+        if isinstance(lit, ast.Filter) and _binding(lit, bound) is None \
+                and names(ast.expr_vars(lit.expr)) <= bound and may_fail(lit.expr) == risky:
+            return Step("filter", lit, expr=lit.expr)
+        if isinstance(lit, ast.Negation) and names(ast.literal_vars(lit)) <= bound \
+                and any(may_fail(a) for a in lit.atom.args) == risky:
+            return Step("neg", lit)
+        return None
+
+    def ready_binding(lit: ast.Literal, risky: bool) -> Step | None:
         if isinstance(lit, ast.Filter):
             b = _binding(lit, bound)
-            if b is not None:
+            if b is not None and may_fail(b[1]) == risky:
                 return Step("bind", lit, var=b[0], expr=b[1])
-            if names(ast.expr_vars(lit.expr)) <= bound:
-                return Step("filter", lit, expr=lit.expr)
-        if isinstance(lit, ast.Negation) and names(ast.literal_vars(lit)) <= bound:
-            return Step("neg", lit)
         return None
 
     def ready_costly(lit: ast.Literal) -> Step | None:
@@ -90,8 +100,14 @@ def plan_body(lits: tuple[ast.Literal, ...], bound0: set[str], head_vars: set[st
                             inner=inner)
         return None
 
+    # An expression that can fail at run time (a division, log, to_int, …) is evaluated only
+    # after every test that does not need its result, so `c = a // b, b != 0` never divides
+    # by zero whatever the order the literals are written in.
+    def first(f, *args) -> Step | None:
+        return next((st for st in (f(l, *args) for l in pending) if st is not None), None)
+
     while pending:
-        step = next((s for s in map(ready_cheap, pending) if s is not None), None)
+        step = first(ready_test, False)
         if step is None:
             atoms = [l for l in pending if isinstance(l, ast.Atom)]
             joined = [a for a in atoms if names(ast.literal_vars(a)) & bound and _atom_ready(a, bound)]
@@ -100,13 +116,14 @@ def plan_body(lits: tuple[ast.Literal, ...], bound0: set[str], head_vars: set[st
                 lit = max(joined, key=lambda a: len(names(ast.literal_vars(a)) & bound)) if joined else atoms[0]
                 step = Step("atom", lit)
             else:
-                step = next((s for s in map(ready_costly, pending) if s is not None), None)
+                step = first(ready_binding, False) or first(ready_test, True) or first(ready_binding, True) \
+                    or first(ready_costly)
                 if step is None:
                     ready_atoms = [a for a in atoms if _atom_ready(a, bound)]
                     if ready_atoms:
                         step = Step("atom", ready_atoms[0])
         if step is None:
-            raise _unsafe(pending, bound, lits)
+            raise _unsafe(pending, bound, lits, head_vars)
         pending.remove(step.lit)
         steps.append(step)
         if step.kind == "atom":
@@ -114,6 +131,27 @@ def plan_body(lits: tuple[ast.Literal, ...], bound0: set[str], head_vars: set[st
         elif step.var is not None:
             bound.add(step.var)
     return steps, bound
+
+
+_RISKY_OPS = {"/", "//", "%"}
+_RISKY_CALLS = {"sqrt", "log", "pow", "to_int", "to_float", "split", "floor", "ceil"}
+
+
+def may_fail(e: ast.Expr | None) -> bool:
+    """Can evaluating e raise a run-time error (division by zero, log of 0, …)?"""
+    if e is None or isinstance(e, (ast.Var, ast.Const)):
+        return False
+    if isinstance(e, ast.BinOp):
+        return e.op in _RISKY_OPS or may_fail(e.left) or may_fail(e.right)
+    if isinstance(e, ast.Call):
+        return e.name in _RISKY_CALLS or e.name not in _PURE_BUILTINS or any(may_fail(a) for a in e.args)
+    if isinstance(e, ast.Compare):
+        return may_fail(e.left) or may_fail(e.right)
+    if isinstance(e, (ast.Neg, ast.Not)):
+        return may_fail(e.operand)
+    if isinstance(e, ast.If):
+        return may_fail(e.cond) or may_fail(e.then) or may_fail(e.else_)
+    return False
 
 
 def _atom_ready(atom: ast.Atom, bound: set[str]) -> bool:
@@ -124,7 +162,8 @@ def _atom_ready(atom: ast.Atom, bound: set[str]) -> bool:
     return True
 
 
-def _unsafe(pending: list[ast.Literal], bound: set[str], lits: tuple[ast.Literal, ...]) -> DflError:
+def _unsafe(pending: list[ast.Literal], bound: set[str], lits: tuple[ast.Literal, ...],
+            head_vars: set[str]) -> DflError:
     for lit in pending:
         if isinstance(lit, ast.BodyAgg):
             continue
@@ -143,8 +182,13 @@ def _unsafe(pending: list[ast.Literal], bound: set[str], lits: tuple[ast.Literal
                             f"put the test inside the aggregate's braces: `{agg.func} … : {{ …, test }}`")
             return DflError(f"unsafe rule: variable '{v.name}' in {what} is not bound", v.span, hint=hint)
     lit = pending[0]
-    return DflError("unsafe rule: the variables this aggregate shares with the rest of the rule are not bound",
-                    lit.span, hint="bind them with a positive atom outside the aggregate")
+    shared = sorted(v for v in names([x for l in lit.body for x in ast.literal_vars(l)]) - bound
+                    if any(v in names(ast.literal_vars(o)) for o in lits if o is not lit)
+                    or v in head_vars)
+    which = f"variable '{shared[0]}'" if shared else "a variable"
+    return DflError(f"unsafe rule: {which} is used inside this aggregate and outside it, "
+                    f"but nothing outside the aggregate binds it", lit.span,
+                    hint="bind it with a positive atom outside the aggregate, or use it only inside")
 
 
 def check_head_safety(head: ast.Head, bound: set[str], agg_locals: set[str]) -> list[DflError]:

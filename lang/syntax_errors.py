@@ -57,7 +57,7 @@ _TOKEN_WORDS = {
     "GE": "`>=`", "NE": "`!=`", "TRUE": "`true`", "FALSE": "`false`", "IN": "`in`", "IF": "`if`",
     "THEN": "`then`", "ELSE": "`else`", "INPUT": "`input`", "OUTPUT": "`output`", "REL": "`rel`",
     "TABLE": "`table`", "CHANNEL": "`channel`", "AGENT": "`agent`", "FN": "`fn`", "NEXT": "`next`",
-    "DELETE": "`delete`", "__ANON_0": "`:-`", "__ANON_1": "`->`",
+    "DELETE": "`delete`", "NECK": "`:-`", "ARROW": "`->`",
 }
 
 
@@ -74,7 +74,10 @@ def _word(term: str) -> str:
 
 @lru_cache(maxsize=1)
 def _examples() -> dict[str, list[str]]:
-    return {label: ex for label, (_, _, ex) in _MISTAKES.items()}
+    # The parser's state differs for the first item of a file and the later ones, so each
+    # example is also given after an item.
+    prefixes = ("", "r(1).\n", "input r(a: int)\n")
+    return {label: [p + x for p in prefixes for x in ex] for label, (_, _, ex) in _MISTAKES.items()}
 
 
 def syntax_error(e: lark.exceptions.UnexpectedInput, source: str, file: str) -> DflError:
@@ -86,11 +89,15 @@ def syntax_error(e: lark.exceptions.UnexpectedInput, source: str, file: str) -> 
         line, col = len(lines), len(lines[-1]) + 1
     found, width = _found(e, source)
     span = Span(file, line, col, line, col + max(width, 1))
-    label = None
-    try:
-        label = e.match_examples(grammar().parse, _examples(), use_accepts=True)
-    except Exception:  # match_examples re-parses the examples; never let it hide the real error
-        label = None
+    label = _heuristic(e, source, line, col)
+    if label is None and isinstance(e, lark.exceptions.UnexpectedToken):
+        try:
+            label = e.match_examples(grammar().parse, _examples(), use_accepts=True)
+        except Exception:  # match_examples re-parses the examples; never let it hide the real error
+            label = None
+    if isinstance(e, lark.exceptions.UnexpectedCharacters) and found == "character '\"'":
+        return DflError("syntax error: unterminated string", span, source=source,
+                        hint='a string closes with `"` on the same line; write \\" for a quote inside it')
     if label:
         msg, hint, _ = _MISTAKES[label]
         return DflError(f"syntax error: {msg} (found {found})", span, hint=hint, source=source)
@@ -100,6 +107,20 @@ def syntax_error(e: lark.exceptions.UnexpectedInput, source: str, file: str) -> 
     msg = f"syntax error: unexpected {found}"
     hint = f"expected {', '.join(expected)}" if expected else None
     return DflError(msg, span, hint=hint, source=source)
+
+
+def _heuristic(e: lark.exceptions.UnexpectedInput, source: str, line: int, col: int) -> str | None:
+    """Mistakes recognised from what was expected, wherever they happen."""
+    if not isinstance(e, lark.exceptions.UnexpectedToken):
+        return None
+    expected = _expected(e)
+    text = source.splitlines()[line - 1][:col - 1] if 0 < line <= len(source.splitlines()) else ""
+    if "RPAR" in expected and e.token.type in ("DOT", "$END", "NECK") \
+            and text.count("(") > text.count(")"):
+        return "missing_rpar"
+    if e.token.type == "$END" and "DOT" in expected:
+        return "missing_dot"
+    return None
 
 
 def _expected(e: lark.exceptions.UnexpectedInput) -> set[str]:

@@ -3,8 +3,8 @@
 Between ticks: a table's next state is (its rows at the end of the tick − rows deleted) ∪
 rows inserted by `next` (insertion wins); a non-table relation's `next` rows become its
 `deferred` source in the next tick; channel messages arrive at the tick their file gives.
-The run stops after tick t when no message is pending, nothing is deferred and no table
-changed, or when the tick limit is reached.
+The run stops after tick t when tick t+1 would see exactly the inputs tick t saw (no
+message pending, the same rows deferred, no table changed), or at the tick limit.
 """
 from __future__ import annotations
 
@@ -40,20 +40,25 @@ def run_ticks(graph: Graph, plan: Plan, inputs: dict[str, list[tuple]],
     base = {("input", rel): rows for rel, rows in inputs.items()}
     per_tick: list[dict[str, list[tuple]]] = []
     stats: dict[str, int] = {}
-    t = 0
-    while True:
-        tick_inputs = dict(base)
+
+    def tick_inputs(t: int) -> dict[tuple[str, str], list[tuple]]:
+        ins = dict(base)
         for rel, rows in state.items():
-            tick_inputs[("state", rel)] = list(rows)
+            ins[("state", rel)] = list(rows)
         msgs = arrivals.pop(t, {})
         for rel, rows in deferred.items():
             if decls[rel].storage == "channel":
                 msgs.setdefault(rel, []).extend(rows)
             else:
-                tick_inputs[("deferred", rel)] = rows
+                ins[("deferred", rel)] = rows
         for rel, rows in msgs.items():
-            tick_inputs[("channel", rel)] = rows
-        result = plan.run(tick_inputs)
+            ins[("channel", rel)] = rows
+        return ins
+
+    t = 0
+    current = tick_inputs(0)
+    while True:
+        result = plan.run(current)
         for k, v in result.stats.items():
             stats[k] = stats.get(k, 0) + v
         if each_tick:
@@ -62,11 +67,19 @@ def run_ticks(graph: Graph, plan: Plan, inputs: dict[str, list[tuple]],
         for rel, rows in state.items():
             kept = set(result.persists.get(rel, rows)) - set(result.defers.get((rel, "delete"), ()))
             new_state[rel] = kept | set(result.defers.get((rel, "insert"), ()))
+        state = new_state
         deferred = {rel: rows for (rel, mode), rows in result.defers.items()
                     if mode == "insert" and rel not in state and rows}
-        changed = new_state != state
-        state = new_state
         t += 1
-        quiet = not arrivals and not deferred and not changed
+        following = tick_inputs(t)
+        # quiescent: the next tick would see exactly what this one saw, and so would every
+        # tick after it (no message is due later), so its outputs would be this tick's
+        quiet = not arrivals and _same(following, current)
         if quiet or t >= limit:
             return TickRun(result.sinks, t, quiet, per_tick, stats)
+        current = following
+
+
+def _same(a: dict[tuple[str, str], list[tuple]], b: dict[tuple[str, str], list[tuple]]) -> bool:
+    keys = {k for k, v in a.items() if v} | {k for k, v in b.items() if v}
+    return all(set(a.get(k, ())) == set(b.get(k, ())) for k in keys)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
 
-VALUE = st.integers(0, 4)  # the domain of input values and of constants in rules
+VALUE = st.integers(0, 5)  # the domain of input values and of constants in rules
 
 
 @dataclass
@@ -283,6 +283,29 @@ def _lattice_rules(draw, fresh, rel: Rel, lower: list[Rel]) -> list[str]:
     return rules
 
 
+def _graph_rules(draw, n: int, lower: list[Rel]) -> tuple[list[Rel], list[str]]:
+    """Classic recursive queries over an edge relation: closures, same generation, even/odd paths."""
+    edges = [r for r in lower if r.arity >= 2]
+    e = draw(st.sampled_from(edges))
+    b = draw(st.sampled_from(edges))
+    rest_e, rest_b = ", _" * (e.arity - 2), ", _" * (b.arity - 2)
+    r = f"r{n}"
+    shape = draw(st.sampled_from(["nonlinear", "right", "left", "samegen", "evenodd"]))
+    base = f"{r}(x, y) :- {b.name}(x, y{rest_b})."
+    if shape == "nonlinear":
+        return [Rel(r, 2)], [base, f"{r}(x, y) :- {r}(x, z), {r}(z, y)."]
+    if shape == "right":
+        return [Rel(r, 2)], [base, f"{r}(x, z) :- {r}(x, y), {e.name}(y, z{rest_e})."]
+    if shape == "left":
+        return [Rel(r, 2)], [base, f"{r}(x, z) :- {e.name}(x, y{rest_e}), {r}(y, z)."]
+    if shape == "samegen":
+        return [Rel(r, 2)], [f"{r}(x, y) :- {b.name}(p, x{rest_b}), {b.name}(p, y{rest_b}), x != y.",
+                             f"{r}(x, y) :- {e.name}(a, x{rest_e}), {r}(a, c), {e.name}(c, y{rest_e})."]
+    s = f"r{n + 1}"  # r: paths of odd length, s: of even length
+    return [Rel(r, 2), Rel(s, 2)], [base, f"{s}(x, z) :- {r}(x, y), {e.name}(y, z{rest_e}).",
+                                    f"{r}(x, z) :- {s}(x, y), {e.name}(y, z{rest_e})."]
+
+
 @st.composite
 def programs(draw) -> GenProgram:
     fresh = [0]
@@ -295,7 +318,7 @@ def programs(draw) -> GenProgram:
     rules: list[str] = []
     n = 0
     for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["plain", "rec", "tc", "mutual", "lattice"]))
+        kind = draw(st.sampled_from(["plain", "rec", "graph", "mutual", "lattice"]))
         if kind == "lattice" and not any(r.arity >= 2 for r in lower):
             kind = "plain"
         if kind == "lattice":
@@ -303,17 +326,13 @@ def programs(draw) -> GenProgram:
             n += 1
             rules += _lattice_rules(draw, fresh, rel, lower)
             group = [rel]
-        elif kind == "tc":
-            rel = Rel(f"r{n}", 2)
-            n += 1
-            base = draw(st.sampled_from([r for r in lower if r.arity >= 2]) if any(r.arity >= 2 for r in lower)
-                        else st.nothing())
-            rest = ", _" * (base.arity - 2)
-            rules.append(f"{rel.name}(x, y) :- {base.name}(x, y{rest}).")
-            rules.append(f"{rel.name}(x, y) :- {rel.name}(x, z), {rel.name}(z, y).")
-            group = [rel]
+        elif kind == "graph":
+            group, more = _graph_rules(draw, n, lower)
+            n += len(group)
+            rules += more
             if draw(st.booleans()):
-                rules.append(_plain_rule(draw, fresh, rel, lower, group, rel))
+                rel = draw(st.sampled_from(group))
+                rules.append(_plain_rule(draw, fresh, rel, lower, group, draw(st.sampled_from(group))))
         else:
             size = 2 if kind == "mutual" else 1
             group = []
@@ -338,6 +357,10 @@ def programs(draw) -> GenProgram:
     source = "\n".join(decls) + "\n\n" + "\n".join(items) + "\n"
     data = {}
     for r in inputs:
-        rows = draw(st.lists(st.tuples(*[VALUE] * r.arity), max_size=8))
+        # sizes drawn explicitly: hypothesis's own lists favour empty ones, and recursion needs rows
+        n_rows = draw(st.sampled_from(range(2 if r.name == "e0" else 0, 11)))
+        rows = [draw(st.tuples(*[VALUE] * r.arity)) for _ in range(n_rows)]
+        if r.name == "e0" and draw(st.booleans()):  # a long path: recursion runs many iterations
+            rows += [(i, i + 1) for i in range(draw(st.integers(0, 2)), 5)]
         data[r.name] = rows
     return GenProgram(source, data)
