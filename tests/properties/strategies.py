@@ -246,7 +246,9 @@ def _lattice_rules(draw, fresh, rel: Rel, lower: list[Rel]) -> list[str]:
     if rel.arity == 2:
         src = draw(st.sampled_from(lower))
         args = ["x"] + ["_"] * (src.arity - 1) if src.arity else []
-        if src.arity:
+        if draw(st.booleans()):
+            rules.append(f"{rel.name}({draw(VALUE)}, 0).")  # a single source
+        elif src.arity:
             rules.append(f"{rel.name}(x, 0) :- {src.name}({', '.join(draw(st.permutations(args)))}).")
         else:
             rules.append(f"{rel.name}({draw(VALUE)}, 0) :- {src.name}().")
@@ -311,7 +313,7 @@ def programs(draw) -> GenProgram:
     fresh = [0]
     inputs: list[Rel] = []
     for i in range(draw(st.integers(1, 3))):
-        arity = 2 if i == 0 else draw(st.integers(1, 3))
+        arity = (2, 3)[i] if i < 2 else draw(st.integers(1, 3))  # an edge and a weighted edge relation
         inputs.append(Rel(f"e{i}", arity, is_input=True))
     lower: list[Rel] = list(inputs)
     decls = [r.decl("input") for r in inputs]
@@ -358,9 +360,11 @@ def programs(draw) -> GenProgram:
     data = {}
     for r in inputs:
         # sizes drawn explicitly: hypothesis's own lists favour empty ones, and recursion needs rows
-        n_rows = draw(st.sampled_from(range(2 if r.name == "e0" else 0, 11)))
+        n_rows = draw(st.sampled_from(range(2 if r.name in ("e0", "e1") else 0, 11)))
         rows = [draw(st.tuples(*[VALUE] * r.arity)) for _ in range(n_rows)]
         if r.name == "e0" and draw(st.booleans()):  # a long path: recursion runs many iterations
             rows += [(i, i + 1) for i in range(draw(st.integers(0, 2)), 5)]
+        if r.name == "e1" and draw(st.booleans()):  # long paths with shortcuts: distances improve late
+            rows += [(i, i + step, draw(VALUE)) for step in (1, 2) for i in range(6 - step)]
         data[r.name] = rows
     return GenProgram(source, data)
