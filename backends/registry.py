@@ -7,6 +7,7 @@ from dfl.errors import DflError
 
 _BACKENDS = {
     "interp": ("dfl.backends.interp", "InterpBackend"),
+    "cpu": ("dfl.backends.cpu", "CpuBackend"),
 }
 
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
 
-VALUE = st.integers(0, 5)  # the domain of input values and of constants in rules
+VALUE = st.integers(0, 5)  # the domain of input values
+CONST = st.integers(-1, 5).map(str)  # constants in rules (`-1` is a constant too)
 
 
 @dataclass
@@ -76,7 +77,7 @@ class _RuleGen:
             new_into.append(v)
             return v
         if k == "const":
-            return str(draw(VALUE))
+            return draw(CONST)
         return "_"
 
     def atom(self, rel: Rel) -> str:
@@ -86,12 +87,33 @@ class _RuleGen:
     def add_atom(self, rel: Rel) -> None:
         self.lits.append(self.atom(rel))
 
-    def add_compare(self) -> None:
+    def compare(self) -> str:
         draw = self.draw
         v = draw(st.sampled_from(self.bound))
         op = draw(st.sampled_from(["<", "<=", ">", ">=", "!=", "="]))
-        rhs = draw(st.one_of(VALUE.map(str), st.sampled_from(self.bound)))
-        self.lits.append(f"{v} {op} {rhs}")
+        rhs = draw(st.one_of(CONST, st.sampled_from(self.bound)))
+        if draw(st.integers(0, 3)) == 0:  # comparisons hold any expressions
+            u = draw(st.sampled_from(self.bound))
+            return draw(st.sampled_from([f"{v} + 1 {op} {rhs}", f"({v} + {u}) % 2 {op} {rhs}",
+                                         f"{rhs} {op} {u} * 2", f"-{v} {op} {rhs}"]))
+        return f"{v} {op} {rhs}"
+
+    def add_compare(self) -> None:
+        self.lits.append(self.compare())
+
+    def add_or(self, lower: list[Rel]) -> None:
+        """`(a ; b)` of literals that bind nothing (so both disjuncts keep the rule safe)."""
+        draw = self.draw
+        alts = []
+        for _ in range(2):
+            k = draw(st.sampled_from(["cmp", "neg", "atom"]))
+            if k == "cmp":
+                alts.append(self.compare())
+            else:
+                rel = draw(st.sampled_from(lower))
+                args = ", ".join(self.term(self.bound, False, None) for _ in range(rel.arity))
+                alts.append(f"{'!' if k == 'neg' else ''}{rel.name}({args})")
+        self.lits.append(f"({alts[0]} ; {alts[1]})")
 
     def guard(self, v: str, lo: int, hi: int) -> None:
         """lo <= v < hi, so a binding over v cannot grow without bound in a recursion."""
@@ -103,7 +125,7 @@ class _RuleGen:
     def add_binding(self) -> None:
         draw = self.draw
         x = draw(st.sampled_from(self.bound))
-        form = draw(st.sampled_from(["add", "sub", "mod", "mul", "two", "floordiv"]))
+        form = draw(st.sampled_from(["add", "sub", "mod", "mul", "two", "floordiv", "if", "call"]))
         if form == "add":
             e = f"{x} + {draw(st.integers(1, 2))}"
             self.guard(x, -1, 5)
@@ -118,13 +140,20 @@ class _RuleGen:
         elif form == "mul":
             e = f"{x} * 2"
             self.guard(x, 0, 4)
-        else:
+        elif form == "two":
             z = draw(st.sampled_from(self.bound))
             e = f"{x} + {z}"
             self.guard(x, 0, 4)
             self.guard(z, 0, 4)
+        elif form == "if":  # values it can take exist already: no guard needed
+            z = draw(st.sampled_from(self.bound))
+            e = f"if {x} > {draw(VALUE)} then {z} else {draw(VALUE)}"
+        else:
+            z = draw(st.sampled_from(self.bound))
+            e = draw(st.sampled_from([f"max({x}, {z})", f"min({x}, {draw(VALUE)})", f"abs({x})"]))
         y = self.new_var()
-        self.lits.append(f"{e} = {y}" if draw(st.booleans()) else f"{y} = {e}")
+        reverse = form != "if" and draw(st.booleans())  # `e = y` binds y too; `if` parses only on the right
+        self.lits.append(f"{e} = {y}" if reverse else f"{y} = {e}")
         self.bound.append(y)
 
     def add_negation(self, lower: list[Rel]) -> None:
@@ -188,10 +217,12 @@ class _RuleGen:
 
     def extras(self, lower: list[Rel], n: int) -> None:
         for _ in range(n):
-            kinds = ["neg", "agg"] + (["cmp", "bind"] if self.bound else [])
+            kinds = ["neg", "agg"] + (["cmp", "bind", "or"] if self.bound else [])
             k = self.draw(st.sampled_from(kinds))
             if k == "cmp":
                 self.add_compare()
+            elif k == "or":
+                self.add_or(lower)
             elif k == "bind":
                 self.add_binding()
             elif k == "neg":
@@ -241,6 +272,7 @@ def _plain_rule(draw, fresh, rel: Rel, lower: list[Rel], group: list[Rel], must:
 def _lattice_rules(draw, fresh, rel: Rel, lower: list[Rel]) -> list[str]:
     """Shortest paths: `rel(x, d)` (from sources) or `rel(x, y, d)` (all pairs)."""
     weighted = [r for r in lower if r.arity == 3]
+    weighted += [r for r in weighted if r.is_input] * 3  # inputs have rows more often than derived relations
     edges = [r for r in lower if r.arity >= 2]
     rules = []
     if rel.arity == 2:
@@ -308,19 +340,29 @@ def _graph_rules(draw, n: int, lower: list[Rel]) -> tuple[list[Rel], list[str]]:
                                     f"{r}(x, z) :- {s}(x, y), {e.name}(y, z{rest_e})."]
 
 
+ALL_KINDS = ("plain", "rec", "graph", "mutual", "lattice", "lattice")  # lattice twice: improvements are rare
+
+
 @st.composite
-def programs(draw) -> GenProgram:
+def programs(draw, kinds: tuple[str, ...] = ALL_KINDS) -> GenProgram:
+    """A program and its input data; `kinds` limits the kinds of relation groups drawn."""
     fresh = [0]
     inputs: list[Rel] = []
-    for i in range(draw(st.integers(1, 3))):
+    for i in range(draw(st.integers(2, 3))):
         arity = (2, 3)[i] if i < 2 else draw(st.integers(1, 3))  # an edge and a weighted edge relation
         inputs.append(Rel(f"e{i}", arity, is_input=True))
     lower: list[Rel] = list(inputs)
-    decls = [r.decl("input") for r in inputs]
     rules: list[str] = []
+    if draw(st.integers(0, 3)) == 0:  # rules may add to input relations too
+        rules.append(draw(st.sampled_from([
+            "e0(x, y) :- e0(y, x).", "e0(x, z) :- e0(x, y), e0(y, z).", "e0(x, y) :- e1(x, y, _).",
+            "e1(x, y, 1) :- e0(x, y).", "e0(x, x) :- e1(x, _, _), e0(_, x)."])))
+    # `input output`: the rows an input ends with (its rules' included) are compared too
+    both = bool(rules) or draw(st.integers(0, 3)) == 0
+    decls = [r.decl("input output" if both else "input") for r in inputs]
     n = 0
-    for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["plain", "rec", "graph", "mutual", "lattice"]))
+    for _ in range(draw(st.integers(2, 4))):
+        kind = draw(st.sampled_from(kinds))
         if kind == "lattice" and not any(r.arity >= 2 for r in lower):
             kind = "plain"
         if kind == "lattice":

@@ -1,0 +1,193 @@
+"""Semi-naive fixpoints on columns: relations that grow in place, with their indexes.
+
+A relation of a recursive stratum lives in growing column arrays and a hash set of its
+rows (a lattice relation: a hash map from its key to its merged values). Each iteration
+inserts the derived rows; the rows that were new (or whose value improved) are the next
+delta. Join indexes on a relation grow with it instead of being rebuilt, and body nodes
+that read no `full:`/`delta:` param run once, before the loop.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from dfl.ir.graph import Graph, Node
+from dfl.ir.types import Schema, Type
+from dfl.backends.cpu import kernels as K
+from dfl.backends.cpu.index import RowSet
+from dfl.backends.cpu.table import DTYPES, Table, key_matrix
+
+
+class Growing:
+    """Columns with spare capacity at the end (amortised appends)."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.types = schema.types
+        self.cols = [np.empty(64, DTYPES[t]) for t in self.types]
+        self.n = 0
+        self.indexes: dict = {}
+
+    def append(self, cols: list[np.ndarray], n: int) -> None:
+        need = self.n + n
+        if self.cols and need > len(self.cols[0]):
+            cap = max(need, 2 * len(self.cols[0]))
+            grown = []
+            for c in self.cols:
+                g = np.empty(cap, c.dtype)
+                g[:self.n] = c[:self.n]
+                grown.append(g)
+            self.cols = grown
+        for c, new in zip(self.cols, cols):
+            c[self.n:need] = new
+        self.n = need
+
+    def view(self) -> Table:
+        return Table([c[:self.n] for c in self.cols], self.n, self.indexes)
+
+
+class SetRelation:
+    def __init__(self, schema: Schema) -> None:
+        self.data = Growing(schema)
+        self.set = RowSet(schema.arity)
+        self.arity = schema.arity
+
+    def add(self, t: Table) -> Table:
+        """Inserts t's rows; returns those that were new (the next delta)."""
+        if t.n == 0:
+            return t
+        if self.arity == 0:
+            if self.data.n:
+                return Table([], 0)
+            self.data.n = 1
+            return Table([], 1)
+        new = self.set.insert(key_matrix(t.cols, t.n))
+        if len(new) == 0:
+            return t.take(new)
+        delta = t.take(new) if len(new) != t.n else t
+        self.data.append(delta.cols, delta.n)
+        return Table(list(delta.cols), delta.n)
+
+    def view(self) -> Table:
+        return self.data.view()
+
+
+class LatticeRelation:
+    """One row per key; lattice columns merged (min or max) as candidates arrive.
+
+    Keys live in a RowSet (store index = row number) with their typed columns beside it;
+    values in one matrix per storage dtype (int64, float64), pre-filled with the identity of
+    their merge (+inf for min, -inf for max) so a key is "new" exactly when it improves."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.k = schema.key_arity
+        self.schema = schema
+        self.keys = RowSet(self.k)
+        self.keycols = Growing(Schema(schema.columns[:self.k]))
+        lat = schema.columns[self.k:]
+        self.groups = []  # (dtype, lattice column positions, is_min, matrix)
+        for dt in (np.int64, np.float64):
+            js = [j for j, c in enumerate(lat) if DTYPES[c.type] == dt]
+            if js:
+                is_min = np.array([lat[j].lattice == "min" for j in js], np.bool_)
+                self.groups.append([dt, js, is_min, np.empty((0, len(js)), dt)])
+        self.indexes: dict = {}
+        self._ensure(self.keys.store.shape[0])
+
+    def _ensure(self, cap: int) -> None:
+        for g in self.groups:
+            dt, js, is_min, mat = g
+            if mat.shape[0] < cap:
+                grown = np.empty((cap, len(js)), dt)
+                grown[:mat.shape[0]] = mat
+                hi = np.iinfo(np.int64).max if dt == np.int64 else np.inf
+                lo = np.iinfo(np.int64).min if dt == np.int64 else -np.inf
+                grown[mat.shape[0]:] = np.where(is_min, hi, lo)
+                g[3] = grown
+
+    def add(self, t: Table) -> Table:
+        if t.n == 0:
+            return t
+        km = key_matrix(t.cols[:self.k], t.n)
+        self.keys.reserve(t.n)
+        self._ensure(self.keys.store.shape[0])
+        start = self.keys.count
+        changed = []
+        for dt, js, is_min, mat in self.groups:
+            cand = np.stack([t.cols[self.k + j].astype(dt) for j in js], axis=1)
+            count, ch = K.lattice_update(self.keys.slots, self.keys.store, self.keys.count, mat, km, cand, is_min)
+            self.keys.count = count
+            changed.append(ch)
+        end = self.keys.count
+        if end > start:  # the new keys' typed columns, from the stored key bits
+            new = self.keys.store[start:end]
+            cols = [new[:, j].view(np.float64) if DTYPES[ty] == np.float64 else new[:, j].astype(DTYPES[ty])
+                    for j, ty in enumerate(self.schema.types[:self.k])]
+            self.keycols.append(cols, end - start)
+        idx = np.unique(np.concatenate(changed)) if changed else np.empty(0, np.int64)
+        if len(idx):
+            for key in [k for k in self.indexes if any(c >= self.k for c in k)]:
+                del self.indexes[key]  # an index on a lattice column is stale once a value improved
+        return self.view().take(idx)
+
+    def view(self) -> Table:
+        n = self.keys.count
+        cols = [c[:n] for c in self.keycols.cols]
+        lat = [None] * (self.schema.arity - self.k)
+        for dt, js, is_min, mat in self.groups:
+            for a, j in enumerate(js):
+                lat[j] = mat[:n, a]
+        return Table(cols + lat, n, self.indexes)
+
+
+def _variant(body: Graph) -> set[str]:
+    out: set[str] = set()
+    for n in body.nodes:
+        if (n.op == "param" and not n.attr("name").startswith("ext:")) or any(i in out for i in n.inputs):
+            out.add(n.id)
+    return out
+
+
+def run_fixpoint(node: Node, ins: list[Table], ctx) -> Table:
+    from dfl.backends.cpu.plan import eval_node
+
+    rels = node.attr("rels")
+    body: Graph = node.attr("body")
+    schemas = {n.attr("rel"): n.schema for n in body.by_op("yield")}
+    full = {}
+    params: dict[str, Table] = {}
+    for rel, init in zip(rels, ins):
+        r = LatticeRelation(schemas[rel]) if schemas[rel].is_lattice else SetRelation(schemas[rel])
+        delta = r.add(init)
+        full[rel] = r
+        params[f"delta:{rel}"] = delta
+    for ext, t in zip(node.attr("exts"), ins[len(rels):]):
+        if t.indexes is None:
+            t.indexes = {}  # static for the whole loop: its join indexes are worth keeping
+        params[f"ext:{ext}"] = t
+    sub = ctx.child(params)
+    variant = _variant(body)
+    fixed: dict[str, Table] = {}
+    for n in body.nodes:
+        if n.id not in variant:
+            fixed[n.id] = eval_node(n, fixed, sub)
+            if fixed[n.id].indexes is None:
+                fixed[n.id].indexes = {}
+    yields = [(n.attr("rel"), n.id) for n in body.by_op("yield")]
+    iterations = 0
+    while True:
+        iterations += 1
+        for rel in rels:
+            params[f"full:{rel}"] = full[rel].view()
+        values = dict(fixed)
+        for n in body.nodes:
+            if n.id in variant:
+                values[n.id] = eval_node(n, values, sub)
+        news = {rel: full[rel].add(values[nid]) for rel, nid in yields}
+        if not any(t.n for t in news.values()):
+            break
+        for rel in rels:
+            params[f"delta:{rel}"] = news.get(rel) or Table.empty(schemas[rel])
+    ctx.stats["iterations"] = ctx.stats.get("iterations", 0) + iterations
+    for rel in rels:
+        v = full[rel].view()
+        ctx.fixpoint_results[(node.id, rel)] = Table(v.cols, v.n)
+    return Table([], 0)

@@ -1,0 +1,81 @@
+"""Hash structures over columnar rows: a growing row set and a join index on key columns."""
+from __future__ import annotations
+
+import numpy as np
+
+from dfl.backends.cpu import kernels as K
+from dfl.backends.cpu.table import Table, key_matrix
+
+
+class RowSet:
+    """Distinct int64 key rows, growing; `slots` is the open-addressing table over `store`."""
+
+    def __init__(self, width: int, capacity: int = 64) -> None:
+        self.store = np.empty((capacity, width), np.int64)
+        self.count = 0
+        self.slots = K.set_rebuild(self.store, 0, K.capacity_for(capacity))
+
+    def reserve(self, extra: int) -> None:
+        need = self.count + extra
+        if need > self.store.shape[0]:
+            cap = max(need, 2 * self.store.shape[0])
+            store = np.empty((cap, self.store.shape[1]), np.int64)
+            store[:self.count] = self.store[:self.count]
+            self.store = store
+        if 2 * need + 2 > self.slots.shape[0]:
+            self.slots = K.set_rebuild(self.store, self.count, K.capacity_for(need))
+
+    def insert(self, keys: np.ndarray) -> np.ndarray:
+        """Adds the new rows; returns the indices (into keys) of those that were new."""
+        self.reserve(keys.shape[0])
+        self.count, new = K.set_insert(self.slots, self.store, self.count, keys)
+        return new
+
+    def lookup(self, keys: np.ndarray) -> np.ndarray:
+        return K.set_lookup(self.slots, self.store, keys)
+
+
+class JoinIndex:
+    """Rows of a table grouped by their key columns: key -> chain of row numbers."""
+
+    def __init__(self, keys: tuple[int, ...]) -> None:
+        self.keys = keys
+        self.groups = RowSet(len(keys))
+        self.head = np.full(64, K.EMPTY, np.int64)
+        self.next = np.empty(64, np.int64)
+        self.rows = 0
+
+    def extend(self, table: Table) -> None:
+        """Indexes rows self.rows .. table.n (the table only ever grows)."""
+        start, n = self.rows, table.n
+        if n <= start:
+            return
+        km = key_matrix([c[start:n] for c in (table.cols[k] for k in self.keys)], n - start)
+        self.groups.insert(km)
+        gids = self.groups.lookup(km)
+        if self.groups.count > len(self.head):
+            head = np.full(max(self.groups.count, 2 * len(self.head)), K.EMPTY, np.int64)
+            head[:len(self.head)] = self.head
+            self.head = head
+        if n > len(self.next):
+            nxt = np.empty(max(n, 2 * len(self.next)), np.int64)
+            nxt[:self.rows] = self.next[:self.rows]
+            self.next = nxt
+        K.chain_add(self.head, self.next, gids, start)
+        self.rows = n
+
+    def probe(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(probe row, indexed row) pairs with equal keys."""
+        gids = self.groups.lookup(keys)
+        return K.chain_probe(self.head, self.next, gids)
+
+
+def index_of(table: Table, keys: tuple[int, ...]) -> JoinIndex:
+    """The table's index on `keys`, built or brought up to date."""
+    if table.indexes is None:
+        table.indexes = {}
+    idx = table.indexes.get(keys)
+    if idx is None:
+        idx = table.indexes[keys] = JoinIndex(keys)
+    idx.extend(table)
+    return idx

@@ -1,0 +1,272 @@
+"""The cpu backend's fixed set of generic native kernels (numba, cached on disk).
+
+Every plan is run by these few kernels, parameterised by the plan (key columns, arities,
+aggregate functions) rather than by new code per rule: they compile once per machine
+(numba's `cache=True` keeps the machine code next to this file) and a new program then
+compiles nothing. Rows are int64 matrices: ints as they are, strings as dictionary codes,
+floats as their IEEE bits (-0.0 normalised to 0.0), bools as 0/1.
+
+The central structure is an open-addressing hash table over rows (`slots` holds row
+indices into a `store` matrix, -1 for empty), used for dedup, group ids, joins and
+persistent relations across fixpoint iterations.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+EMPTY = -1
+
+
+@njit(cache=True, inline="always")
+def _mix(h: np.uint64, x: np.uint64) -> np.uint64:
+    h ^= x + np.uint64(0x9E3779B97F4A7C15) + (h << np.uint64(6)) + (h >> np.uint64(2))
+    h ^= h >> np.uint64(31)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    return h
+
+
+@njit(cache=True)
+def hash_row(keys: np.ndarray, i: int) -> np.uint64:
+    h = np.uint64(0x2545F4914F6CDD1D)
+    for j in range(keys.shape[1]):
+        h = _mix(h, np.uint64(keys[i, j]))
+    return h
+
+
+@njit(cache=True)
+def _rows_equal(a: np.ndarray, i: int, b: np.ndarray, j: int) -> bool:
+    for c in range(a.shape[1]):
+        if a[i, c] != b[j, c]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def capacity_for(n: int) -> int:
+    cap = 16
+    while cap < 2 * n + 2:
+        cap *= 2
+    return cap
+
+
+@njit(cache=True)
+def factorize(keys: np.ndarray):
+    """Dense ids of the distinct rows of `keys`, numbered in order of first appearance.
+
+    Returns (ids per row, the row index of each id's first occurrence)."""
+    n = keys.shape[0]
+    cap = capacity_for(n)
+    mask = np.uint64(cap - 1)
+    slots = np.full(cap, EMPTY, np.int64)
+    ids = np.empty(n, np.int64)
+    first = np.empty(n, np.int64)
+    g = 0
+    for i in range(n):
+        s = hash_row(keys, i) & mask
+        while True:
+            r = slots[s]
+            if r == EMPTY:
+                slots[s] = g
+                first[g] = i
+                ids[i] = g
+                g += 1
+                break
+            if _rows_equal(keys, first[r], keys, i):
+                ids[i] = r
+                break
+            s = (s + np.uint64(1)) & mask
+    return ids, first[:g].copy()
+
+
+# ---------------------------------------------------------------- persistent row sets
+
+
+@njit(cache=True)
+def set_rebuild(store: np.ndarray, count: int, cap: int) -> np.ndarray:
+    mask = np.uint64(cap - 1)
+    slots = np.full(cap, EMPTY, np.int64)
+    for i in range(count):
+        s = hash_row(store, i) & mask
+        while slots[s] != EMPTY:
+            s = (s + np.uint64(1)) & mask
+        slots[s] = i
+    return slots
+
+
+@njit(cache=True)
+def set_insert(slots: np.ndarray, store: np.ndarray, count: int, keys: np.ndarray):
+    """Inserts the rows of `keys` not yet in the set (store[:count]); the caller made room.
+
+    Returns (new row count, indices into `keys` of the rows that were new, in order)."""
+    mask = np.uint64(slots.shape[0] - 1)
+    new = np.empty(keys.shape[0], np.int64)
+    k = 0
+    for i in range(keys.shape[0]):
+        s = hash_row(keys, i) & mask
+        while True:
+            r = slots[s]
+            if r == EMPTY:
+                for c in range(keys.shape[1]):
+                    store[count, c] = keys[i, c]
+                slots[s] = count
+                count += 1
+                new[k] = i
+                k += 1
+                break
+            if _rows_equal(store, r, keys, i):
+                break
+            s = (s + np.uint64(1)) & mask
+    return count, new[:k].copy()
+
+
+@njit(cache=True)
+def set_lookup(slots: np.ndarray, store: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """For each row of keys, its index in the set's store, or -1."""
+    mask = np.uint64(slots.shape[0] - 1)
+    out = np.empty(keys.shape[0], np.int64)
+    for i in range(keys.shape[0]):
+        s = hash_row(keys, i) & mask
+        out[i] = EMPTY
+        while True:
+            r = slots[s]
+            if r == EMPTY:
+                break
+            if _rows_equal(store, r, keys, i):
+                out[i] = r
+                break
+            s = (s + np.uint64(1)) & mask
+    return out
+
+
+# ---------------------------------------------------------------- joins through group ids
+
+
+@njit(cache=True)
+def chain_add(head: np.ndarray, nxt: np.ndarray, gids: np.ndarray, row0: int) -> None:
+    """Prepends rows row0, row0+1, … to the row lists of their groups."""
+    for i in range(gids.shape[0]):
+        g = gids[i]
+        nxt[row0 + i] = head[g]
+        head[g] = row0 + i
+
+
+@njit(cache=True)
+def chain_probe(head: np.ndarray, nxt: np.ndarray, gids: np.ndarray):
+    """Pairs (probe row, indexed row) for every indexed row in the probe row's group."""
+    total = 0
+    for i in range(gids.shape[0]):
+        g = gids[i]
+        if g >= 0:
+            r = head[g]
+            while r != EMPTY:
+                total += 1
+                r = nxt[r]
+    left = np.empty(total, np.int64)
+    right = np.empty(total, np.int64)
+    k = 0
+    for i in range(gids.shape[0]):
+        g = gids[i]
+        if g >= 0:
+            r = head[g]
+            while r != EMPTY:
+                left[k] = i
+                right[k] = r
+                k += 1
+                r = nxt[r]
+    return left, right
+
+
+# ---------------------------------------------------------------- grouped reductions
+
+
+@njit(cache=True)
+def group_min_i(ids: np.ndarray, vals: np.ndarray, g: int) -> np.ndarray:
+    out = np.empty(g, np.int64)
+    seen = np.zeros(g, np.bool_)
+    for i in range(ids.shape[0]):
+        k = ids[i]
+        if not seen[k] or vals[i] < out[k]:
+            out[k] = vals[i]
+            seen[k] = True
+    return out
+
+
+@njit(cache=True)
+def group_max_i(ids: np.ndarray, vals: np.ndarray, g: int) -> np.ndarray:
+    out = np.empty(g, np.int64)
+    seen = np.zeros(g, np.bool_)
+    for i in range(ids.shape[0]):
+        k = ids[i]
+        if not seen[k] or vals[i] > out[k]:
+            out[k] = vals[i]
+            seen[k] = True
+    return out
+
+
+@njit(cache=True)
+def group_min_f(ids: np.ndarray, vals: np.ndarray, g: int) -> np.ndarray:
+    out = np.empty(g, np.float64)
+    seen = np.zeros(g, np.bool_)
+    for i in range(ids.shape[0]):
+        k = ids[i]
+        if not seen[k] or vals[i] < out[k]:
+            out[k] = vals[i]
+            seen[k] = True
+    return out
+
+
+@njit(cache=True)
+def group_max_f(ids: np.ndarray, vals: np.ndarray, g: int) -> np.ndarray:
+    out = np.empty(g, np.float64)
+    seen = np.zeros(g, np.bool_)
+    for i in range(ids.shape[0]):
+        k = ids[i]
+        if not seen[k] or vals[i] > out[k]:
+            out[k] = vals[i]
+            seen[k] = True
+    return out
+
+
+@njit(cache=True)
+def group_sum_i(ids: np.ndarray, vals: np.ndarray, g: int) -> np.ndarray:
+    out = np.zeros(g, np.int64)  # int64 arithmetic wraps, as the language wants
+    for i in range(ids.shape[0]):
+        out[ids[i]] += vals[i]
+    return out
+
+
+# ---------------------------------------------------------------- lattice relations
+
+
+@njit(cache=True)
+def lattice_update(slots: np.ndarray, store: np.ndarray, count: int, values: np.ndarray,
+                   keys: np.ndarray, cand: np.ndarray, is_min: np.ndarray):
+    """Merges candidate (key, values) rows into a keyed store; values are float64 or int64.
+
+    Returns (new count, the store indices whose value is new or improved)."""
+    mask = np.uint64(slots.shape[0] - 1)
+    changed = np.zeros(store.shape[0], np.bool_)
+    for i in range(keys.shape[0]):
+        s = hash_row(keys, i) & mask
+        while True:
+            r = slots[s]
+            if r == EMPTY:
+                for c in range(keys.shape[1]):
+                    store[count, c] = keys[i, c]
+                for c in range(cand.shape[1]):
+                    values[count, c] = cand[i, c]
+                slots[s] = count
+                changed[count] = True
+                count += 1
+                break
+            if _rows_equal(store, r, keys, i):
+                for c in range(cand.shape[1]):
+                    v = cand[i, c]
+                    if (is_min[c] and v < values[r, c]) or (not is_min[c] and v > values[r, c]):
+                        values[r, c] = v
+                        changed[r] = True
+                break
+            s = (s + np.uint64(1)) & mask
+    return count, np.nonzero(changed[:count])[0]

@@ -1,0 +1,181 @@
+"""The cpu backend's lowering table: one columnar implementation per IR op.
+
+Each takes the node, its input tables and the run context, and returns a Table. Joins,
+anti-joins, distinct, aggregates and lattice merges go through the generic native kernels
+(`kernels.py`); scalar expressions through numpy (`vexpr.py`).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from dfl.ir.graph import Node
+from dfl.ir.types import Type
+from dfl.backends.cpu import kernels as K
+from dfl.backends.cpu.index import JoinIndex, index_of
+from dfl.backends.cpu.table import DTYPES, Table, concat, key_matrix
+
+
+def op_source(node: Node, ins: list[Table], ctx) -> Table:
+    t = ctx.inputs.get((node.attr("kind"), node.attr("rel")))
+    return t if t is not None else Table.empty(node.schema)
+
+
+def op_values(node: Node, ins: list[Table], ctx) -> Table:
+    return ctx.encode(node.attr("rows"), node.schema)
+
+
+def op_param(node: Node, ins: list[Table], ctx) -> Table:
+    return ctx.params[node.attr("name")]
+
+
+def op_map(node: Node, ins: list[Table], ctx) -> Table:
+    t = ins[0]
+    return Table([ctx.ev.eval(e, t) for e in node.attr("exprs")], t.n)
+
+
+def op_filter(node: Node, ins: list[Table], ctx) -> Table:
+    t = ins[0]
+    m = ctx.ev.eval(node.attr("pred"), t)
+    return t if m.all() else t.mask(m)
+
+
+def op_flat_map(node: Node, ins: list[Table], ctx) -> Table:
+    t = ins[0]
+    rows, vals = ctx.ev.generate(node.attr("gen"), t)
+    out = t.take(rows)
+    out.cols.append(vals.astype(DTYPES[node.attr("gen").type]))
+    return out
+
+
+def _pairs(left: Table, right: Table, lk: tuple[int, ...], rk: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Row pairs with equal keys, probing an index kept on a side that lives long, else
+    building one on the smaller side."""
+    if not lk:
+        return np.repeat(np.arange(left.n), right.n), np.tile(np.arange(right.n), left.n)
+    lkeys = lambda: key_matrix([left.cols[i] for i in lk], left.n)  # noqa: E731
+    rkeys = lambda: key_matrix([right.cols[i] for i in rk], right.n)  # noqa: E731
+    if right.indexes is not None or (left.indexes is None and right.n >= left.n):
+        li, ri = index_of(right, rk).probe(lkeys()) if right.indexes is not None \
+            else _fresh_index(right, rk).probe(lkeys())
+        return li, ri
+    ri, li = index_of(left, lk).probe(rkeys()) if left.indexes is not None \
+        else _fresh_index(left, lk).probe(rkeys())
+    return li, ri
+
+
+def _fresh_index(t: Table, keys: tuple[int, ...]) -> JoinIndex:
+    idx = JoinIndex(keys)
+    idx.extend(t)
+    return idx
+
+
+def op_join(node: Node, ins: list[Table], ctx) -> Table:
+    left, right = ins
+    li, ri = _pairs(left, right, node.attr("left_keys"), node.attr("right_keys"))
+    return Table([c[li] for c in left.cols] + [c[ri] for c in right.cols], len(li))
+
+
+def op_anti_join(node: Node, ins: list[Table], ctx) -> Table:
+    left, right = ins
+    lk, rk = node.attr("left_keys"), node.attr("right_keys")
+    if not lk:
+        return left if right.n == 0 else left.take(np.empty(0, np.int64))
+    idx = index_of(right, rk) if right.indexes is not None else _fresh_index(right, rk)
+    gids = idx.groups.lookup(key_matrix([left.cols[i] for i in lk], left.n))
+    return left.mask(gids < 0)
+
+
+def op_union(node: Node, ins: list[Table], ctx) -> Table:
+    return concat([t for t in ins if t.n], node.schema) if any(t.n for t in ins) else Table.empty(node.schema)
+
+
+def distinct_rows(t: Table) -> Table:
+    if not t.cols:
+        return Table([], min(t.n, 1))
+    if t.n == 0:
+        return t
+    _, first = K.factorize(key_matrix(t.cols, t.n))
+    return t if len(first) == t.n else t.take(first)
+
+
+def op_distinct(node: Node, ins: list[Table], ctx) -> Table:
+    return distinct_rows(ins[0])
+
+
+def _group(ids: np.ndarray, vals: np.ndarray, g: int, func: str, t: Type, ctx) -> np.ndarray:
+    if func == "count":
+        return np.bincount(ids, minlength=g).astype(np.int64)
+    if func == "sum":
+        if t == Type.FLOAT:
+            return np.bincount(ids, weights=vals, minlength=g)
+        return K.group_sum_i(ids, vals.astype(np.int64), g)
+    if func == "mean":
+        counts = np.bincount(ids, minlength=g)
+        return np.bincount(ids, weights=vals.astype(np.float64), minlength=g) / counts
+    if t == Type.STR:  # by code-point order: reduce the ranks, then back to codes
+        ranks = ctx.pool.ranks()
+        order = np.argsort(ranks)
+        r = (K.group_min_i if func == "min" else K.group_max_i)(ids, ranks[vals], g)
+        return order[r]
+    if t == Type.FLOAT:
+        return (K.group_min_f if func == "min" else K.group_max_f)(ids, vals, g)
+    red = (K.group_min_i if func == "min" else K.group_max_i)(ids, vals.astype(np.int64), g)
+    return red.astype(DTYPES[t])
+
+
+def op_aggregate(node: Node, ins: list[Table], ctx) -> Table:
+    t = distinct_rows(ins[0])  # over the distinct combinations of matching tuples
+    keys = [ctx.ev.eval(e, t) for e in node.attr("keys")]
+    if keys:
+        ids, first = K.factorize(key_matrix(keys, t.n)) if t.n else (np.empty(0, np.int64), np.empty(0, np.int64))
+        g = len(first)
+        out = [k[first] for k in keys]
+    else:
+        g = 1 if t.n else 0
+        ids = np.zeros(t.n, np.int64)
+        out = []
+    for func, e in node.attr("aggs"):
+        vals = ctx.ev.eval(e, t) if e is not None else None
+        out.append(_group(ids, vals, g, func, e.type if e is not None else Type.INT, ctx))
+    return Table(out, g)
+
+
+def op_lattice_merge(node: Node, ins: list[Table], ctx) -> Table:
+    t = ins[0]
+    k = node.attr("key_arity")
+    if t.n == 0:
+        return t
+    if k == 0:
+        ids, first = np.zeros(t.n, np.int64), np.zeros(1, np.int64)
+    else:
+        ids, first = K.factorize(key_matrix(t.cols[:k], t.n))
+    g = len(first)
+    cols = [c[first] for c in t.cols[:k]]
+    for lat, c, typ in zip(node.attr("lattices"), t.cols[k:], node.schema.types[k:]):
+        cols.append(_group(ids, c, g, lat, typ, ctx))
+    return Table(cols, g)
+
+
+def op_result(node: Node, ins: list[Table], ctx) -> Table:
+    return ctx.fixpoint_results[(node.inputs[0], node.attr("rel"))]
+
+
+def op_passthrough(node: Node, ins: list[Table], ctx) -> Table:
+    return ins[0]
+
+
+def op_fixpoint(node: Node, ins: list[Table], ctx) -> Table:
+    from dfl.backends.cpu.fixpoint import run_fixpoint
+
+    return run_fixpoint(node, ins, ctx)
+
+
+TABLE: dict[str, Callable[[Node, list[Table], object], Table]] = {
+    "source": op_source, "values": op_values, "param": op_param, "map": op_map, "filter": op_filter,
+    "flat_map": op_flat_map, "join": op_join, "anti_join": op_anti_join, "union": op_union,
+    "distinct": op_distinct, "aggregate": op_aggregate, "lattice_merge": op_lattice_merge,
+    "fixpoint": op_fixpoint, "result": op_result, "yield": op_passthrough, "sink": op_passthrough,
+    "persist": op_passthrough, "defer": op_passthrough,
+}

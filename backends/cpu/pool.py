@@ -1,0 +1,56 @@
+"""Strings are dictionary-encoded once at input: every kernel sees int64 codes.
+
+A code is the string's index in the pool, so equal strings have equal codes. Order
+(`<` on strings, by code point) goes through `ranks()`, recomputed when the pool grew.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class StringPool:
+    def __init__(self) -> None:
+        self.strings: list[str] = []
+        self.codes: dict[str, int] = {}
+        self._ranks: np.ndarray | None = None
+        self._array: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.strings)
+
+    def code(self, s: str) -> int:
+        c = self.codes.get(s)
+        if c is None:
+            c = self.codes[s] = len(self.strings)
+            self.strings.append(s)
+            self._ranks = None
+            self._array = None
+        return c
+
+    def encode(self, values) -> np.ndarray:
+        code = self.code
+        return np.fromiter((code(s) for s in values), np.int64, count=len(values))
+
+    def decode(self, codes: np.ndarray) -> list[str]:
+        if self._array is None:
+            self._array = np.array(self.strings, dtype=object)
+        return self._array[codes].tolist() if len(codes) else []
+
+    def ranks(self) -> np.ndarray:
+        """rank[code]: the string's position in code-point order (for <, <=, sorting)."""
+        if self._ranks is None or len(self._ranks) != len(self.strings):
+            order = sorted(range(len(self.strings)), key=self.strings.__getitem__)
+            r = np.empty(len(self.strings), np.int64)
+            r[np.asarray(order, dtype=np.int64)] = np.arange(len(order), dtype=np.int64)
+            self._ranks = r
+        return self._ranks
+
+    def map_unary(self, codes: np.ndarray, f, out_dtype) -> np.ndarray:
+        """Applies a Python function once per distinct code (strings repeat a lot)."""
+        uniq, inv = np.unique(codes, return_inverse=True)
+        vals = [f(self.strings[c]) for c in uniq.tolist()]
+        if out_dtype is str:
+            res = np.fromiter((self.code(v) for v in vals), np.int64, count=len(vals))
+        else:
+            res = np.asarray(vals, dtype=out_dtype)
+        return res[inv] if len(codes) else np.empty(0, res.dtype if len(vals) else np.int64)
