@@ -120,6 +120,39 @@ class Program:
         per = [{rel: sort_rows(t.get(rel, ()), s.types) for rel, s in schemas.items()} for t in run.per_tick]
         return Result(outs, schemas, run.ticks, run.quiescent, per, run.stats)
 
+    def run_columns(self, target: str = "cpu", **columns) -> dict[str, dict[str, "np.ndarray"]]:
+        """One tick on columnar data, with no per-row Python: `columns[rel]` is a sequence of
+        numpy arrays (or a dict by column name) in declaration order; string columns may be
+        numpy arrays of str (they are dictionary-encoded). Returns each output relation as a
+        dict of numpy arrays (strings decoded to object arrays), unsorted."""
+        import numpy as np
+
+        from dfl.backends.cpu.table import DTYPES, Table
+
+        if target != "cpu":
+            raise DflError("run_columns needs the cpu target", kind="usage")
+        plan = self.plan("cpu")
+        enc = {}
+        for rel, cols in columns.items():
+            schema = self.inputs.get(rel)
+            if schema is None:
+                raise DflError(f"'{rel}' is not an input relation of {self.file}", kind="usage")
+            if isinstance(cols, Mapping):
+                cols = [cols[n] for n in schema.names]
+            arrs = []
+            for c, t in zip(cols, schema.types):
+                if t == Type.STR:
+                    arrs.append(plan.pool.encode(list(c)))
+                else:
+                    arrs.append(np.ascontiguousarray(c, dtype=DTYPES[t]))
+            enc[("input", rel)] = Table(arrs, len(arrs[0]) if arrs else 0)
+        out = {}
+        for rel, t in plan.run_columns(enc).items():
+            schema = self.outputs[rel]
+            out[rel] = {n: (np.array(plan.pool.decode(c), dtype=object) if ty == Type.STR else c)
+                        for n, c, ty in zip(schema.names, t.cols, schema.types)}
+        return out
+
     def _read(self, rel: str, schema: Schema, input_dir: str | None, files: dict[str, str],
               tick_column: bool) -> list[tuple]:
         from dfl.runtime.csvio import find_input, input_candidates, missing_input, read_relation

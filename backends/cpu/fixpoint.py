@@ -149,8 +149,18 @@ def _variant(body: Graph) -> set[str]:
 def run_fixpoint(node: Node, ins: list[Table], ctx) -> Table:
     from dfl.backends.cpu.plan import eval_node
 
+    from dfl.backends.cpu.special import match_closure, run_closure
+
     rels = node.attr("rels")
     body: Graph = node.attr("body")
+    spec = match_closure(node)
+    if spec is not None:
+        from dfl.backends.cpu.ops import distinct_rows
+
+        init, edges = ins[0], ins[1]
+        ctx.fixpoint_results[(node.id, rels[0])] = run_closure(spec, distinct_rows(init), edges)
+        ctx.stats["closures"] = ctx.stats.get("closures", 0) + 1
+        return Table([], 0)
     schemas = {n.attr("rel"): n.schema for n in body.by_op("yield")}
     full = {}
     params: dict[str, Table] = {}

@@ -85,7 +85,8 @@ class CpuPlan:
         for node in self.graph.nodes:
             t = values[node.id] = eval_node(node, values, ctx)
             if node.op in ("sink", "persist", "defer"):
-                rows = decode_rows(t, node.schema, self.pool)
+                rows = decode_rows(self.sorted(t, node.schema) if node.op == "sink" else t, node.schema,
+                                   self.pool)
                 if node.op == "sink":
                     out.sinks[node.attr("rel")] = rows
                 elif node.op == "persist":
@@ -93,6 +94,27 @@ class CpuPlan:
                 else:
                     out.defers[(node.attr("rel"), node.attr("mode"))] = rows
         out.stats = dict(ctx.stats)
+        return out
+
+
+    def sorted(self, t: Table, schema: Schema) -> Table:
+        """Rows in the output contract's order, sorted on columns (strings by their rank)."""
+        if t.n < 2 or not t.cols:
+            return t
+        ranks = self.pool.ranks() if Type.STR in schema.types else None
+        keys = [ranks[c] if ty == Type.STR else c for c, ty in zip(t.cols, schema.types)]
+        return t.take(np.lexsort(keys[::-1]))
+
+    def run_columns(self, inputs: dict[tuple[str, str], Table]) -> dict[str, Table]:
+        """One tick on columnar inputs (strings already encoded with self.pool); the sinks
+        as tables, unsorted. For embedding and benchmarks: no per-row Python at all."""
+        ctx = Context(self.pool, self.ev, inputs)
+        values: dict[str, Table] = {}
+        out: dict[str, Table] = {}
+        for node in self.graph.nodes:
+            t = values[node.id] = eval_node(node, values, ctx)
+            if node.op == "sink":
+                out[node.attr("rel")] = t
         return out
 
 

@@ -14,19 +14,26 @@ their variables are bound. Semantics follow LANGUAGE.md:
 - variables of a body aggregate that also occur outside it (elsewhere in the body, in the
   head, in its result) are correlated; the others are local to it.
 
-Supported: int/bool values, `+ - * // % /`, unary minus, comparisons, `if`, `abs`, two-argument
-`min`/`max`; single-tick programs (no tables, channels, `next`, `delete`, generators).
+Expressions are evaluated with Python's operators (LANGUAGE.md §6 follows Python); builtin
+functions call their implementations in `dfl.stdlib.builtins` (leaf functions only: nothing of
+the evaluation itself is shared). Single-tick programs only (no tables, channels, `next`, `delete`).
 """
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Iterator
 
 from dfl.lang import ast
 from dfl.lang.check import CheckedProgram, check
 from dfl.lang.parser import parse
+from dfl.stdlib.builtins import BUILTINS
 
 Env = dict[str, object]
+
+
+class Unsupported(Exception):
+    """The program uses something outside the reference's subset."""
 
 
 def run(source: str, inputs: dict[str, Iterable[tuple]]) -> dict[str, list[tuple]]:
@@ -38,10 +45,13 @@ def run(source: str, inputs: dict[str, Iterable[tuple]]) -> dict[str, list[tuple
 
 def evaluate(cp: CheckedProgram, inputs: dict[str, Iterable[tuple]]) -> dict[str, set[tuple]]:
     rules = [cr.rule for cr in cp.rules]
-    assert all(r.kind == "rule" for r in rules), "the reference evaluates single-tick programs only"
+    if any(r.kind != "rule" for r in rules) or any(d.storage != "rel" for d in cp.relations.values()):
+        raise Unsupported("the reference evaluates single-tick programs only")
     stratum_of = {rel: s.index for s in cp.strata for rel in s.relations}
     for r in rules:
         _check_stratified(r, stratum_of)
+    global _FNS
+    _FNS = cp.fns
     db: dict[str, set[tuple]] = {name: set() for name in cp.relations}
     for name, rows in inputs.items():
         db[name] = _merge(cp.relations[name], {tuple(row) for row in rows})
@@ -130,14 +140,14 @@ def _aggregate(func: str, vals: list) -> object:
     if func == "count":
         return len(vals)
     if func == "sum":
-        return sum(vals)
+        return math.fsum(vals) if any(isinstance(v, float) for v in vals) else sum(vals)
     if func == "min":
         return min(vals)
     if func == "max":
         return max(vals)
     if func == "mean":
-        return sum(vals) / len(vals)
-    raise NotImplementedError(func)
+        return math.fsum(vals) / len(vals)
+    raise Unsupported(func)
 
 
 def _name_wildcards(lits, counter) -> tuple:
@@ -246,10 +256,16 @@ def _ready(lit, env: Env, lits, outside: set[str]):
             return [env] if _eval(res, env) == value else []
 
         return step
-    raise NotImplementedError(f"the reference does not evaluate {type(lit).__name__}")
+    if isinstance(lit, ast.Generator):
+        if lit.var.name not in bound and _vars(lit.expr) <= bound:
+            return lambda db: [{**env, lit.var.name: v} for v in _eval(lit.expr, env)]
+        return None
+    raise Unsupported(f"the reference does not evaluate {type(lit).__name__}")
 
 
 # ---------------------------------------------------------------- expressions
+
+_FNS: dict[str, ast.FnDef] = {}  # the user functions of the program being evaluated
 
 
 def _vars(x) -> set[str]:
@@ -286,6 +302,9 @@ def _eval(e, env: Env):
         return {"=": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[e.op]
     if isinstance(e, ast.If):
         return _eval(e.then, env) if _eval(e.cond, env) else _eval(e.else_, env)
-    if isinstance(e, ast.Call) and e.name in ("abs", "min", "max"):
-        return {"abs": abs, "min": min, "max": max}[e.name](*(_eval(a, env) for a in e.args))
-    raise NotImplementedError(f"the reference does not evaluate {e!r}")
+    if isinstance(e, ast.Call) and e.name in _FNS:  # a user function: its body over its parameters
+        f = _FNS[e.name]
+        return _eval(f.body, {p.name: _eval(a, env) for p, a in zip(f.params, e.args)})
+    if isinstance(e, ast.Call) and e.name in BUILTINS:
+        return BUILTINS[e.name].impl(*(_eval(a, env) for a in e.args))
+    raise Unsupported(f"the reference does not evaluate {type(e).__name__} {getattr(e, 'name', '')}")

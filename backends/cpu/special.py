@@ -1,0 +1,110 @@
+"""Data structures chosen from what the compiler knows about a recursive stratum.
+
+The generic fixpoint (hash sets, growing join indexes) runs every recursion. Some shapes
+have a much better evaluation, which the cpu backend picks on its own (the program never
+says):
+
+- *linear closure*: one binary relation R, its recursive rule extending R by one edge of a
+  static relation E (`R(x, z) :- R(x, y), E(y, z).`, or the mirror `R(x, z) :- E(x, y),
+  R(y, z).`), nothing else in the body. R is then "for each x, every node reachable from
+  R's initial rows for x along E", computed per source by a breadth-first search over a
+  CSR adjacency with a visited bitset (dense node ids), sources in parallel.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dfl.ir.expr import Col
+from dfl.ir.graph import Graph, Node
+from dfl.backends.cpu import kernels as K
+from dfl.backends.cpu.table import Table, key_matrix
+
+
+@dataclass(frozen=True)
+class Closure:
+    rel: str
+    ext: str
+    forward: bool  # True: R(x, z) :- R(x, y), E(y, z); False: R(x, z) :- E(x, y), R(y, z)
+
+    def describe(self) -> str:
+        side = "right" if self.forward else "left"
+        return (f"linear closure of {self.rel} over {self.ext} (extended at the {side}): "
+                f"BFS per source, CSR adjacency, visited bitset, sources in parallel")
+
+
+def match_closure(fix: Node) -> Closure | None:
+    rels = fix.attr("rels")
+    body: Graph = fix.attr("body")
+    if len(rels) != 1:
+        return None
+    (y,) = body.by_op("yield")
+    union = body.node(y.inputs[0])
+    if union.op != "union" or len(union.inputs) != 1:
+        return None
+    m = body.node(union.inputs[0])
+    if m.op != "map" or len(m.attr("exprs")) != 2 or not all(isinstance(e, Col) for e in m.attr("exprs")):
+        return None
+    j = body.node(m.inputs[0])
+    if j.op != "join" or len(j.attr("left_keys")) != 1:
+        return None
+    a, b = (body.node(i) for i in j.inputs)
+    if a.op != "param" or b.op != "param":
+        return None
+    names = (a.attr("name"), b.attr("name"))
+    rel = rels[0]
+    if a.schema.arity != 2 or b.schema.arity != 2 or a.schema.types[0] != a.schema.types[1] \
+            or b.schema.types != a.schema.types or a.schema.is_lattice:
+        return None
+    lk, rk = j.attr("left_keys")[0], j.attr("right_keys")[0]
+    out = tuple(e.index for e in m.attr("exprs"))
+    if names[0] == f"delta:{rel}" and names[1].startswith("ext:"):
+        r_cols, e_cols, r_key, e_key = (0, 1), (2, 3), lk, 2 + rk
+    elif names[1] == f"delta:{rel}" and names[0].startswith("ext:"):
+        r_cols, e_cols, r_key, e_key = (2, 3), (0, 1), 2 + rk, lk
+    else:
+        return None
+    ext = (names[1] if names[0].startswith("delta:") else names[0])[4:]
+    # forward: R.dst = E.src, out (R.src, E.dst); backward: E.dst = R.src, out (E.src, R.dst)
+    if r_key == r_cols[1] and e_key == e_cols[0] and out == (r_cols[0], e_cols[1]):
+        return Closure(rel, ext, True)
+    if r_key == r_cols[0] and e_key == e_cols[1] and out == (e_cols[0], r_cols[1]):
+        return Closure(rel, ext, False)
+    return None
+
+
+def run_closure(spec: Closure, init: Table, edges: Table) -> Table:
+    """All rows of the closure: init's rows extended along edges until nothing changes."""
+    if not spec.forward:  # the mirror image: close the reversed relations, then swap back
+        t = run_closure(Closure(spec.rel, spec.ext, True), Table(init.cols[::-1], init.n),
+                        Table(edges.cols[::-1], edges.n))
+        return Table(t.cols[::-1], t.n)
+    if init.n == 0:
+        return init
+    dtype = init.cols[0].dtype
+    # dense node ids over everything that can appear as a node
+    nodes_all = np.concatenate([init.cols[1], edges.cols[0], edges.cols[1]])
+    ids, first = K.factorize(key_matrix([nodes_all], len(nodes_all)))
+    values = nodes_all[first]
+    n_nodes = len(values)
+    tgt = ids[:init.n]
+    esrc, edst = ids[init.n:init.n + edges.n], ids[init.n + edges.n:]
+    order = np.argsort(esrc, kind="stable")
+    adj = edst[order]
+    adj_off = np.zeros(n_nodes + 1, np.int64)
+    np.cumsum(np.bincount(esrc, minlength=n_nodes), out=adj_off[1:])
+    sid, sfirst = K.factorize(key_matrix([init.cols[0]], init.n))
+    sources = init.cols[0][sfirst]
+    sorder = np.argsort(sid, kind="stable")
+    src_targets = tgt[sorder]
+    src_off = np.zeros(len(sources) + 1, np.int64)
+    np.cumsum(np.bincount(sid, minlength=len(sources)), out=src_off[1:])
+    empty = np.empty(0, np.int64)
+    counts = K.closure_bfs(src_off, src_targets, adj_off, adj, n_nodes, empty, empty, True)
+    out_off = np.zeros(len(sources) + 1, np.int64)
+    np.cumsum(counts, out=out_off[1:])
+    out = np.empty(out_off[-1], np.int64)
+    K.closure_bfs(src_off, src_targets, adj_off, adj, n_nodes, out_off, out, False)
+    col0 = np.repeat(sources, counts).astype(dtype, copy=False)
+    return Table([col0, values[out].astype(dtype, copy=False)], len(out))
