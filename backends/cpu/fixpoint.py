@@ -138,6 +138,10 @@ class LatticeRelation:
         return Table(cols + lat, n, self.indexes)
 
 
+def schemas_of(node: Node) -> dict[str, Schema]:
+    return {n.attr("rel"): n.schema for n in node.attr("body").by_op("yield")}
+
+
 def _variant(body: Graph) -> set[str]:
     out: set[str] = set()
     for n in body.nodes:
@@ -149,7 +153,7 @@ def _variant(body: Graph) -> set[str]:
 def run_fixpoint(node: Node, ins: list[Table], ctx) -> Table:
     from dfl.backends.cpu.plan import eval_node
 
-    from dfl.backends.cpu.special import match_closure, run_closure
+    from dfl.backends.cpu.special import match_closure, match_shortest_paths, run_closure, run_shortest_paths
 
     rels = node.attr("rels")
     body: Graph = node.attr("body")
@@ -161,6 +165,16 @@ def run_fixpoint(node: Node, ins: list[Table], ctx) -> Table:
         ctx.fixpoint_results[(node.id, rels[0])] = run_closure(spec, distinct_rows(init), edges)
         ctx.stats["closures"] = ctx.stats.get("closures", 0) + 1
         return Table([], 0)
+    sp = match_shortest_paths(node)
+    if sp is not None:
+        from dfl.backends.cpu.ops import op_lattice_merge_table
+
+        init = op_lattice_merge_table(ins[0], schemas_of(node)[rels[0]], ctx)
+        res = run_shortest_paths(sp, init, ins[1])
+        if res is not None:
+            ctx.fixpoint_results[(node.id, rels[0])] = res
+            ctx.stats["shortest_paths"] = ctx.stats.get("shortest_paths", 0) + 1
+            return Table([], 0)
     schemas = {n.attr("rel"): n.schema for n in body.by_op("yield")}
     full = {}
     params: dict[str, Table] = {}

@@ -315,3 +315,112 @@ def closure_bfs(src_off: np.ndarray, src_targets: np.ndarray, adj_off: np.ndarra
             for i in range(tail):
                 out[base + i] = queue[i]
     return counts
+
+
+# ---------------------------------------------------------------- shortest paths (min lattice)
+
+
+@njit(cache=True)
+def _sift_down(hk, hv, n, i):
+    while True:
+        l = 2 * i + 1
+        if l >= n:
+            return
+        m = l
+        if l + 1 < n and hk[l + 1] < hk[l]:
+            m = l + 1
+        if hk[m] < hk[i]:
+            hk[i], hk[m] = hk[m], hk[i]
+            hv[i], hv[m] = hv[m], hv[i]
+            i = m
+        else:
+            return
+
+
+@njit(cache=True)
+def _sift_up(hk, hv, i):
+    while i > 0:
+        p = (i - 1) // 2
+        if hk[i] < hk[p]:
+            hk[i], hk[p] = hk[p], hk[i]
+            hv[i], hv[p] = hv[p], hv[i]
+            i = p
+        else:
+            return
+
+
+@njit(cache=True)
+def dijkstra(adj_off: np.ndarray, adj: np.ndarray, weight: np.ndarray, start: np.ndarray,
+             start_d: np.ndarray, n_nodes: int):
+    """Least d over all paths from the start nodes (each with its initial distance), for
+    non-negative weights; a lazy-deletion binary heap. Returns (dist, reached)."""
+    dist = np.empty(n_nodes, start_d.dtype)
+    reached = np.zeros(n_nodes, np.bool_)
+    done = np.zeros(n_nodes, np.bool_)
+    cap = start.shape[0] + adj.shape[0] + 1
+    hk = np.empty(cap, start_d.dtype)
+    hv = np.empty(cap, np.int64)
+    n = 0
+    for i in range(start.shape[0]):
+        v = start[i]
+        if not reached[v] or start_d[i] < dist[v]:
+            dist[v] = start_d[i]
+            reached[v] = True
+        hk[n] = start_d[i]
+        hv[n] = v
+        n += 1
+        _sift_up(hk, hv, n - 1)
+    while n > 0:
+        d = hk[0]
+        u = hv[0]
+        n -= 1
+        hk[0] = hk[n]
+        hv[0] = hv[n]
+        _sift_down(hk, hv, n, 0)
+        if done[u] or d > dist[u]:
+            continue
+        done[u] = True
+        for j in range(adj_off[u], adj_off[u + 1]):
+            v = adj[j]
+            nd = d + weight[j]
+            if not reached[v] or nd < dist[v]:
+                dist[v] = nd
+                reached[v] = True
+                hk[n] = nd
+                hv[n] = v
+                n += 1
+                _sift_up(hk, hv, n - 1)
+    return dist, reached
+
+
+@njit(cache=True)
+def factorize_dense(key: np.ndarray, span: int):
+    """factorize() for one int column whose values lie in 0 .. span-1: an array, no hashing."""
+    slot = np.full(span, EMPTY, np.int64)
+    n = key.shape[0]
+    ids = np.empty(n, np.int64)
+    first = np.empty(n, np.int64)
+    g = 0
+    for i in range(n):
+        k = key[i]
+        r = slot[k]
+        if r == EMPTY:
+            slot[k] = g
+            first[g] = i
+            ids[i] = g
+            g += 1
+        else:
+            ids[i] = r
+    return ids, first[:g].copy()
+
+
+@njit(cache=True)
+def all_distinct_dense(key: np.ndarray, lo: int, span: int) -> bool:
+    """Are the values of one int column, all within lo .. lo+span-1, pairwise different?"""
+    seen = np.zeros(span, np.bool_)
+    for i in range(key.shape[0]):
+        k = key[i] - lo
+        if seen[k]:
+            return False
+        seen[k] = True
+    return True

@@ -14,7 +14,7 @@ from dfl.ir.graph import Node
 from dfl.ir.types import Type
 from dfl.backends.cpu import kernels as K
 from dfl.backends.cpu.index import JoinIndex, index_of
-from dfl.backends.cpu.table import DTYPES, Table, concat, key_matrix
+from dfl.backends.cpu.table import DTYPES, Table, concat, factorize_columns, key_matrix
 
 
 def op_source(node: Node, ins: list[Table], ctx) -> Table:
@@ -96,8 +96,21 @@ def distinct_rows(t: Table) -> Table:
         return Table([], min(t.n, 1))
     if t.n == 0:
         return t
-    _, first = K.factorize(key_matrix(t.cols, t.n))
+    if _has_unique_column(t):  # e.g. a row id: the rows are distinct already
+        return t
+    _, first = factorize_columns(t.cols, t.n)
     return t if len(first) == t.n else t.take(first)
+
+
+def _has_unique_column(t: Table) -> bool:
+    """A cheap test first: one integer column whose values are all different (checked with
+    a bitmap when its range is dense) makes every row different."""
+    for c in t.cols:
+        if c.dtype == np.int64 and t.n > 1024:
+            lo, hi = int(c.min()), int(c.max())
+            if hi - lo + 1 <= 2 * t.n and K.all_distinct_dense(c, lo, hi - lo + 1):
+                return True
+    return False
 
 
 def op_distinct(node: Node, ins: list[Table], ctx) -> Table:
@@ -129,7 +142,7 @@ def op_aggregate(node: Node, ins: list[Table], ctx) -> Table:
     t = distinct_rows(ins[0])  # over the distinct combinations of matching tuples
     keys = [ctx.ev.eval(e, t) for e in node.attr("keys")]
     if keys:
-        ids, first = K.factorize(key_matrix(keys, t.n)) if t.n else (np.empty(0, np.int64), np.empty(0, np.int64))
+        ids, first = factorize_columns(keys, t.n) if t.n else (np.empty(0, np.int64), np.empty(0, np.int64))
         g = len(first)
         out = [k[first] for k in keys]
     else:
@@ -143,17 +156,20 @@ def op_aggregate(node: Node, ins: list[Table], ctx) -> Table:
 
 
 def op_lattice_merge(node: Node, ins: list[Table], ctx) -> Table:
-    t = ins[0]
-    k = node.attr("key_arity")
+    return op_lattice_merge_table(ins[0], node.schema, ctx)
+
+
+def op_lattice_merge_table(t: Table, schema, ctx) -> Table:
+    k = schema.key_arity
     if t.n == 0:
         return t
     if k == 0:
         ids, first = np.zeros(t.n, np.int64), np.zeros(1, np.int64)
     else:
-        ids, first = K.factorize(key_matrix(t.cols[:k], t.n))
+        ids, first = factorize_columns(t.cols[:k], t.n)
     g = len(first)
     cols = [c[first] for c in t.cols[:k]]
-    for lat, c, typ in zip(node.attr("lattices"), t.cols[k:], node.schema.types[k:]):
+    for lat, c, typ in zip(schema.lattices, t.cols[k:], schema.types[k:]):
         cols.append(_group(ids, c, g, lat, typ, ctx))
     return Table(cols, g)
 

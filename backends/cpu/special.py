@@ -9,6 +9,10 @@ says):
   R(y, z).`), nothing else in the body. R is then "for each x, every node reachable from
   R's initial rows for x along E", computed per source by a breadth-first search over a
   CSR adjacency with a visited bitset (dense node ids), sources in parallel.
+- *shortest paths*: one relation D(node, d: min<T>) whose recursive rule adds one weighted
+  edge of a static relation E (`D(y, d + w) :- D(x, d), E(x, y, w).`). When no weight is
+  negative, D is the multi-source shortest distance from D's initial rows: Dijkstra with a
+  binary heap over a CSR adjacency. With a negative weight the generic fixpoint runs.
 """
 from __future__ import annotations
 
@@ -16,10 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dfl.ir.expr import Col
+from dfl.ir.expr import Col, Fn
 from dfl.ir.graph import Graph, Node
 from dfl.backends.cpu import kernels as K
-from dfl.backends.cpu.table import Table, key_matrix
+from dfl.backends.cpu.table import Table, factorize_columns, key_matrix
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ def run_closure(spec: Closure, init: Table, edges: Table) -> Table:
     dtype = init.cols[0].dtype
     # dense node ids over everything that can appear as a node
     nodes_all = np.concatenate([init.cols[1], edges.cols[0], edges.cols[1]])
-    ids, first = K.factorize(key_matrix([nodes_all], len(nodes_all)))
+    ids, first = factorize_columns([nodes_all], len(nodes_all))
     values = nodes_all[first]
     n_nodes = len(values)
     tgt = ids[:init.n]
@@ -94,7 +98,7 @@ def run_closure(spec: Closure, init: Table, edges: Table) -> Table:
     adj = edst[order]
     adj_off = np.zeros(n_nodes + 1, np.int64)
     np.cumsum(np.bincount(esrc, minlength=n_nodes), out=adj_off[1:])
-    sid, sfirst = K.factorize(key_matrix([init.cols[0]], init.n))
+    sid, sfirst = factorize_columns([init.cols[0]], init.n)
     sources = init.cols[0][sfirst]
     sorder = np.argsort(sid, kind="stable")
     src_targets = tgt[sorder]
@@ -108,3 +112,84 @@ def run_closure(spec: Closure, init: Table, edges: Table) -> Table:
     K.closure_bfs(src_off, src_targets, adj_off, adj, n_nodes, out_off, out, False)
     col0 = np.repeat(sources, counts).astype(dtype, copy=False)
     return Table([col0, values[out].astype(dtype, copy=False)], len(out))
+
+
+@dataclass(frozen=True)
+class ShortestPaths:
+    rel: str
+    ext: str
+    # positions in E of (source, destination, weight)
+    e_src: int
+    e_dst: int
+    e_w: int
+
+    def describe(self) -> str:
+        return (f"shortest paths: {self.rel} over {self.ext} by Dijkstra (binary heap, CSR adjacency) "
+                f"when no weight is negative, else the generic semi-naive fixpoint")
+
+
+def match_shortest_paths(fix: Node) -> ShortestPaths | None:
+    rels = fix.attr("rels")
+    body: Graph = fix.attr("body")
+    if len(rels) != 1:
+        return None
+    (y,) = body.by_op("yield")
+    if not (y.schema.arity == 2 and y.schema.key_arity == 1 and y.schema.lattices == ("min",)):
+        return None
+    union = body.node(y.inputs[0])
+    if union.op != "union" or len(union.inputs) != 1:
+        return None
+    m = body.node(union.inputs[0])
+    j = body.node(m.inputs[0]) if m.op == "map" else None
+    if j is None or j.op != "join" or len(j.attr("left_keys")) != 1:
+        return None
+    a, b = (body.node(i) for i in j.inputs)
+    if {a.op, b.op} != {"param"}:
+        return None
+    rel = rels[0]
+    if a.attr("name") == f"delta:{rel}" and b.attr("name", "").startswith("ext:") and b.schema.arity == 3:
+        d_off, e_off, ext, dk, ek = 0, 2, b.attr("name")[4:], j.attr("left_keys")[0], j.attr("right_keys")[0]
+    elif b.attr("name") == f"delta:{rel}" and a.attr("name", "").startswith("ext:") and a.schema.arity == 3:
+        d_off, e_off, ext, dk, ek = 3, 0, a.attr("name")[4:], j.attr("right_keys")[0], j.attr("left_keys")[0]
+    else:
+        return None
+    if dk != 0:
+        return None
+    node_e, value = m.attr("exprs")
+    if not (isinstance(node_e, Col) and e_off <= node_e.index < e_off + 3):
+        return None
+    if not (isinstance(value, Fn) and value.op == "add" and all(isinstance(x, Col) for x in value.args)):
+        return None
+    cols = {x.index for x in value.args}
+    d_col = d_off + 1
+    if d_col not in cols or len(cols) != 2:
+        return None
+    w = (cols - {d_col}).pop() - e_off
+    dst = node_e.index - e_off
+    if not (0 <= w < 3) or len({ek, dst, w}) != 3:
+        return None
+    return ShortestPaths(rel, ext, ek, dst, w)
+
+
+def run_shortest_paths(spec: ShortestPaths, init: Table, edges: Table) -> Table | None:
+    """D's rows, or None when a negative weight rules Dijkstra out."""
+    weights = edges.cols[spec.e_w]
+    if edges.n and (weights < 0).any():
+        return None
+    if init.n == 0:
+        return init
+    node_dtype = init.cols[0].dtype
+    nodes_all = np.concatenate([init.cols[0], edges.cols[spec.e_src], edges.cols[spec.e_dst]])
+    ids, first = factorize_columns([nodes_all], len(nodes_all))
+    values = nodes_all[first]
+    n_nodes = len(values)
+    start = ids[:init.n]
+    esrc = ids[init.n:init.n + edges.n]
+    edst = ids[init.n + edges.n:]
+    order = np.argsort(esrc, kind="stable")
+    adj_off = np.zeros(n_nodes + 1, np.int64)
+    np.cumsum(np.bincount(esrc, minlength=n_nodes), out=adj_off[1:])
+    d_dtype = init.cols[1].dtype
+    dist, reached = K.dijkstra(adj_off, edst[order], weights[order].astype(d_dtype), start,
+                               init.cols[1], n_nodes)
+    return Table([values[reached].astype(node_dtype, copy=False), dist[reached]], int(reached.sum()))

@@ -53,3 +53,37 @@ def concat(tables: list[Table], schema: Schema) -> Table:
         return tables[0]
     cols = [np.concatenate([t.cols[j] for t in tables]) for j in range(schema.arity)]
     return Table(cols, sum(t.n for t in tables))
+
+
+def factorize_columns(cols: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dense ids of the distinct rows of these columns (first-appearance order), and the
+    first row of each id. Integer columns with a small combined range are packed into one
+    int64 key (exact), looked up in an array when the range is dense, hashed otherwise."""
+    from dfl.backends.cpu import kernels as K
+
+    if n == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    packed = _pack(cols)
+    if packed is not None:
+        key, span = packed
+        if span <= 4 * n + 4096:
+            return K.factorize_dense(key, span)
+        return K.factorize(key.reshape(n, 1))
+    return K.factorize(key_matrix(cols, n))
+
+
+def _pack(cols: list[np.ndarray]) -> tuple[np.ndarray, int] | None:
+    if not cols or any(c.dtype == np.float64 for c in cols):
+        return None
+    key = None
+    span = 1
+    for c in cols:
+        c = c.astype(np.int64, copy=False)
+        lo, hi = int(c.min()), int(c.max())
+        width = hi - lo + 1
+        if span * width >= 1 << 62:
+            return None
+        part = c - lo
+        key = part if key is None else key * width + part
+        span *= width
+    return key, span

@@ -12,9 +12,9 @@ import numpy as np
 
 from dfl.ir.expr import Col, Fn, IRExpr, Lit
 from dfl.ir.types import Type
-from dfl.backends.cpu.kernels import factorize
+
 from dfl.backends.cpu.pool import StringPool
-from dfl.backends.cpu.table import DTYPES, Table, key_matrix
+from dfl.backends.cpu.table import DTYPES, Table, factorize_columns, key_matrix
 from dfl.stdlib.builtins import BUILTINS, BuiltinError
 from dfl.stdlib.hashing import stable_hash
 
@@ -50,7 +50,7 @@ class Evaluator:
         """f applied once per distinct combination of argument values."""
         if n == 0:
             return np.empty(0, DTYPES[out])
-        ids, first = factorize(key_matrix(args, n))
+        ids, first = factorize_columns(args, n)
         uniq = [self.py(a[first], t) for a, t in zip(args, types)]
         vals = [f(*combo) for combo in zip(*uniq)]
         return self.from_py(vals, out)[ids]
@@ -193,7 +193,7 @@ class Evaluator:
         types = [a.type for a in e.args]
         if t.n == 0:
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        ids, first = factorize(key_matrix(args, t.n))
+        ids, first = factorize_columns(args, t.n)
         uniq = [self.py(a[first], ty) for a, ty in zip(args, types)]
         impl = BUILTINS[e.op].impl
         lists = [list(impl(*combo)) for combo in zip(*uniq)]

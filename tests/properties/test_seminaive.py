@@ -22,6 +22,7 @@ from strategies import GenProgram, programs
 from dfl.api import Program
 from dfl.compiler.lower import lower
 from dfl.compiler.pipeline import PASSES, optimize
+from dfl.ir.verify import verify
 from dfl.lang import ast
 from dfl.lang.check import check
 from dfl.lang.parser import parse
@@ -66,9 +67,12 @@ EXAMPLES = [TC_NONLINEAR, SHORTEST_PATHS, MUTUAL]
 
 
 def _compile(source: str):
+    """The checked program, its graph without any pass (naive) and after the passes (semi-naive);
+    the IR verifier runs on both."""
     checked = check(parse(source))
     g_naive = lower(checked)
-    return checked, g_naive, optimize(g_naive, PASSES)
+    verify(g_naive)
+    return checked, g_naive, optimize(g_naive, PASSES, verify=True)
 
 
 @example(TC_NONLINEAR)

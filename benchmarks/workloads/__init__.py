@@ -1,0 +1,11 @@
+"""Benchmark workloads. Each module defines:
+
+- ``NAME``: the workload's name (used by ``--only``);
+- ``configs(quick: bool) -> list[dict]``: the sizes to run, each with a ``label``;
+- ``generate(cfg, dir, seed)``: writes the seeded data set into ``dir`` (not timed);
+- ``SYSTEMS``: ``{system: setup}``; ``setup(cfg, dir)`` loads the data (not timed) and
+  returns a ``Cell`` (see ``common.py``) whose ``run()`` is timed.
+"""
+from . import groupby, join, sssp, tc, wordcount
+
+WORKLOADS = {m.NAME: m for m in (tc, groupby, join, sssp, wordcount)}
