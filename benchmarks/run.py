@@ -9,9 +9,11 @@ data generated once from a fixed seed (not timed) and loaded before timing, one 
 run, then the best of 3 (1 where a run takes over 10 s). Compile time is given apart:
 for DFL, dfl.compile + plan("cpu") plus the first run minus the best warm run (numba's
 JIT); for numba kernels, the first run minus the best. Memory is the peak RSS over the
-timed runs minus the RSS once the data was loaded ("mem"), and the process's
-ru_maxrss minus that same baseline ("mem+compile", which includes the warm-up run and
-any JIT compile). Results are compared across systems by row count and an
+timed runs minus the RSS just before them, after the data was loaded and the warm-up
+run done ("mem": what the computation itself needs at its peak; the peak mark is reset
+through /proc/self/clear_refs), and the process's ru_maxrss minus the RSS once the data
+was loaded ("mem+compile": includes the warm-up run, the JIT compiler and what stays
+cached after it). Results are compared across systems by row count and an
 order-independent hash of the rows.
 """
 from __future__ import annotations
@@ -62,6 +64,7 @@ def run_cell(workload: str, idx: int, system: str, data: str, quick: bool, repea
     first = time.perf_counter() - t
     del r
     gc.collect()
+    warm = rss_kib()
     can_reset = reset_hwm()
     times = []
     for i in range(repeat):
@@ -85,7 +88,8 @@ def run_cell(workload: str, idx: int, system: str, data: str, quick: bool, repea
         out["mem_mib"] = out["mem_compile_mib"] = maxrss_kib(children=True) / 1024
         out["mem_note"] = "child process peak RSS"
     else:
-        out["mem_mib"] = (hwm - base) / 1024 if hwm is not None else None
+        out["mem_mib"] = (hwm - warm) / 1024 if hwm is not None else None
+        out["rss_warm_mib"] = warm / 1024
         out["mem_compile_mib"] = (total_peak - base) / 1024
     return out
 
@@ -118,7 +122,9 @@ def ensure_data(mod, idx: int, cfg: dict, root: str, quick: bool, seed: int) -> 
     d = os.path.join(root, f"{mod.NAME}-{'quick' if quick else 'full'}-{idx}-seed{seed}")
     marker = os.path.join(d, "DONE")
     if os.path.exists(marker):
-        return d
+        with open(marker) as f:
+            if json.load(f) == cfg:
+                return d
     os.makedirs(d, exist_ok=True)
     t = time.perf_counter()
     mod.generate(cfg, d, seed)
@@ -311,7 +317,7 @@ def main(argv=None) -> int:
 
     from workloads import WORKLOADS
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 200)
     names = args.only.split(",") if args.only else list(WORKLOADS)
     for n in names:
         if n not in WORKLOADS:

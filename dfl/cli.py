@@ -38,8 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-O", "--output-dir", metavar="DIR", help="write output relation r to DIR/r.csv")
     r.add_argument("--in", dest="inputs", metavar="NAME=FILE", action="append", default=[],
                    help="read input relation NAME from FILE (.csv or .facts)")
-    r.add_argument("--target", default="interp", choices=["interp", "cpu", "cuda", "auto"],
-                   help="where to run (default interp)")
+    r.add_argument("--target", default="cpu", choices=["interp", "cpu", "cuda", "auto"],
+                   help="where to run: cpu (compiled, the default), interp (the reference interpreter), "
+                        "auto (cpu, else interp, saying so)")
     r.add_argument("--max-ticks", type=int, metavar="N", help="stop after N ticks (default 10000)")
     r.add_argument("--each-tick", action="store_true", help="write DIR/<tick>/<rel>.csv for every tick")
     r.add_argument("--max-rows", type=int, default=1000, metavar="N",
@@ -59,8 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     k = sub.add_parser("compile", help="stop after a compiler stage and print it")
     k.add_argument("program")
-    k.add_argument("--emit", default="opt", choices=["ast", "ir", "opt"],
-                   help="ast: the checked AST; ir: the IR as lowered; opt: after the passes (default)")
+    k.add_argument("--emit", default="opt", choices=["ast", "ir", "opt", "plan", "llvm"],
+                   help="ast: the checked AST; ir: the IR as lowered; opt: after the passes (default); "
+                        "plan: the cpu target's physical plan (kernels, data structures); "
+                        "llvm: the LLVM IR of the cpu target's native kernels")
     k.add_argument("-o", "--output", metavar="FILE")
     _common(k)
     return ap

@@ -62,7 +62,12 @@ def _target(name: str) -> str:
     from dfl.backends import registry
 
     if name == "auto":
-        return "interp"
+        try:
+            import numba  # noqa: F401 - the cpu target's one requirement
+            return "cpu"
+        except ImportError:
+            print("dfl: --target auto: numba is not installed, running on the interpreter", file=sys.stderr)
+            return "interp"
     if name not in registry.names():
         raise DflError(f"--target {name} is not available in this release", kind="usage",
                        hint=f"use --target {' or '.join(registry.names())}")
@@ -126,6 +131,11 @@ def cmd_ir(args: argparse.Namespace) -> int:
 
 def cmd_compile(args: argparse.Namespace) -> int:
     prog = _load(args.program)
+    if args.emit in ("plan", "llvm"):
+        from dfl.backends.cpu import physical
+
+        _emit((physical.plan_text if args.emit == "plan" else physical.llvm_text)(prog.graph), args.output)
+        return 0
     if args.emit == "ast":
         from dfl.lang import pretty
 

@@ -230,6 +230,39 @@ def group_max_f(ids: np.ndarray, vals: np.ndarray, g: int) -> np.ndarray:
 
 
 @njit(cache=True)
+def group_sum_f(ids: np.ndarray, vals: np.ndarray, g: int) -> np.ndarray:
+    """Float sums per group with Neumaier's compensation (close to math.fsum's exactly
+    rounded sum, which the interpreter uses; 1e16 + 1 - 1e16 is 1.0 in both)."""
+    s = np.zeros(g, np.float64)
+    c = np.zeros(g, np.float64)
+    for i in range(ids.shape[0]):
+        k = ids[i]
+        x = vals[i]
+        t = s[k] + x
+        if abs(s[k]) >= abs(x):
+            c[k] += (s[k] - t) + x
+        else:
+            c[k] += (x - t) + s[k]
+        s[k] = t
+    return s + c
+
+
+@njit(cache=True)
+def group_sum_i128(ids: np.ndarray, vals: np.ndarray, g: int):
+    """Exact int sums per group as 128-bit (hi: int64, lo: uint64) pairs, for `mean`."""
+    hi = np.zeros(g, np.int64)
+    lo = np.zeros(g, np.uint64)
+    for i in range(ids.shape[0]):
+        k = ids[i]
+        v = vals[i]
+        new = lo[k] + np.uint64(v)
+        carry = 1 if new < lo[k] else 0
+        hi[k] += (-1 if v < 0 else 0) + carry
+        lo[k] = new
+    return hi, lo
+
+
+@njit(cache=True)
 def group_sum_i(ids: np.ndarray, vals: np.ndarray, g: int) -> np.ndarray:
     out = np.zeros(g, np.int64)  # int64 arithmetic wraps, as the language wants
     for i in range(ids.shape[0]):
@@ -424,3 +457,25 @@ def all_distinct_dense(key: np.ndarray, lo: int, span: int) -> bool:
             return False
         seen[k] = True
     return True
+
+
+# The usual argument types of each kernel, for compiling ahead of a run (`--emit llvm`).
+SIGNATURES: dict[str, tuple[str, ...]] = {
+    "factorize": ("(int64[:, :],)",),
+    "factorize_dense": ("(int64[:], int64)",),
+    "all_distinct_dense": ("(int64[:], int64, int64)",),
+    "set_insert": ("(int64[:], int64[:, :], int64, int64[:, :])",),
+    "set_lookup": ("(int64[:], int64[:, :], int64[:, :])",),
+    "chain_add": ("(int64[:], int64[:], int64[:], int64)",),
+    "chain_probe": ("(int64[:], int64[:], int64[:])",),
+    "group_sum_i": ("(int64[:], int64[:], int64)",),
+    "group_sum_f": ("(int64[:], float64[:], int64)",),
+    "group_sum_i128": ("(int64[:], int64[:], int64)",),
+    "group_min_i": ("(int64[:], int64[:], int64)",),
+    "group_max_i": ("(int64[:], int64[:], int64)",),
+    "group_min_f": ("(int64[:], float64[:], int64)",),
+    "group_max_f": ("(int64[:], float64[:], int64)",),
+    "lattice_update": ("(int64[:], int64[:, :], int64, int64[:, :], int64[:, :], int64[:, :], boolean[:])",),
+    "closure_bfs": ("(int64[:], int64[:], int64[:], int64[:], int64, int64[:], int64[:], boolean)",),
+    "dijkstra": ("(int64[:], int64[:], int64[:], int64[:], int64[:], int64)",),
+}

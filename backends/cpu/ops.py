@@ -122,11 +122,13 @@ def _group(ids: np.ndarray, vals: np.ndarray, g: int, func: str, t: Type, ctx) -
         return np.bincount(ids, minlength=g).astype(np.int64)
     if func == "sum":
         if t == Type.FLOAT:
-            return np.bincount(ids, weights=vals, minlength=g)
+            return K.group_sum_f(ids, vals, g)
         return K.group_sum_i(ids, vals.astype(np.int64), g)
     if func == "mean":
         counts = np.bincount(ids, minlength=g)
-        return np.bincount(ids, weights=vals.astype(np.float64), minlength=g) / counts
+        if t == Type.FLOAT:
+            return K.group_sum_f(ids, vals, g) / counts
+        return _int_mean(ids, vals.astype(np.int64), g, counts)
     if t == Type.STR:  # by code-point order: reduce the ranks, then back to codes
         ranks = ctx.pool.ranks()
         order = np.argsort(ranks)
@@ -136,6 +138,18 @@ def _group(ids: np.ndarray, vals: np.ndarray, g: int, func: str, t: Type, ctx) -
         return (K.group_min_f if func == "min" else K.group_max_f)(ids, vals, g)
     red = (K.group_min_i if func == "min" else K.group_max_i)(ids, vals.astype(np.int64), g)
     return red.astype(DTYPES[t])
+
+
+def _int_mean(ids: np.ndarray, vals: np.ndarray, g: int, counts: np.ndarray) -> np.ndarray:
+    """Exact int sum / count, correctly rounded (as Python's int / int)."""
+    hi, lo = K.group_sum_i128(ids, vals, g)
+    small = lo.view(np.int64)
+    out = small / counts
+    # beyond 2**53 a float conversion would round twice: divide exactly in Python there
+    big = (hi != (small >> 63)) | (np.abs(small) > (1 << 53))
+    for i in np.nonzero(big)[0]:
+        out[i] = ((int(hi[i]) << 64) + int(lo[i])) / int(counts[i])
+    return out
 
 
 def op_aggregate(node: Node, ins: list[Table], ctx) -> Table:

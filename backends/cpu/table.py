@@ -33,14 +33,17 @@ class Table:
         return Table([self.cols[i] for i in cols], self.n)
 
 
-def key_matrix(cols: list[np.ndarray], n: int) -> np.ndarray:
-    """The columns as one int64 matrix (n x k): the identity of each row for hashing."""
+def key_matrix(cols: list[np.ndarray], n: int, exact: bool = False) -> np.ndarray:
+    """The columns as one int64 matrix (n x k): the identity of each row for hashing.
+
+    Floats equal as values (0.0 and -0.0) get one key, as rows of a set do; with `exact`
+    their bits are kept apart (for computing a function once per distinct argument)."""
     if not cols:
         return np.zeros((n, 0), np.int64)
     out = np.empty((n, len(cols)), np.int64)
     for j, c in enumerate(cols):
         if c.dtype == np.float64:
-            out[:, j] = (c + 0.0).view(np.int64)  # -0.0 + 0.0 is 0.0: equal values, equal bits
+            out[:, j] = (c if exact else c + 0.0).view(np.int64)  # -0.0 + 0.0 is 0.0
         else:
             out[:, j] = c
     return out
@@ -55,7 +58,7 @@ def concat(tables: list[Table], schema: Schema) -> Table:
     return Table(cols, sum(t.n for t in tables))
 
 
-def factorize_columns(cols: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+def factorize_columns(cols: list[np.ndarray], n: int, exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Dense ids of the distinct rows of these columns (first-appearance order), and the
     first row of each id. Integer columns with a small combined range are packed into one
     int64 key (exact), looked up in an array when the range is dense, hashed otherwise."""
@@ -69,7 +72,7 @@ def factorize_columns(cols: list[np.ndarray], n: int) -> tuple[np.ndarray, np.nd
         if span <= 4 * n + 4096:
             return K.factorize_dense(key, span)
         return K.factorize(key.reshape(n, 1))
-    return K.factorize(key_matrix(cols, n))
+    return K.factorize(key_matrix(cols, n, exact))
 
 
 def _pack(cols: list[np.ndarray]) -> tuple[np.ndarray, int] | None:

@@ -50,7 +50,7 @@ class Evaluator:
         """f applied once per distinct combination of argument values."""
         if n == 0:
             return np.empty(0, DTYPES[out])
-        ids, first = factorize_columns(args, n)
+        ids, first = factorize_columns(args, n, exact=True)
         uniq = [self.py(a[first], t) for a, t in zip(args, types)]
         vals = [f(*combo) for combo in zip(*uniq)]
         return self.from_py(vals, out)[ids]
@@ -126,8 +126,9 @@ class Evaluator:
         op = e.op
         if op == "abs":
             return np.abs(args[0])
-        if op in ("min", "max"):
-            return (np.minimum if op == "min" else np.maximum)(args[0], args[1])
+        if op in ("min", "max"):  # Python's min/max: the first argument unless the second beats it
+            a, b = args
+            return np.where(b < a, b, a) if op == "min" else np.where(b > a, b, a)
         if op == "sqrt":
             x = args[0].astype(np.float64)
             bad = x < 0
@@ -136,7 +137,7 @@ class Evaluator:
             return np.sqrt(x)
         if op == "log":
             x = args[0].astype(np.float64)
-            bad = ~(x > 0)
+            bad = x <= 0  # log(nan) is nan, as in Python
             if bad.any():
                 raise BuiltinError(f"log of a non-positive number ({_show(x[np.argmax(bad)])})")
             return np.log(x)
@@ -151,7 +152,7 @@ class Evaluator:
             bad = ~np.isfinite(x)
             if bad.any():
                 raise BuiltinError(f"cannot convert {_show(x[np.argmax(bad)])} to int")
-            return (np.floor(x) if op == "floor" else np.ceil(x)).astype(np.int64)
+            return _to_int64((np.floor(x) if op == "floor" else np.ceil(x)))
         if op == "hash" and types[0] in (Type.INT, Type.BOOL, Type.FLOAT):
             return _splitmix(args[0], types[0])
         if op == "to_float" and types[0] != Type.STR:
@@ -160,6 +161,12 @@ class Evaluator:
             return args[0]
         if op == "to_int" and types[0] == Type.BOOL:
             return args[0].astype(np.int64)
+        if op == "to_int" and types[0] == Type.FLOAT:
+            x = args[0]
+            bad = ~np.isfinite(x)
+            if bad.any():
+                raise BuiltinError(f"cannot convert {_show(x[np.argmax(bad)])} to int")
+            return _to_int64(np.trunc(x))
         impl = stable_hash if op == "hash" else BUILTINS[op].impl
         return self.per_unique(args, types, impl, e.type, n)
 
@@ -204,6 +211,17 @@ class Evaluator:
         rows = np.repeat(np.arange(t.n), counts)
         within = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
         return rows, flat[offsets[ids][rows] + within]
+
+
+def _to_int64(x: np.ndarray) -> np.ndarray:
+    """Whole floats to int64, wrapping beyond 64 bits like every int (Python ints do not)."""
+    out = np.zeros(len(x), np.int64)
+    inside = np.abs(x) < 2.0 ** 63
+    out[inside] = x[inside].astype(np.int64)
+    for i in np.nonzero(~inside)[0]:
+        v = int(x[i]) & 0xFFFFFFFFFFFFFFFF
+        out[i] = v - (1 << 64) if v >= 1 << 63 else v
+    return out
 
 
 def _splitmix(x: np.ndarray, t: Type) -> np.ndarray:

@@ -1,0 +1,92 @@
+"""The cpu backend's physical plan: for each IR node, the kernels and data structures it
+runs with (`dfl compile --emit plan`), and their LLVM IR (`dfl compile --emit llvm`)."""
+from __future__ import annotations
+
+from dfl.ir.graph import Graph, Node
+from dfl.backends.cpu.special import match_closure, match_shortest_paths
+
+# op -> (what it does on columns, the native kernels it calls)
+_OPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "source": ("rows given to the tick, as columns (strings dictionary-encoded once)", ()),
+    "values": ("constant rows, as columns", ()),
+    "param": ("a fixpoint input", ()),
+    "map": ("numpy: each output column computed on whole columns", ()),
+    "filter": ("numpy: boolean mask over whole columns", ()),
+    "flat_map": ("list builtin once per distinct argument, then repeat rows", ("factorize",)),
+    "join": ("hash join: probe a chained hash index on the larger/long-lived side "
+             "(kept and grown across fixpoint iterations)", ("set_insert", "set_lookup", "chain_add", "chain_probe")),
+    "anti_join": ("hash anti-join: look the keys up in the right side's key set", ("set_insert", "set_lookup")),
+    "union": ("concatenate columns", ()),
+    "distinct": ("dedup: a unique int column (bitmap check) makes it free; else integer columns packed "
+                 "into one key (array if dense, else hash), else row hashing",
+                 ("all_distinct_dense", "factorize_dense", "factorize")),
+    "aggregate": ("group-by: group ids (dense array or hash), count/sum by bincount, min/max by "
+                  "grouped reduction", ("factorize_dense", "factorize", "group_sum_i", "group_min_i",
+                                         "group_max_i", "group_min_f", "group_max_f")),
+    "lattice_merge": ("group ids of the key, then min/max per group", ("factorize", "group_min_i", "group_max_i")),
+    "result": ("a relation out of its fixpoint", ()),
+    "yield": ("rows derived this iteration", ()),
+    "sink": ("an output: sorted on columns (np.lexsort), decoded", ()),
+    "persist": ("a table's rows, kept for the next tick", ()),
+    "defer": ("rows for the next tick", ()),
+}
+
+
+def _fixpoint(n: Node) -> tuple[str, tuple[str, ...]]:
+    c = match_closure(n)
+    if c is not None:
+        return c.describe(), ("factorize_dense", "closure_bfs")
+    s = match_shortest_paths(n)
+    if s is not None:
+        return s.describe(), ("factorize_dense", "dijkstra", "lattice_update", "set_lookup", "chain_probe")
+    body: Graph = n.attr("body")
+    lattice = any(y.schema.is_lattice for y in body.by_op("yield"))
+    store = "hash map key -> merged values" if lattice else "hash row set"
+    return (f"semi-naive fixpoint over {', '.join(n.attr('rels'))}: growing columns + {store}; "
+            f"join indexes grown in place; loop-invariant nodes run once",
+            ("set_insert", "lattice_update" if lattice else "set_lookup"))
+
+
+def kernels_of(g: Graph) -> list[str]:
+    names: list[str] = []
+    for n in g.nodes:
+        ks = _fixpoint(n)[1] if n.op == "fixpoint" else _OPS[n.op][1]
+        names += [k for k in ks if k not in names]
+        if n.op == "fixpoint":
+            names += [k for k in kernels_of(n.attr("body")) if k not in names]
+    return names
+
+
+def describe(g: Graph, indent: str = "") -> str:
+    lines = []
+    for n in g.nodes:
+        what, kernels = _fixpoint(n) if n.op == "fixpoint" else _OPS[n.op]
+        ins = ", ".join(n.inputs)
+        ks = f"  [kernels: {', '.join(kernels)}]" if kernels else ""
+        lines.append(f"{indent}{n.id} = {n.op}({ins}): {what}{ks}")
+        if n.op == "fixpoint":
+            lines.append(describe(n.attr("body"), indent + "    "))
+    return "\n".join(lines)
+
+
+def plan_text(g: Graph) -> str:
+    return "# dfl physical plan, target cpu\n" + describe(g) + "\n"
+
+
+def llvm_text(g: Graph) -> str:
+    """The LLVM IR of every native kernel the plan calls (compiled for its usual types)."""
+    from numba import njit
+
+    from dfl.backends.cpu import kernels as K
+
+    out = []
+    for name in kernels_of(g):
+        disp = getattr(K, name)
+        # numba shows no IR for code loaded from its disk cache: compile a fresh copy
+        options = {k: v for k, v in disp.targetoptions.items() if k not in ("cache", "nopython")}
+        fresh = njit(**options)(disp.py_func)
+        for sig in K.SIGNATURES.get(name, ()):
+            fresh.compile(sig)
+        for sig, ir in fresh.inspect_llvm().items():
+            out.append(f"; ---- kernel {name}{sig}\n{ir}")
+    return "\n".join(out)
