@@ -78,6 +78,11 @@ class CpuPlan:
         self.schemas = {r.name: r.schema for r in graph.relations}
 
     def run(self, inputs: dict[tuple[str, str], list[tuple]]) -> TickResult:
+        # int64 wraps and IEEE infinities/NaNs are the language's semantics, not warnings
+        with np.errstate(all="ignore"):
+            return self._run(inputs)
+
+    def _run(self, inputs: dict[tuple[str, str], list[tuple]]) -> TickResult:
         enc = {key: encode_rows(rows, self.schemas[key[1]], self.pool) for key, rows in inputs.items()}
         ctx = Context(self.pool, self.ev, enc)
         values: dict[str, Table] = {}
@@ -108,6 +113,10 @@ class CpuPlan:
     def run_columns(self, inputs: dict[tuple[str, str], Table]) -> dict[str, Table]:
         """One tick on columnar inputs (strings already encoded with self.pool); the sinks
         as tables, unsorted. For embedding and benchmarks: no per-row Python at all."""
+        with np.errstate(all="ignore"):
+            return self._run_columns(inputs)
+
+    def _run_columns(self, inputs: dict[tuple[str, str], Table]) -> dict[str, Table]:
         ctx = Context(self.pool, self.ev, inputs)
         values: dict[str, Table] = {}
         out: dict[str, Table] = {}

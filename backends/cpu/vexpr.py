@@ -79,26 +79,26 @@ class Evaluator:
             return out
         args = [self.eval(a, t) for a in e.args]
         types = [a.type for a in e.args]
-        with np.errstate(all="ignore"):
-            if op in ("add", "sub", "mul"):
-                if e.type == Type.STR:
-                    return self.per_unique(args, types, lambda a, b: a + b, Type.STR, t.n)
-                return {"add": np.add, "sub": np.subtract, "mul": np.multiply}[op](args[0], args[1])
-            if op in _SYM:
-                return self._division(op, args[0], args[1], e.type)
-            if op in _CMP:
-                a, b = args
-                if types[0] == Type.STR and op not in ("eq", "ne"):
-                    r = self.pool.ranks()
-                    a, b = r[a], r[b]
-                return _CMP[op](a, b)
-            if op == "neg":
-                return np.negative(args[0])
-            if op == "not":
-                return np.logical_not(args[0])
-            if op == "float":
-                return args[0].astype(np.float64)
-            return self._builtin(e, args, types, t.n)
+        # numpy's floating-point warnings are off for the whole run (CpuPlan.run)
+        if op in ("add", "sub", "mul"):
+            if e.type == Type.STR:
+                return self.per_unique(args, types, lambda a, b: a + b, Type.STR, t.n)
+            return {"add": np.add, "sub": np.subtract, "mul": np.multiply}[op](args[0], args[1])
+        if op in _SYM:
+            return self._division(op, args[0], args[1], e.type)
+        if op in _CMP:
+            a, b = args
+            if types[0] == Type.STR and op not in ("eq", "ne"):
+                r = self.pool.ranks()
+                a, b = r[a], r[b]
+            return _CMP[op](a, b)
+        if op == "neg":
+            return np.negative(args[0])
+        if op == "not":
+            return np.logical_not(args[0])
+        if op == "float":
+            return args[0].astype(np.float64)
+        return self._builtin(e, args, types, t.n)
 
     def _if(self, e: Fn, t: Table) -> np.ndarray:
         cond = self.eval(e.args[0], t)
