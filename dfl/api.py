@@ -80,7 +80,7 @@ class Program:
         """Does the program itself give rel rows (facts or rules)? Then its file may be absent."""
         return any(r.head.rel == rel for r in self.checked.rules)
 
-    def plan(self, target: str = "interp"):
+    def plan(self, target: str = "cpu"):
         if target not in self._plans:
             from dfl.backends import registry
 
@@ -88,7 +88,7 @@ class Program:
         return self._plans[target]
 
     def run(self, inputs: Mapping[str, Iterable] | None = None, *, input_dir: str | None = None,
-            files: Mapping[str, str] | None = None, target: str = "interp", max_ticks: int | None = None,
+            files: Mapping[str, str] | None = None, target: str = "cpu", max_ticks: int | None = None,
             each_tick: bool = False, **relations: Iterable) -> Result:
         """Runs the program. Rows come from keyword arguments / `inputs` (Python values),
         else from `files` (relation -> path) and `input_dir` (r.csv, else r.facts)."""
@@ -203,11 +203,14 @@ def validate_rows(rel: str, schema: Schema, rows: Iterable, tick_column: bool = 
     out = []
     types = ([Type.INT] if tick_column else []) + list(schema.types)
     names = (["tick"] if tick_column else []) + list(schema.names)
-    if isinstance(rows, (str, bytes)):
-        raise DflError(f"rows for '{rel}' must be a list of tuples, not a string", kind="input")
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, Iterable):
+        raise DflError(f"rows for '{rel}' must be a list of tuples, not {type(rows).__name__}", kind="input")
     for n, row in enumerate(rows, start=1):
         if not isinstance(row, (tuple, list)):
-            row = (row,) if len(types) == 1 else row
+            if len(types) != 1 or row is None:
+                raise DflError(f"{rel} row {n}: expected a tuple of {len(types)} value(s), got {row!r}",
+                               kind="input")
+            row = (row,)
         row = tuple(row)
         if len(row) != len(types):
             raise DflError(f"{rel} row {n}: expected {len(types)} column(s), got {len(row)}: {row!r}", kind="input")

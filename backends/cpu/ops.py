@@ -122,12 +122,12 @@ def _group(ids: np.ndarray, vals: np.ndarray, g: int, func: str, t: Type, ctx) -
         return np.bincount(ids, minlength=g).astype(np.int64)
     if func == "sum":
         if t == Type.FLOAT:
-            return K.group_sum_f(ids, vals, g)
+            return _float_sum(ids, vals, g)
         return K.group_sum_i(ids, vals.astype(np.int64), g)
     if func == "mean":
         counts = np.bincount(ids, minlength=g)
         if t == Type.FLOAT:
-            return K.group_sum_f(ids, vals, g) / counts
+            return _float_sum(ids, vals, g) / counts
         return _int_mean(ids, vals.astype(np.int64), g, counts)
     if t == Type.STR:  # by code-point order: reduce the ranks, then back to codes
         ranks = ctx.pool.ranks()
@@ -138,6 +138,19 @@ def _group(ids: np.ndarray, vals: np.ndarray, g: int, func: str, t: Type, ctx) -
         return (K.group_min_f if func == "min" else K.group_max_f)(ids, vals, g)
     red = (K.group_min_i if func == "min" else K.group_max_i)(ids, vals.astype(np.int64), g)
     return red.astype(DTYPES[t])
+
+
+def _float_sum(ids: np.ndarray, vals: np.ndarray, g: int) -> np.ndarray:
+    """Compensated sums per group; a group whose sum is not finite (an overflow, an
+    infinity) is summed again exactly, as the language defines (stdlib/floatsum.py)."""
+    out = K.group_sum_f(ids, vals, g)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        from dfl.stdlib.floatsum import exact_sum
+
+        for k in np.nonzero(bad)[0]:
+            out[k] = exact_sum(vals[ids == k].tolist())
+    return out
 
 
 def _int_mean(ids: np.ndarray, vals: np.ndarray, g: int, counts: np.ndarray) -> np.ndarray:

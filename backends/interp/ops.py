@@ -13,6 +13,7 @@ from dfl.backends.interp.exprs import compile_expr, filter_function, row_functio
 from dfl.backends.interp.relation import Rel, key_fn
 from dfl.runtime.values import wrap64
 from dfl.stdlib.builtins import BuiltinError
+from dfl.stdlib.floatsum import exact_sum
 
 
 def op_values(node: Node, ins: list[Rel], ctx) -> Rel:
@@ -77,13 +78,13 @@ def op_lattice_merge(node: Node, ins: list[Rel], ctx) -> Rel:
 
 def _sum(vals: list, t: Type) -> Any:
     if t == Type.FLOAT:
-        return math.fsum(vals)  # exactly rounded: independent of row order
+        return exact_sum(vals)  # exactly rounded: independent of row order
     return wrap64(sum(vals))
 
 
 def _mean(vals: list, t: Type) -> float:
     if t == Type.FLOAT:
-        return math.fsum(vals) / len(vals)
+        return exact_sum(vals) / len(vals)
     return sum(vals) / len(vals)
 
 

@@ -275,6 +275,26 @@ def _wordcount(buf):
     i = 0
     n = buf.shape[0]
     while i < n:
+        if (nw + 1) * 2 > cap:  # grow before inserting: double, rehash
+            cap *= 2
+            mask = cap - 1
+            slots = np.full(cap, -1, dtype=np.int64)
+            for q in range(nw):
+                p2 = np.int64(whash[q] & np.uint64(mask))
+                while slots[p2] >= 0:
+                    p2 = (p2 + 1) & mask
+                slots[p2] = q
+            ws2 = np.empty(cap // 2, dtype=np.int64)
+            wl2 = np.empty(cap // 2, dtype=np.int64)
+            wh2 = np.empty(cap // 2, dtype=np.uint64)
+            c2 = np.zeros(cap // 2, dtype=np.int64)
+            l2 = np.full(cap // 2, -1, dtype=np.int64)
+            ws2[:nw] = wstart[:nw]
+            wl2[:nw] = wlen[:nw]
+            wh2[:nw] = whash[:nw]
+            c2[:nw] = cnt[:nw]
+            l2[:nw] = last[:nw]
+            wstart, wlen, whash, cnt, last = ws2, wl2, wh2, c2, l2
         j = i
         while j < n and buf[j] != 32 and buf[j] != 10:
             j += 1
@@ -304,26 +324,6 @@ def _wordcount(buf):
             wstart[wid] = i
             wlen[wid] = j - i
             whash[wid] = h
-            if nw * 2 > cap:  # grow: double, rehash
-                cap *= 2
-                mask = cap - 1
-                slots = np.full(cap, -1, dtype=np.int64)
-                for q in range(nw):
-                    p2 = np.int64(whash[q] & np.uint64(mask))
-                    while slots[p2] >= 0:
-                        p2 = (p2 + 1) & mask
-                    slots[p2] = q
-                ws2 = np.empty(cap // 2, dtype=np.int64)
-                wl2 = np.empty(cap // 2, dtype=np.int64)
-                wh2 = np.empty(cap // 2, dtype=np.uint64)
-                c2 = np.zeros(cap // 2, dtype=np.int64)
-                l2 = np.full(cap // 2, -1, dtype=np.int64)
-                ws2[:nw] = wstart[:nw]
-                wl2[:nw] = wlen[:nw]
-                wh2[:nw] = whash[:nw]
-                c2[:nw] = cnt[:nw]
-                l2[:nw] = last[:nw]
-                wstart, wlen, whash, cnt, last = ws2, wl2, wh2, c2, l2
         if last[wid] != line:
             last[wid] = line
             cnt[wid] += 1

@@ -99,11 +99,14 @@ def outcome(prog, target: str, **rows):
 
 def errors_on_both(src: str, kind: str = "runtime", contains: str | None = None, **rows) -> None:
     for target in BACKENDS:
-        with pytest.raises(DflError) as info:
-            dfl.compile(src).run(target=target, **rows)
-        assert info.value.kind == kind, f"{target}: kind {info.value.kind!r}: {info.value.message}"
-        if contains:
-            assert contains in info.value.message, f"{target}: {info.value.message!r} lacks {contains!r}"
+        try:
+            res = dfl.compile(src).run(target=target, **rows)
+        except DflError as e:
+            assert e.kind == kind, f"--target {target}: kind {e.kind!r}: {e.message}"
+            if contains:
+                assert contains in e.message, f"--target {target}: {e.message!r} lacks {contains!r}"
+        else:
+            pytest.fail(f"--target {target} raised no {kind} error; it gave {res.relations}")
 
 
 # ---------------------------------------------------------------- 1. examples and acceptance, per backend
@@ -456,6 +459,15 @@ CASES = [
         b(g, t) :- n(g, _, _), t = sum x : n(g, _, x).""",
          {"n": [(1, 1, 1e16), (1, 2, 1.0), (1, 3, -1e16), (2, 1, 0.1), (2, 2, 0.2), (2, 3, 0.3)]},
          {"s": [(1, 1.0), (2, 0.6)], "m": [(1, 1.0 / 3), (2, 0.2)]}),
+    Case("float_sum_needs_more_than_one_compensation", """
+        input n(g: int, i: int, x: float)
+        output s(g: int, t: float)
+        output m(g: int, t: float)
+        s(g, sum(x)) :- n(g, _, x).
+        m(g, mean(x)) :- n(g, _, x).""",
+         {"n": [(1, 1, 1e40), (1, 2, 1e20), (1, 3, 1.0), (1, 4, -1e20), (1, 5, -1e40),
+                (2, 1, 1e300), (2, 2, 1e280), (2, 3, 3.0), (2, 4, -1e280), (2, 5, -1e300)]},
+         {"s": [(1, 1.0), (2, 3.0)], "m": [(1, 0.2), (2, 0.6)]}),
     Case("int_mean_exact", """
         input n(i: int, x: int)
         output m(t: float)
@@ -721,6 +733,57 @@ CASES = [
         dist(y, d + 1) :- dist(x, d), e(x, y), reach(y).""",
          {"e": [(0, 1), (1, 2), (0, 2), (2, 3), (3, 0), (4, 5)]},
          {"reach": [(0,), (1,), (2,), (3,)], "dist": [(0, 0), (1, 1), (2, 1), (3, 2)]}),
+    Case("shortest_paths_wraparound", """
+        input e(a: int, b: int, w: int)
+        input s(a: int, d: int)
+        output d(n: int, v: min<int>)
+        d(x, v) :- s(x, v).
+        d(y, v + w) :- d(x, v), e(x, y, w).""",
+         {"s": [(0, INT_MAX - 1)], "e": [(0, 1, 5), (0, 2, 1), (2, 1, 1), (1, 3, 0)]},
+         {"d": [(0, INT_MAX - 1), (1, INT_MIN), (2, INT_MAX), (3, INT_MIN)]}),  # INT_MAX + 1 wraps to INT_MIN
+    Case("shortest_paths_shapes", """
+        input e(a: str, b: str, w: int)
+        input f(a: str, b: str, w: float)
+        input neg(a: int, b: int, w: int)
+        output d(n: str, v: min<int>)
+        output df(n: str, v: min<float>)
+        output dn(n: int, v: min<int>)
+        d("a", 0).
+        d("x", 100).
+        d("x", 2).
+        d(y, v + w) :- d(x, v), e(x, y, w).
+        df("a", 0.0).
+        df(y, v + w) :- df(x, v), f(x, y, w).
+        dn(0, 0).
+        dn(y, v + w) :- dn(x, v), neg(x, y, w).""",
+         {"e": [("a", "b", 3), ("b", "c", 0), ("a", "c", 5), ("c", "a", 1), ("x", "c", 0), ("q", "r", 1),
+                ("é", "é", 0)],
+          "f": [("a", "b", 0.25), ("b", "a", 0.0), ("a", "c", 1e-9), ("c", "b", -0.0)],
+          "neg": [(0, 1, 5), (1, 2, -3), (0, 2, 4), (2, 3, 1)]},
+         {"d": [("a", 0), ("b", 3), ("c", 2), ("x", 2)], "dn": [(0, 0), (1, 5), (2, 2), (3, 3)]}),
+    Case("linear_closure_shapes", """
+        input e(a: int, b: int)
+        input s(a: str, b: str)
+        input f(a: float, b: float)
+        input g(a: bool, b: bool)
+        output right(a: int, b: int)
+        output left(a: str, b: str)
+        output fl(a: float, b: float)
+        output bl(a: bool, b: bool)
+        output seeded(a: int, b: int)
+        right(x, y) :- e(x, y).
+        right(x, z) :- right(x, y), e(y, z).
+        left(x, y) :- s(x, y).
+        left(x, z) :- s(x, y), left(y, z).
+        fl(x, y) :- f(x, y).
+        fl(x, z) :- fl(x, y), f(y, z).
+        bl(x, y) :- g(x, y).
+        bl(x, z) :- bl(x, y), g(y, z).
+        seeded(100, 1).
+        seeded(x, x) :- e(x, _), x > 5.
+        seeded(x, z) :- seeded(x, y), e(y, z).""",
+         {"e": GRAPH + [(4, 100), (100, 7)], "s": [("a", "b"), ("b", "é"), ("é", "a"), ("x", "y"), ("y", "y")],
+          "f": [(0.5, -0.0), (0.0, 1.5), (1.5, 0.5), (2.0, 2.0)], "g": [(True, False), (False, False)]}),
     Case("lattice_read_by_later_stratum", """
         input link(a: int, b: int, c: int)
         rel dist(n: int, d: min<int>)
@@ -826,6 +889,22 @@ CASES = [
         delete count(n) :- count(n), started().
         running() :- started().
         n(n) :- count(n).""", {"go": [(1,)], "stop": [(4,)]}, each_tick=True),
+    Case("ticks_closure_and_shortest_paths_over_tables", """
+        table   edge(a: int, b: int, w: int)
+        channel add(a: int, b: int, w: int)
+        channel cut(a: int, b: int)
+        rel     e2(a: int, b: int)
+        output  reach(a: int, b: int)
+        output  dist(n: int, d: min<int>)
+        next edge(a, b, w) :- add(a, b, w).
+        delete edge(a, b, w) :- cut(a, b), edge(a, b, w).
+        e2(a, b) :- edge(a, b, _).
+        reach(x, y) :- e2(x, y).
+        reach(x, z) :- reach(x, y), e2(y, z).
+        dist(0, 0).
+        dist(y, d + w) :- dist(x, d), edge(x, y, w).""",
+         {"add": [(0, 0, 1, 5), (0, 1, 2, 1), (1, 0, 2, 9), (2, 2, 3, 0), (3, 3, 0, 2), (4, 0, 3, 1)],
+          "cut": [(3, 0, 1), (5, 1, 2)]}, each_tick=True),
     Case("ticks_lattice_table", """
         table   best(k: str, v: min<int>)
         channel offer(k: str, v: int)
@@ -979,6 +1058,30 @@ def test_large_random_graphs() -> None:
     run_both(src, e=edges, w=weighted)
 
 
+def test_large_relations_distinct_and_grouping() -> None:
+    """More than a thousand rows: the unique-column shortcut of distinct, packed/dense and hashed
+    group ids (small ranges, int64 extremes, floats), duplicates from two rules."""
+    rnd = random.Random(11)
+    rows = [(i, rnd.randrange(-20, 20), rnd.choice([INT_MIN, INT_MAX, 0, rnd.randrange(1 << 40)]),
+             rnd.choice([0.0, -0.0, 0.5, rnd.random()])) for i in range(3000)]
+    rows += rows[:500]  # duplicate rows
+    src = """
+        input p(i: int, a: int, b: int, f: float)
+        output u(i: int, a: int)
+        output dup(a: int, b: int)
+        output g(a: int, n: int, s: int, lo: int, hi: int, m: float)
+        output gf(f: float, n: int)
+        output ab(a: int, b: int, n: int)
+        u(i, a) :- p(i, a, _, _).
+        u(i + 1, a) :- p(i, a, _, _), a > 0.
+        dup(a, b) :- p(_, a, b, _).
+        g(a, count(), sum(b), min(b), max(b), mean(i)) :- p(i, a, b, _).
+        gf(f, count()) :- p(_, _, _, f), f < 0.6.
+        ab(a, b, count()) :- p(i, a, b, _), i % 3 = 0.
+    """
+    run_both(src, p=rows)
+
+
 def test_large_strings() -> None:
     """Many distinct strings created while running: the pool grows between comparisons."""
     rnd = random.Random(3)
@@ -1035,6 +1138,12 @@ RUNTIME_ERRORS = [
     ("split_empty_separator", "input s(t: str)\noutput o(w: str)\no(w) :- s(t), w in split(t, \"\").",
      {"s": [("abc",)]}),
     ("floor_of_inf", "input n(x: float)\noutput o(v: int)\no(floor(exp(x))) :- n(x).", {"n": [(1000.0,)]}),
+    ("float_sum_intermediate_overflow", "input n(i: int, x: float)\noutput o(s: float)\no(sum(x)) :- n(_, x).",
+     {"n": [(1, 1e308), (2, 1e308), (3, -1e308), (4, -1e308)]}),
+    ("float_sum_inf_minus_inf", "input n(x: float)\noutput o(s: float)\no(s) :- s = sum x : n(x).",
+     {"n": [(math.inf,), (-math.inf,)]}),
+    ("float_mean_intermediate_overflow", "input n(i: int, x: float)\noutput o(s: float)\no(mean(x)) :- n(_, x).",
+     {"n": [(1, 1e308), (2, 1e308), (3, -1e308)]}),
     ("to_int_of_nan", "input n(x: float)\noutput o(v: int)\no(to_int(x - x)) :- n(x).", {"n": [(math.inf,)]}),
 ]
 

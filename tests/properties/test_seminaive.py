@@ -28,6 +28,7 @@ from dfl.lang.check import check
 from dfl.lang.parser import parse
 from dfl.runtime.csvio import read_relation
 
+TARGET = "interp"  # the interpreter defines the semantics (other backends are tested against it)
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Hand-written programs every run checks first (they also document what the generator makes).
@@ -82,8 +83,8 @@ def _compile(source: str):
 @given(programs())
 def test_seminaive_equals_naive_fixpoint(prog: GenProgram) -> None:
     checked, g_naive, g_semi = _compile(prog.source)
-    naive = Program(checked, g_naive).run(**prog.inputs)
-    semi = Program(checked, g_semi).run(**prog.inputs)
+    naive = Program(checked, g_naive).run(**prog.inputs, target=TARGET)
+    semi = Program(checked, g_semi).run(**prog.inputs, target=TARGET)
     note(f"naive: {dict(naive.relations)}")
     note(f"semi-naive: {dict(semi.relations)}")
     assert dict(semi.relations) == dict(naive.relations)
@@ -96,7 +97,7 @@ def test_seminaive_equals_naive_fixpoint(prog: GenProgram) -> None:
 @given(programs())
 def test_compiled_equals_reference(prog: GenProgram) -> None:
     checked, _, g_semi = _compile(prog.source)
-    got = Program(checked, g_semi).run(**prog.inputs)
+    got = Program(checked, g_semi).run(**prog.inputs, target=TARGET)
     want = reference.run(prog.source, prog.inputs)
     note(f"compiled: {dict(got.relations)}")
     note(f"reference: {want}")
@@ -140,7 +141,7 @@ def test_reference_semantics(src: str, rows, want) -> None:
     else:
         assert out == {"c": [(2, 0)], "m": []}
     checked, _, g = _compile(src)
-    assert dict(Program(checked, g).run(e=rows).relations) == out
+    assert dict(Program(checked, g).run(e=rows, target=TARGET).relations) == out
 
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
