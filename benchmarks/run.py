@@ -10,10 +10,10 @@ run, then the best of 3 (1 where a run takes over 10 s). Compile time is given a
 for DFL, dfl.compile + plan("cpu") plus the first run minus the best warm run (numba's
 JIT); for numba kernels, the first run minus the best. Memory is the peak RSS over the
 timed runs minus the RSS just before them, after the data was loaded and the warm-up
-run done ("mem": what the computation itself needs at its peak; the peak mark is reset
-through /proc/self/clear_refs), and the process's ru_maxrss minus the RSS once the data
-was loaded ("mem+compile": includes the warm-up run, the JIT compiler and what stays
-cached after it). Results are compared across systems by row count and an
+run done ("run MiB": what the computation needs at its peak beyond what the process
+already holds; the peak mark is reset through /proc/self/clear_refs), and the process's
+ru_maxrss minus the RSS once the data was loaded ("peak MiB": includes the warm-up run,
+the JIT compiler, and buffers a system keeps between queries). Results are compared across systems by row count and an
 order-independent hash of the rows.
 """
 from __future__ import annotations
@@ -118,6 +118,18 @@ def versions() -> dict:
     return v
 
 
+def git_rev() -> str | None:
+    try:
+        root = os.path.dirname(HERE)
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return rev + (" + uncommitted changes" if dirty else "") if rev else None
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def ensure_data(mod, idx: int, cfg: dict, root: str, quick: bool, seed: int) -> str:
     d = os.path.join(root, f"{mod.NAME}-{'quick' if quick else 'full'}-{idx}-seed{seed}")
     marker = os.path.join(d, "DONE")
@@ -195,67 +207,92 @@ def agreement(results: list[dict]) -> tuple[str | None, list[dict]]:
     return ref, [r for r in ok if (r["rows"], r["checksum"]) != ref]
 
 
+ENGINES = ("duckdb", "polars", "souffle")
+
+
 def summarize(group: list[dict]) -> dict:
     by = {r["system"]: r for r in group if r.get("status") == "ok"}
     d = by.get("dfl")
     peers = [r for s, r in by.items() if s not in ("dfl", "numba")]
     best = min(peers, key=lambda r: r["best_s"]) if peers else None
+    engines = [r for s, r in by.items() if s in ENGINES]
+    eng = min(engines, key=lambda r: r["best_s"]) if engines else None
     hand = by.get("numba")
     s = {"dfl_s": d["best_s"] if d else None, "best_peer": best["system"] if best else None,
          "best_peer_s": best["best_s"] if best else None, "hand_s": hand["best_s"] if hand else None,
-         "dfl_status": (d or next((r for r in group if r["system"] == "dfl"), {})).get("status", "absent")}
-    s["vs_peer"] = d["best_s"] / best["best_s"] if d and best else None
-    s["vs_hand"] = d["best_s"] / hand["best_s"] if d and hand else None
-    if d and best and d.get("mem_mib") is not None and best.get("mem_mib") is not None:
-        s["dfl_mem"], s["peer_mem"] = d["mem_mib"], best["mem_mib"]
-        s["mem_ok"] = d["mem_mib"] <= max(best["mem_mib"], 1.0)
+         "engine": eng["system"] if eng else None, "engine_s": eng["best_s"] if eng else None,
+         "dfl_status": (d or next((r for r in group if r["system"] == "dfl"), {})).get("status", "absent"),
+         "vs_peer": d["best_s"] / best["best_s"] if d and best else None,
+         "vs_engine": d["best_s"] / eng["best_s"] if d and eng else None,
+         "vs_hand": d["best_s"] / hand["best_s"] if d and hand else None}
+    for key, name in (("mem_mib", "run"), ("mem_compile_mib", "peak")):
+        dv = d.get(key) if d else None
+        pv = best.get(key) if best else None
+        s[f"dfl_{name}"], s[f"peer_{name}"] = dv, pv
+        s[f"{name}_ok"] = None if dv is None or pv is None else dv <= max(pv, 1.0)
     return s
+
+
+DETAIL_COLS = ["workload", "size", "system", "run s", "runs", "compile s", "run MiB", "peak MiB", "rows",
+               "agrees"]
+SUMMARY_COLS = ["workload", "size", "DFL s", "best peer", "peer s", "DFL/peer", "best engine", "engine s",
+                "DFL/engine", "hand s", "DFL/hand", "DFL MiB run / peak", "peer MiB run / peak"]
+
+
+def detail_rows(all_results: list[dict]):
+    """(cells, style) per row: style is None, 'bad' (mismatch), or a status."""
+    for (w, label), group in group_results(all_results).items():
+        _, bad = agreement(group)
+        badset = {id(r) for r in bad}
+        for i, r in enumerate(sorted(group, key=lambda r: PEER_ORDER.index(r["system"]))):
+            head = [w, label] if i == 0 else ["", ""]
+            if r["status"] == "ok":
+                comp = r["compile_s"] if (r.get("jit_s") is not None or r.get("frontend_s")) else None
+                yield head + [r["system"], fmt_s(r["best_s"]), str(len(r["times_s"])), fmt_s(comp),
+                              fmt_mib(r.get("mem_mib")), fmt_mib(r.get("mem_compile_mib")), f"{r['rows']:,}",
+                              "MISMATCH" if id(r) in badset else "yes"], ("bad" if id(r) in badset else None)
+            else:
+                yield head + [r["system"], r["status"], "", "", "", "", "", r.get("reason", "")], r["status"]
+        yield None, "section"
+
+
+def summary_rows(all_results: list[dict]):
+    """(cells, flags): flags maps a column to True (target met) / False (missed)."""
+    for (w, label), group in group_results(all_results).items():
+        m = summarize(group)
+        dfl_s = fmt_s(m["dfl_s"]) if m["dfl_s"] is not None else m["dfl_status"]
+        flags = {"DFL/peer": None if m["vs_peer"] is None else m["vs_peer"] <= 0.5,
+                 "DFL/hand": None if m["vs_hand"] is None else m["vs_hand"] <= 2.0,
+                 "DFL MiB run / peak": None if m["run_ok"] is None else bool(m["run_ok"] and m["peak_ok"])}
+        yield [w, label, dfl_s, m["best_peer"] or "–", fmt_s(m["best_peer_s"]), fmt_ratio(m["vs_peer"]),
+               m["engine"] or "–", fmt_s(m["engine_s"]), fmt_ratio(m["vs_engine"]), fmt_s(m["hand_s"]),
+               fmt_ratio(m["vs_hand"]), f"{fmt_mib(m['dfl_run'])} / {fmt_mib(m['dfl_peak'])}",
+               f"{fmt_mib(m['peer_run'])} / {fmt_mib(m['peer_peak'])}"], flags
 
 
 def render(all_results: list[dict], console) -> None:
     from rich.table import Table
 
-    t = Table(title="DFL (cpu) vs peers: best warm run", show_lines=False)
-    for c in ["workload", "size", "system", "run s", "runs", "compile s", "mem MiB", "mem+compile MiB",
-              "rows", "agrees"]:
-        t.add_column(c, justify="right" if c not in ("workload", "size", "system", "agrees") else "left")
-    groups = group_results(all_results)
-    for (w, label), group in groups.items():
-        ref, bad = agreement(group)
-        badset = {id(r) for r in bad}
-        for i, r in enumerate(sorted(group, key=lambda r: PEER_ORDER.index(r["system"]))):
-            first = i == 0
-            if r["status"] == "ok":
-                agree = "[bold red]MISMATCH[/]" if id(r) in badset else "[green]yes[/]"
-                comp = r["compile_s"] if (r.get("jit_s") is not None or r.get("frontend_s")) else None
-                t.add_row(w if first else "", label if first else "", r["system"], fmt_s(r["best_s"]),
-                          str(len(r["times_s"])), fmt_s(comp), fmt_mib(r.get("mem_mib")),
-                          fmt_mib(r.get("mem_compile_mib")), f"{r['rows']:,}", agree)
-            else:
-                style = {"skipped": "dim", "timeout": "yellow", "error": "red"}.get(r["status"], "")
-                t.add_row(w if first else "", label if first else "", r["system"],
-                          f"[{style}]{r['status']}[/]", "", "", "", "", "", f"[{style}]{r.get('reason', '')}[/]")
-        t.add_section()
+    left = {"workload", "size", "system", "agrees", "best peer", "best engine"}
+    t = Table(title="DFL (cpu) and peers: best warm run, each in its own process")
+    for c in DETAIL_COLS:
+        t.add_column(c, justify="left" if c in left else "right")
+    for cells, style in detail_rows(all_results):
+        if cells is None:
+            t.add_section()
+            continue
+        st = {"bad": "bold red", "skipped": "dim", "timeout": "yellow", "error": "red"}.get(style)
+        t.add_row(*[f"[{st}]{c}[/]" if st and c else c for c in cells])
     console.print(t)
-
-    s = Table(title="DFL against targets (≤ 0.5× best peer, ≤ 2× hand kernel, memory ≤ best peer's)")
-    for c in ["workload", "size", "DFL s", "best peer", "peer s", "DFL/peer", "hand s", "DFL/hand",
-              "DFL mem", "peer mem"]:
-        s.add_column(c, justify="left" if c in ("workload", "size", "best peer") else "right")
-    for (w, label), group in groups.items():
-        m = summarize(group)
-
-        def mark(v, lim):
-            if v is None:
-                return "–"
-            return f"[{'green' if v <= lim else 'red'}]{fmt_ratio(v)}[/]"
-
-        dfl_s = fmt_s(m["dfl_s"]) if m["dfl_s"] is not None else m["dfl_status"]
-        mem_style = "green" if m.get("mem_ok") else "red"
-        s.add_row(w, label, dfl_s, m["best_peer"] or "–", fmt_s(m["best_peer_s"]), mark(m["vs_peer"], 0.5),
-                  fmt_s(m["hand_s"]), mark(m["vs_hand"], 2.0),
-                  f"[{mem_style}]{fmt_mib(m.get('dfl_mem'))}[/]" if "dfl_mem" in m else "–",
-                  fmt_mib(m.get("peer_mem")))
+    s = Table(title="DFL against the targets: DFL/peer ≤ 0.5, DFL/hand ≤ 2, memory ≤ the best peer's")
+    for c in SUMMARY_COLS:
+        s.add_column(c, justify="left" if c in left else "right")
+    for cells, flags in summary_rows(all_results):
+        out = []
+        for c, v in zip(SUMMARY_COLS, cells):
+            f = flags.get(c)
+            out.append(v if f is None else f"[{'green' if f else 'red'}]{v}[/]")
+        s.add_row(*out)
     console.print(s)
 
 
@@ -267,30 +304,31 @@ def group_results(all_results):
 
 
 def markdown(all_results: list[dict]) -> str:
-    groups = group_results(all_results)
-    lines = ["| workload | size | system | run s | compile s | mem MiB | mem+compile MiB | rows | agrees |",
-             "|---|---|---|--:|--:|--:|--:|--:|---|"]
-    for (w, label), group in groups.items():
-        _, bad = agreement(group)
-        badset = {id(r) for r in bad}
-        for r in sorted(group, key=lambda r: PEER_ORDER.index(r["system"])):
-            name = f"**{r['system']}**" if r["system"] == "dfl" else r["system"]
-            if r["status"] == "ok":
-                comp = r["compile_s"] if (r.get("jit_s") is not None or r.get("frontend_s")) else None
-                lines.append(f"| {w} | {label} | {name} | {fmt_s(r['best_s'])} | {fmt_s(comp)} | "
-                             f"{fmt_mib(r.get('mem_mib'))} | {fmt_mib(r.get('mem_compile_mib'))} | "
-                             f"{r['rows']:,} | {'**MISMATCH**' if id(r) in badset else 'yes'} |")
-            else:
-                lines.append(f"| {w} | {label} | {name} | {r['status']} | | | | | {r.get('reason', '')} |")
-    lines += ["", "| workload | size | DFL s | best peer | peer s | DFL/peer (≤ 0.5) | hand s | DFL/hand (≤ 2) "
-                  "| DFL mem MiB | peer mem MiB |", "|---|---|--:|---|--:|--:|--:|--:|--:|--:|"]
-    for (w, label), group in groups.items():
-        m = summarize(group)
-        dfl_s = fmt_s(m["dfl_s"]) if m["dfl_s"] is not None else m["dfl_status"]
-        lines.append(f"| {w} | {label} | {dfl_s} | {m['best_peer'] or '–'} | {fmt_s(m['best_peer_s'])} | "
-                     f"{fmt_ratio(m['vs_peer'])} | {fmt_s(m['hand_s'])} | {fmt_ratio(m['vs_hand'])} | "
-                     f"{fmt_mib(m.get('dfl_mem'))} | {fmt_mib(m.get('peer_mem'))} |")
-    return "\n".join(lines) + "\n"
+    def table(cols, rows):
+        out = ["| " + " | ".join(cols) + " |",
+               "|" + "|".join("---" if c in ("workload", "size", "system", "agrees", "best peer", "best engine")
+                              else "--:" for c in cols) + "|"]
+        out += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(out)
+
+    det = []
+    for cells, style in detail_rows(all_results):
+        if cells is None:
+            continue
+        if cells[2] == "dfl":
+            cells[2] = "**dfl**"
+        if style == "bad":
+            cells[-1] = "**MISMATCH**"
+        det.append(cells)
+    summ = []
+    for cells, flags in summary_rows(all_results):
+        for i, c in enumerate(SUMMARY_COLS):
+            if flags.get(c) is False:
+                cells[i] = f"{cells[i]} ✗"
+            elif flags.get(c):
+                cells[i] = f"{cells[i]} ✓"
+        summ.append(cells)
+    return table(SUMMARY_COLS, summ) + "\n\n" + table(DETAIL_COLS, det) + "\n"
 
 
 def main(argv=None) -> int:
@@ -304,6 +342,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data-dir", help="where generated data is kept and reused (default: a temp dir)")
     ap.add_argument("--json", help="write all results as JSON to this file")
     ap.add_argument("--markdown", help="write the tables as Markdown to this file")
+    ap.add_argument("--from-json", help="print (and --markdown) the tables of an earlier --json file; run nothing")
     ap.add_argument("--cell", nargs=4, metavar=("WORKLOAD", "IDX", "SYSTEM", "DATA"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
@@ -318,6 +357,13 @@ def main(argv=None) -> int:
     from workloads import WORKLOADS
 
     console = Console(width=None if sys.stdout.isatty() else 200)
+    if args.from_json:
+        with open(args.from_json) as f:
+            saved = json.load(f)
+        render(saved["results"], console)
+        if args.markdown:
+            write_markdown(args.markdown, saved["info"], saved["results"])
+        return 0
     names = args.only.split(",") if args.only else list(WORKLOADS)
     for n in names:
         if n not in WORKLOADS:
@@ -331,7 +377,7 @@ def main(argv=None) -> int:
     os.makedirs(root, exist_ok=True)
     info = {"date": time.strftime("%Y-%m-%d %H:%M"), "cores": os.cpu_count(), "machine": platform.platform(),
             "cpu": platform.processor() or platform.machine(), "python": platform.python_version(),
-            "versions": versions(), "quick": args.quick, "seed": args.seed, "timeout_s": args.timeout}
+            "versions": versions(), "git": git_rev(), "quick": args.quick, "seed": args.seed, "timeout_s": args.timeout}
     console.print(f"[bold]DFL benchmarks[/] {'(quick sizes)' if args.quick else '(full sizes)'} — "
                   f"{info['cores']} cores, seed {args.seed}, per-cell timeout {args.timeout:g} s, data in {root}")
     console.print("versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items() if v))
@@ -367,11 +413,16 @@ def main(argv=None) -> int:
         with open(args.json, "w") as f:
             json.dump({"info": info, "results": results}, f, indent=1)
     if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(f"Measured {info['date']}, {info['cores']} cores, {info['machine']}, Python {info['python']}; "
-                    + ", ".join(f"{k} {v}" for k, v in info["versions"].items() if v) + "\n\n")
-            f.write(markdown(results))
+        write_markdown(args.markdown, info, results)
     return 1 if mismatches else 0
+
+
+def write_markdown(path, info, results):
+    with open(path, "w") as f:
+        f.write(f"Measured {info['date']}, {info['cores']} cores, {info['machine']}, Python {info['python']}; "
+                + ", ".join(f"{k} {v}" for k, v in info["versions"].items() if v)
+                + (f"; DFL at {info['git']}" if info.get("git") else "") + "\n\n")
+        f.write(markdown(results))
 
 
 if __name__ == "__main__":
