@@ -7,11 +7,13 @@ from __future__ import annotations
 from typing import Callable
 
 from dfl.ir.graph import Graph
+from dfl.compiler.passes.pushdown import pushdown
 from dfl.compiler.passes.seminaive import seminaive
 
 Pass = Callable[[Graph], Graph]
 
 PASSES: tuple[Pass, ...] = (
+    pushdown,
     seminaive,
 )
 

@@ -231,20 +231,62 @@ def group_max_f(ids: np.ndarray, vals: np.ndarray, g: int) -> np.ndarray:
 
 @njit(cache=True)
 def group_sum_f(ids: np.ndarray, vals: np.ndarray, g: int) -> np.ndarray:
-    """Float sums per group with Neumaier's compensation (close to math.fsum's exactly
-    rounded sum, which the interpreter uses; 1e16 + 1 - 1e16 is 1.0 in both)."""
-    s = np.zeros(g, np.float64)
-    c = np.zeros(g, np.float64)
-    for i in range(ids.shape[0]):
-        k = ids[i]
-        x = vals[i]
-        t = s[k] + x
-        if abs(s[k]) >= abs(x):
-            c[k] += (s[k] - t) + x
-        else:
-            c[k] += (x - t) + s[k]
-        s[k] = t
-    return s + c
+    """Exactly rounded float sums per group (Shewchuk's algorithm, as Python's math.fsum),
+    so the result never depends on row order. A group holding an inf or nan gets nan here;
+    the caller sums those groups again with IEEE rules."""
+    order = np.argsort(ids, kind="mergesort")
+    out = np.zeros(g, np.float64)
+    partials = np.empty(128, np.float64)
+    i = 0
+    n = ids.shape[0]
+    while i < n:
+        k = ids[order[i]]
+        m = 0
+        bad = False
+        while i < n and ids[order[i]] == k:
+            x = vals[order[i]]
+            i += 1
+            if not np.isfinite(x):
+                bad = True
+                continue
+            j = 0
+            for q in range(m):
+                y = partials[q]
+                if abs(x) < abs(y):
+                    x, y = y, x
+                hi = x + y
+                lo = y - (hi - x)
+                if lo != 0.0:
+                    partials[j] = lo
+                    j += 1
+                x = hi
+            partials[j] = x
+            m = j + 1
+        if bad:
+            out[k] = np.nan
+            continue
+        hi = 0.0
+        if m > 0:
+            m -= 1
+            hi = partials[m]
+            lo = 0.0
+            while m > 0:
+                x = hi
+                m -= 1
+                y = partials[m]
+                hi = x + y
+                yr = hi - x
+                lo = y - yr
+                if lo != 0.0:
+                    break
+            if m > 0 and ((lo < 0.0 and partials[m - 1] < 0.0) or (lo > 0.0 and partials[m - 1] > 0.0)):
+                y = lo * 2.0
+                x = hi + y
+                yr = x - hi
+                if y == yr:
+                    hi = x
+        out[k] = hi
+    return out
 
 
 @njit(cache=True)

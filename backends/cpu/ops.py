@@ -50,18 +50,22 @@ def op_flat_map(node: Node, ins: list[Table], ctx) -> Table:
 
 
 def _pairs(left: Table, right: Table, lk: tuple[int, ...], rk: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Row pairs with equal keys, probing an index kept on a side that lives long, else
-    building one on the smaller side."""
+    """Row pairs with equal keys: probe the index a long-lived side keeps (a fixpoint
+    relation, a loop-invariant input), else build one on the smaller side."""
     if not lk:
         return np.repeat(np.arange(left.n), right.n), np.tile(np.arange(right.n), left.n)
-    lkeys = lambda: key_matrix([left.cols[i] for i in lk], left.n)  # noqa: E731
-    rkeys = lambda: key_matrix([right.cols[i] for i in rk], right.n)  # noqa: E731
-    if right.indexes is not None or (left.indexes is None and right.n >= left.n):
-        li, ri = index_of(right, rk).probe(lkeys()) if right.indexes is not None \
-            else _fresh_index(right, rk).probe(lkeys())
+
+    def keys(t: Table, k: tuple[int, ...]) -> np.ndarray:
+        return key_matrix([t.cols[i] for i in k], t.n)
+
+    if right.indexes is not None:
+        return index_of(right, rk).probe(keys(left, lk))
+    if left.indexes is not None:
+        ri, li = index_of(left, lk).probe(keys(right, rk))
         return li, ri
-    ri, li = index_of(left, lk).probe(rkeys()) if left.indexes is not None \
-        else _fresh_index(left, lk).probe(rkeys())
+    if right.n <= left.n:
+        return _fresh_index(right, rk).probe(keys(left, lk))
+    ri, li = _fresh_index(left, lk).probe(keys(right, rk))
     return li, ri
 
 
@@ -108,7 +112,7 @@ def _has_unique_column(t: Table) -> bool:
     for c in t.cols:
         if c.dtype == np.int64 and t.n > 1024:
             lo, hi = int(c.min()), int(c.max())
-            if hi - lo + 1 <= 2 * t.n and K.all_distinct_dense(c, lo, hi - lo + 1):
+            if hi - lo + 1 <= 16 * t.n and K.all_distinct_dense(c, lo, hi - lo + 1):
                 return True
     return False
 
@@ -141,8 +145,8 @@ def _group(ids: np.ndarray, vals: np.ndarray, g: int, func: str, t: Type, ctx) -
 
 
 def _float_sum(ids: np.ndarray, vals: np.ndarray, g: int) -> np.ndarray:
-    """Compensated sums per group; a group whose sum is not finite (an overflow, an
-    infinity) is summed again exactly, as the language defines (stdlib/floatsum.py)."""
+    """Exactly rounded sums per group; a group whose sum is not finite (an overflow, an
+    infinity, a nan) is summed again by the language's rules (stdlib/floatsum.py)."""
     out = K.group_sum_f(ids, vals, g)
     bad = ~np.isfinite(out)
     if bad.any():

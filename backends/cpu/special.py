@@ -192,6 +192,12 @@ def run_shortest_paths(spec: ShortestPaths, init: Table, edges: Table) -> Table 
     adj_off = np.zeros(n_nodes + 1, np.int64)
     np.cumsum(np.bincount(esrc, minlength=n_nodes), out=adj_off[1:])
     d_dtype = init.cols[1].dtype
+    if d_dtype == np.int64 and edges.n:
+        # int sums wrap at 64 bits, and a wrapped sum would be "shorter": Dijkstra only
+        # when no path of at most n_nodes edges can reach the wrap
+        top = int(np.abs(init.cols[1]).max()) + int(weights.max()) * (n_nodes + 1)
+        if top >= 1 << 62:
+            return None
     dist, reached = K.dijkstra(adj_off, edst[order], weights[order].astype(d_dtype), start,
                                init.cols[1], n_nodes)
     return Table([values[reached].astype(node_dtype, copy=False), dist[reached]], int(reached.sum()))
