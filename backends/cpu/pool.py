@@ -28,8 +28,15 @@ class StringPool:
         return c
 
     def encode(self, values) -> np.ndarray:
-        code = self.code
-        return np.fromiter((code(s) for s in values), np.int64, count=len(values))
+        # dict.get through map() runs in C; only the strings seen for the first time
+        # take the slow path (a Python call each)
+        values = values if isinstance(values, list) else list(values)
+        get = self.codes.get
+        try:
+            return np.fromiter(map(get, values), np.int64, count=len(values))
+        except TypeError:  # a string not seen before (get gave None)
+            code = self.code
+            return np.fromiter((code(v) for v in values), np.int64, count=len(values))
 
     def decode(self, codes: np.ndarray) -> list[str]:
         if self._array is None:
