@@ -204,13 +204,18 @@ class Evaluator:
         uniq = [self.py(a[first], ty) for a, ty in zip(args, types)]
         impl = BUILTINS[e.op].impl
         sep = e.args[1]
-        if e.op == "split" and isinstance(sep, Lit) and sep.value:  # the common case, without checks
-            lists = [s.split(sep.value) for s in uniq[0]]
+        if e.op == "split" and isinstance(sep, Lit) and len(sep.value) == 1:
+            # one split over all the distinct strings joined by the separator itself (a
+            # one-character separator cannot straddle a joint), cut back by counting it
+            texts = uniq[0]
+            lens = np.fromiter(map(sep.value.__class__.count, texts, [sep.value] * len(texts)), np.int64,
+                               count=len(texts)) + 1
+            flat = self.from_py(sep.value.join(texts).split(sep.value) if texts else [], e.type)
         else:
             lists = [list(impl(*combo)) for combo in zip(*uniq)]
-        lens = np.array([len(x) for x in lists], np.int64)
+            lens = np.array([len(x) for x in lists], np.int64)
+            flat = self.from_py([v for x in lists for v in x], e.type)
         offsets = np.concatenate(([0], np.cumsum(lens)))
-        flat = self.from_py([v for x in lists for v in x], e.type)
         counts = lens[ids]
         rows = np.repeat(np.arange(t.n), counts)
         within = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
