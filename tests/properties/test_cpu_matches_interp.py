@@ -176,9 +176,15 @@ def test_linear_closure_left_strings(edges) -> None:
 
 
 @settings(max_examples=n(40), **SETTINGS)
-@given(rows_of(SMALL_INT, SMALL_INT, st.one_of(st.integers(0, 9), st.integers(-2, 9)), max_size=20),
+@given(st.booleans(), rows_of(SMALL_INT, SMALL_INT, st.integers(-2, 9), max_size=20),
        rows_of(SMALL_INT, st.integers(0, 5), max_size=3))
-def test_shortest_paths(edges, seeds) -> None:
+def test_shortest_paths(dag: bool, edges, seeds) -> None:
+    """Any graph with weights >= 0 (Dijkstra), or a DAG with negative weights too (the generic
+    fixpoint); never a negative cycle, whose distances would fall without end on every backend."""
+    if dag:
+        edges = [(a, b, w) for a, b, w in edges if a < b]
+    else:
+        edges = [(a, b, abs(w)) for a, b, w in edges]
     check_parity(SHORTEST, {"e": edges, "s": seeds})
 
 
