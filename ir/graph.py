@@ -12,7 +12,7 @@ from typing import Any, Iterable
 import networkx as nx
 
 from dfl.errors import Span
-from dfl.ir.types import Schema
+from dfl.ir.types import Schema, storage_of
 
 
 @dataclass(frozen=True)
@@ -81,10 +81,7 @@ class RelDecl:
 
     @property
     def storage(self) -> str:
-        for k in ("table", "channel"):
-            if k in self.kinds:
-                return k
-        return "rel"
+        return storage_of(self.kinds)
 
 
 @dataclass(frozen=True)

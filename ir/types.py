@@ -68,3 +68,11 @@ class Schema:
 
     def __str__(self) -> str:
         return "(" + ", ".join(str(c) for c in self.columns) + ")"
+
+
+def storage_of(kinds) -> str:
+    """How a relation lives across ticks: table, channel, or rel (recomputed each tick)."""
+    for k in ("table", "channel"):
+        if k in kinds:
+            return k
+    return "rel"

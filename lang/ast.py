@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from dfl.errors import Span
-from dfl.ir.types import Column, Schema, Type
+from dfl.ir.types import Column, Schema, Type, storage_of
 
 # ---------------------------------------------------------------- expressions
 
@@ -189,11 +189,7 @@ class Decl:
 
     @property
     def storage(self) -> str:
-        """How the relation lives across ticks: table, channel, or rel (recomputed)."""
-        for k in ("table", "channel"):
-            if k in self.kinds:
-                return k
-        return "rel"
+        return storage_of(self.kinds)
 
 
 @dataclass(frozen=True)

@@ -182,49 +182,15 @@ def chain_probe(head: np.ndarray, nxt: np.ndarray, gids: np.ndarray):
 
 
 @njit(cache=True)
-def group_min_i(ids: np.ndarray, vals: np.ndarray, g: int) -> np.ndarray:
-    out = np.empty(g, np.int64)
+def group_reduce(ids: np.ndarray, vals: np.ndarray, g: int, is_min: bool) -> np.ndarray:
+    """min (or max) of vals per group; numba compiles it once per value dtype."""
+    out = np.empty(g, vals.dtype)
     seen = np.zeros(g, np.bool_)
     for i in range(ids.shape[0]):
         k = ids[i]
-        if not seen[k] or vals[i] < out[k]:
-            out[k] = vals[i]
-            seen[k] = True
-    return out
-
-
-@njit(cache=True)
-def group_max_i(ids: np.ndarray, vals: np.ndarray, g: int) -> np.ndarray:
-    out = np.empty(g, np.int64)
-    seen = np.zeros(g, np.bool_)
-    for i in range(ids.shape[0]):
-        k = ids[i]
-        if not seen[k] or vals[i] > out[k]:
-            out[k] = vals[i]
-            seen[k] = True
-    return out
-
-
-@njit(cache=True)
-def group_min_f(ids: np.ndarray, vals: np.ndarray, g: int) -> np.ndarray:
-    out = np.empty(g, np.float64)
-    seen = np.zeros(g, np.bool_)
-    for i in range(ids.shape[0]):
-        k = ids[i]
-        if not seen[k] or vals[i] < out[k]:
-            out[k] = vals[i]
-            seen[k] = True
-    return out
-
-
-@njit(cache=True)
-def group_max_f(ids: np.ndarray, vals: np.ndarray, g: int) -> np.ndarray:
-    out = np.empty(g, np.float64)
-    seen = np.zeros(g, np.bool_)
-    for i in range(ids.shape[0]):
-        k = ids[i]
-        if not seen[k] or vals[i] > out[k]:
-            out[k] = vals[i]
+        v = vals[i]
+        if not seen[k] or (v < out[k] if is_min else v > out[k]):
+            out[k] = v
             seen[k] = True
     return out
 
@@ -513,10 +479,7 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "group_sum_i": ("(int64[:], int64[:], int64)",),
     "group_sum_f": ("(int64[:], float64[:], int64)",),
     "group_sum_i128": ("(int64[:], int64[:], int64)",),
-    "group_min_i": ("(int64[:], int64[:], int64)",),
-    "group_max_i": ("(int64[:], int64[:], int64)",),
-    "group_min_f": ("(int64[:], float64[:], int64)",),
-    "group_max_f": ("(int64[:], float64[:], int64)",),
+    "group_reduce": ("(int64[:], int64[:], int64, boolean)", "(int64[:], float64[:], int64, boolean)"),
     "lattice_update": ("(int64[:], int64[:, :], int64, int64[:, :], int64[:, :], int64[:, :], boolean[:])",),
     "closure_bfs": ("(int64[:], int64[:], int64[:], int64[:], int64, int64[:], int64[:], boolean)",),
     "dijkstra": ("(int64[:], int64[:], int64[:], int64[:], int64[:], int64)",),

@@ -136,12 +136,10 @@ def _group(ids: np.ndarray, vals: np.ndarray, g: int, func: str, t: Type, ctx) -
     if t == Type.STR:  # by code-point order: reduce the ranks, then back to codes
         ranks = ctx.pool.ranks()
         order = np.argsort(ranks)
-        r = (K.group_min_i if func == "min" else K.group_max_i)(ids, ranks[vals], g)
-        return order[r]
+        return order[K.group_reduce(ids, ranks[vals], g, func == "min")]
     if t == Type.FLOAT:
-        return (K.group_min_f if func == "min" else K.group_max_f)(ids, vals, g)
-    red = (K.group_min_i if func == "min" else K.group_max_i)(ids, vals.astype(np.int64), g)
-    return red.astype(DTYPES[t])
+        return K.group_reduce(ids, vals, g, func == "min")
+    return K.group_reduce(ids, vals.astype(np.int64), g, func == "min").astype(DTYPES[t])
 
 
 def _float_sum(ids: np.ndarray, vals: np.ndarray, g: int) -> np.ndarray:

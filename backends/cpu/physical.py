@@ -21,9 +21,9 @@ _OPS: dict[str, tuple[str, tuple[str, ...]]] = {
                  "into one key (array if dense, else hash), else row hashing",
                  ("all_distinct_dense", "factorize_dense", "factorize")),
     "aggregate": ("group-by: group ids (dense array or hash), count/sum by bincount, min/max by "
-                  "grouped reduction", ("factorize_dense", "factorize", "group_sum_i", "group_min_i",
-                                         "group_max_i", "group_min_f", "group_max_f")),
-    "lattice_merge": ("group ids of the key, then min/max per group", ("factorize", "group_min_i", "group_max_i")),
+                  "grouped reduction", ("factorize_dense", "factorize", "group_sum_i", "group_sum_f",
+                                         "group_sum_i128", "group_reduce")),
+    "lattice_merge": ("group ids of the key, then min/max per group", ("factorize", "group_reduce")),
     "result": ("a relation out of its fixpoint", ()),
     "yield": ("rows derived this iteration", ()),
     "sink": ("an output: sorted on columns (np.lexsort), decoded", ()),

@@ -38,25 +38,37 @@ class Closure:
                 f"BFS per source, CSR adjacency, visited bitset, sources in parallel")
 
 
-def match_closure(fix: Node) -> Closure | None:
-    rels = fix.attr("rels")
+def _one_join_rule(fix: Node) -> tuple[Node, Node, Node, Node, Node] | None:
+    """The body `yield(union(map(join(param, param))))` of one relation with one recursive
+    rule joining two fixpoint inputs: (yield, map, join, left param, right param)."""
+    if len(fix.attr("rels")) != 1:
+        return None
     body: Graph = fix.attr("body")
-    if len(rels) != 1:
-        return None
     (y,) = body.by_op("yield")
-    if y.schema.is_lattice:  # a closure keeps every pair; a lattice merges them
-        return None
     union = body.node(y.inputs[0])
     if union.op != "union" or len(union.inputs) != 1:
         return None
     m = body.node(union.inputs[0])
-    if m.op != "map" or len(m.attr("exprs")) != 2 or not all(isinstance(e, Col) for e in m.attr("exprs")):
+    if m.op != "map":
         return None
     j = body.node(m.inputs[0])
     if j.op != "join" or len(j.attr("left_keys")) != 1:
         return None
     a, b = (body.node(i) for i in j.inputs)
     if a.op != "param" or b.op != "param":
+        return None
+    return y, m, j, a, b
+
+
+def match_closure(fix: Node) -> Closure | None:
+    shape = _one_join_rule(fix)
+    if shape is None:
+        return None
+    y, m, j, a, b = shape
+    rels = fix.attr("rels")
+    if y.schema.is_lattice:  # a closure keeps every pair; a lattice merges them
+        return None
+    if len(m.attr("exprs")) != 2 or not all(isinstance(e, Col) for e in m.attr("exprs")):
         return None
     names = (a.attr("name"), b.attr("name"))
     rel = rels[0]
@@ -131,22 +143,12 @@ class ShortestPaths:
 
 
 def match_shortest_paths(fix: Node) -> ShortestPaths | None:
+    shape = _one_join_rule(fix)
+    if shape is None:
+        return None
+    y, m, j, a, b = shape
     rels = fix.attr("rels")
-    body: Graph = fix.attr("body")
-    if len(rels) != 1:
-        return None
-    (y,) = body.by_op("yield")
     if not (y.schema.arity == 2 and y.schema.key_arity == 1 and y.schema.lattices == ("min",)):
-        return None
-    union = body.node(y.inputs[0])
-    if union.op != "union" or len(union.inputs) != 1:
-        return None
-    m = body.node(union.inputs[0])
-    j = body.node(m.inputs[0]) if m.op == "map" else None
-    if j is None or j.op != "join" or len(j.attr("left_keys")) != 1:
-        return None
-    a, b = (body.node(i) for i in j.inputs)
-    if {a.op, b.op} != {"param"}:
         return None
     rel = rels[0]
     if a.attr("name") == f"delta:{rel}" and b.attr("name", "").startswith("ext:") and b.schema.arity == 3:

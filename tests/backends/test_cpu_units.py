@@ -210,8 +210,8 @@ def test_group_min_max_sum_int() -> None:
     ids = np.array([rnd.randrange(g) for _ in range(500)] + list(range(g)), np.int64)
     vals = np.array([rnd.choice([INT_MIN, INT_MAX, rnd.randrange(-100, 100)]) for _ in range(len(ids))], np.int64)
     groups = _groups(ids.tolist(), vals.tolist(), g)
-    assert K.group_min_i(ids, vals, g).tolist() == [min(x) for x in groups]
-    assert K.group_max_i(ids, vals, g).tolist() == [max(x) for x in groups]
+    assert K.group_reduce(ids, vals, g, True).tolist() == [min(x) for x in groups]
+    assert K.group_reduce(ids, vals, g, False).tolist() == [max(x) for x in groups]
     assert K.group_sum_i(ids, vals, g).tolist() == [wrap(sum(x)) for x in groups]  # wraps at 64 bits
     hi, lo = K.group_sum_i128(ids, vals, g)
     assert [(int(h) << 64) + int(l) for h, l in zip(hi, lo)] == [sum(x) for x in groups]  # exact
@@ -227,8 +227,8 @@ def test_group_sum_int_wraps() -> None:
 def test_group_min_max_sum_float() -> None:
     ids = np.array([0, 1, 0, 1, 2, 0], np.int64)
     vals = np.array([1.5, -0.5, -3.0, 2.0, 7.0, math.inf])
-    assert K.group_min_f(ids, vals, 3).tolist() == [-3.0, -0.5, 7.0]
-    assert K.group_max_f(ids, vals, 3).tolist() == [math.inf, 2.0, 7.0]
+    assert K.group_reduce(ids, vals, 3, True).tolist() == [-3.0, -0.5, 7.0]
+    assert K.group_reduce(ids, vals, 3, False).tolist() == [math.inf, 2.0, 7.0]
     sums = K.group_sum_f(np.zeros(3, np.int64), np.array([1e16, 1.0, -1e16]), 1)
     assert sums.tolist() == [math.fsum([1e16, 1.0, -1e16])]
 
@@ -250,7 +250,7 @@ def test_group_sum_float_is_exactly_rounded_like_fsum(vals) -> None:
 def test_group_reductions_of_empty_groups_input() -> None:
     ids = np.empty(0, np.int64)
     assert K.group_sum_i(ids, np.empty(0, np.int64), 0).tolist() == []
-    assert K.group_min_f(ids, np.empty(0), 0).tolist() == []
+    assert K.group_reduce(ids, np.empty(0), 0, True).tolist() == []
 
 
 # ---------------------------------------------------------------- lattice_update
