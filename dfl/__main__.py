@@ -1,6 +1,4 @@
 """`python -m dfl` is the `dfl` command."""
-import sys
+from dfl.cli import entry
 
-from dfl.cli import main
-
-sys.exit(main())
+entry()

@@ -26,8 +26,14 @@ from dfl.stdlib.builtins import BUILTINS
 def grammar() -> lark.Lark:
     text = resources.files("dfl.lang").joinpath("dfl.lark").read_text(encoding="utf-8")
     # strict: fail on any grammar conflict instead of settling it silently (DESIGN.md style 1).
-    return lark.Lark(text, parser="lalr", lexer="basic", strict=True, propagate_positions=True,
-                     maybe_placeholders=False)
+    # cache: Lark keeps the built parse table in a temporary file keyed by the grammar's
+    # hash, which saves ~0.2 s at every start
+    try:
+        return lark.Lark(text, parser="lalr", lexer="basic", strict=True, propagate_positions=True,
+                         maybe_placeholders=False, cache=True)
+    except OSError:  # no writable temporary directory: build it every time
+        return lark.Lark(text, parser="lalr", lexer="basic", strict=True, propagate_positions=True,
+                         maybe_placeholders=False)
 
 
 @dataclass(frozen=True)
