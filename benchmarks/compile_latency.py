@@ -1,7 +1,7 @@
 """Compile latency of DFL (issue 3): process start to the first output row.
 
     python benchmarks/compile_latency.py              # ~1.5 min on 2 cores
-    python benchmarks/compile_latency.py --runs 5 --cold-runs 3 --json out.json --keep /tmp/dfl-cl
+    python benchmarks/compile_latency.py --runs 5 --cold-runs 1 --json out.json --keep /tmp/dfl-cl
 
 Two realistic 20-rule programs (A: a delivery network, B: an org chart; joins, recursion
 with a transitive closure and a `min<int>` shortest path, negation, head and body
@@ -9,7 +9,8 @@ aggregates, string builtins, `split`/`range` generators) and small inputs are wr
 a temp dir. Every measurement runs in a fresh Python process:
 
 - `cli`: `dfl run PROG -I IN -O OUT --target T`, wall-clock seconds from spawning the
-  process to its exit (the outputs are written just before it exits);
+  process to its exit (and, in brackets, to the output files' modification time: the
+  rest is the interpreter's shutdown);
 - `api`: `import dfl; dfl.load(PROG).run(input_dir=IN, target=T)`, seconds from spawning
   the process to the first output row in hand, with the in-process split (interpreter
   start-up, `import dfl` + `dfl.api`, front end `dfl.load`, backend `plan`, the run, which
@@ -19,10 +20,12 @@ Cases: `cold` (NUMBA_CACHE_DIR a new empty directory: every native kernel the pr
 needs compiles), `warm` (the same cache again), `new program, warm kernels` (program B
 with a copy of the cache program A left: the kernels are generic, so B should compile no
 native code), `interp` (the pure-Python target), the front end alone in process
-(`dfl.compile(src)`, best of 5) and bare imports (`python -c "import numba"`, ...) to show
-where start-up time goes. Warm cases are the best of `--runs` (3); each cold run gets its
-own new cache directory. The outputs of every run of a program (cli and api, cold and
-warm, cpu and interp) must be byte-identical CSVs; the exit status is 1 when they are not.
+(`dfl.compile(src)`, best of 5), bare imports (`python -c "import numba"`, ...) and numba's
+floor (a process that loads one trivial cached `@njit` function) to show where start-up
+time goes. Warm cases are the best of `--runs` (3); each cold run gets its own new cache
+directory. The outputs of every run of a program (cli and api, cold and warm, cpu and
+interp) must be byte-identical CSVs; the exit status is 1 when they are not, or when DFL's
+sources changed during the measurement (numba keys its cache on kernels.py's mtime).
 The numba cache the project normally uses (backends/cpu/__pycache__) is never touched.
 """
 from __future__ import annotations
@@ -314,6 +317,34 @@ def result_of(stdout: str) -> dict:
     return json.loads(line[len("RESULT "):])
 
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def source_stamp() -> dict[str, tuple[int, int]]:
+    """(mtime, size) of DFL's Python sources: numba's cache is keyed on kernels.py's, so an edit
+    during the measurement turns a warm run into a cold one (and any change skews the figures)."""
+    out = {}
+    for root, dirs, files in os.walk(REPO):
+        dirs[:] = [d for d in dirs if d not in ("__pycache__", ".git", "benchmarks", "tests", "docs", "examples")
+                   and not d.endswith(".egg-info")]
+        for f in files:
+            if f.endswith(".py"):
+                st = os.stat(os.path.join(root, f))
+                out[os.path.relpath(os.path.join(root, f), REPO)] = (st.st_mtime_ns, st.st_size)
+    return out
+
+
+def git_describe() -> str:
+    try:
+        head = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return head + (" + uncommitted changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def cache_entries(cache_dir: str) -> int:
     """Compiled native functions in a numba cache directory (one .nbc file per signature)."""
     n = 0
@@ -378,7 +409,8 @@ class Bench:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=3, help="runs of each warm case (the best is reported)")
-    ap.add_argument("--cold-runs", type=int, default=1, help="cold runs (each with a new empty numba cache)")
+    ap.add_argument("--cold-runs", type=int, default=3,
+                    help="cold runs of program A, each with a new empty numba cache (the best is reported)")
     ap.add_argument("--seed", type=int, default=20261127)
     ap.add_argument("--keep", metavar="DIR", help="work in DIR (kept) instead of a temp dir that is removed")
     ap.add_argument("--json", metavar="FILE", help="also write the measurements as JSON")
@@ -402,6 +434,7 @@ def measure(work: str, args) -> int:
     print(f"programs and inputs in {work}; dfl command: {' '.join(dfl_command())}", flush=True)
     t_start = time.perf_counter()
     load0 = os.getloadavg()
+    stamp0, version = source_stamp(), git_describe()
 
     # a. cold: each run with a new, empty numba cache
     cold_cli, cold_api, warm_cache = [], [], None
@@ -475,6 +508,8 @@ def measure(work: str, args) -> int:
               f"{f['plan_best'] * 1000:.2f} ms", flush=True)
     total = time.perf_counter() - t_start
     load1 = os.getloadavg()
+    stamp1 = source_stamp()
+    changed = sorted(k for k in set(stamp0) | set(stamp1) if stamp0.get(k) != stamp1.get(k))
 
     # outputs: every run of a program must give the same bytes
     ok = True
@@ -506,12 +541,16 @@ def measure(work: str, args) -> int:
           f"(measured in {total:.0f} s)")
     print(f"load average (1 min) at start {load0[0]:.2f}, at end {load1[0]:.2f}, on {os.cpu_count()} CPUs: "
           f"other processes running at the same time inflate wall-clock times (CPU s less so)")
+    print(f"DFL at {version}; Python {sys.version.split()[0]}")
+    if changed:
+        print(f"SOURCE CHANGED DURING THE MEASUREMENT ({', '.join(changed)}): the figures are not valid, rerun")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"rows": b.rows, "imports": imports, "front_end": front, "outputs_identical": ok,
                        "numba_floor": floor, "loadavg": [load0, load1],
-                       "python": sys.version.split()[0], "cpus": os.cpu_count()}, f, indent=1)
-    return 0 if ok else 1
+                       "python": sys.version.split()[0], "cpus": os.cpu_count(), "dfl": version,
+                       "source_changed": changed}, f, indent=1)
+    return 0 if ok and not changed else 1
 
 
 def _s(x: float | None) -> str:
@@ -541,11 +580,11 @@ def breakdown(rows: list[dict], imports: dict, front: dict) -> str:
     out = ["| start-up alone (best of runs) | s |", "|---|--:|"]
     out += [f"| {k} | {v:.2f} |" for k, v in imports.items()]
     out += ["", "| front end in process | program A | program B |", "|---|--:|--:|"]
-    out.append(f"| `dfl.compile(src)`, first call (lazy imports of the compiler) | "
+    out.append(f"| `dfl.compile(src)`, first call in the process (builds the lark LALR parser) | "
                f"{front['A']['first'] * 1000:.0f} ms | {front['B']['first'] * 1000:.0f} ms |")
     out.append(f"| `dfl.compile(src)`, best of 5 | {front['A']['best'] * 1000:.1f} ms | "
                f"{front['B']['best'] * 1000:.1f} ms |")
-    out.append(f"| cpu physical plan, first call (imports numba) | {front['A']['plan_first'] * 1000:.0f} ms | "
+    out.append(f"| cpu physical plan, first call (imports numba and the kernels' module) | {front['A']['plan_first'] * 1000:.0f} ms | "
                f"{front['B']['plan_first'] * 1000:.0f} ms |")
     out.append(f"| cpu physical plan, best of 5 | {front['A']['plan_best'] * 1000:.2f} ms | "
                f"{front['B']['plan_best'] * 1000:.2f} ms |")
