@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-O", "--output-dir", metavar="DIR", help="write output relation r to DIR/r.csv")
     r.add_argument("--in", dest="inputs", metavar="NAME=FILE", action="append", default=[],
                    help="read input relation NAME from FILE (.csv or .facts)")
-    r.add_argument("--target", default="cpu", choices=["interp", "cpu", "cuda", "auto"],
+    r.add_argument("--target", default=None, choices=["interp", "cpu", "cuda", "auto"],
                    help="where to run: cpu (compiled, the default), interp (the reference interpreter), "
                         "auto (cpu, else interp, saying so)")
     r.add_argument("--max-ticks", type=int, metavar="N", help="stop after N ticks (default 10000)")

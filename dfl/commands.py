@@ -40,9 +40,21 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise DflError(f"--in {name}=…: '{name}' is not an input or channel relation of {args.program}",
                            kind="usage",
                            hint=f"inputs: {', '.join(sorted(prog.inputs) + sorted(prog.channels)) or 'none'}")
-    target = _target(args.target)
-    result = prog.run(input_dir=args.input_dir, files=files, target=target, max_ticks=args.max_ticks,
-                      each_tick=args.each_tick)
+    target = _target(args.target or "cpu")
+    run = lambda t: prog.run(input_dir=args.input_dir, files=files, target=t,  # noqa: E731
+                             max_ticks=args.max_ticks, each_tick=args.each_tick)
+    try:
+        result = run(target)
+    except DflError:
+        raise
+    except Exception as e:
+        # A bug of ours in the compiled target must not cost the user their answer: when
+        # they did not ask for a target, say so and run on the reference interpreter.
+        if args.target is not None or target == "interp" or args.debug:
+            raise
+        print(f"dfl: warning: the cpu target failed ({type(e).__name__}: {e}); this is a bug in DFL, "
+              f"please report it. Running on the reference interpreter instead.", file=sys.stderr)
+        result = run("interp")
     if not result.quiescent and args.max_ticks is None:
         print(f"dfl: warning: stopped after {result.ticks} ticks without reaching quiescence; "
               f"the outputs are those of the last tick (set the limit with --max-ticks N)", file=sys.stderr)

@@ -13,6 +13,7 @@ program the interpreter rejects at run time must fail on cpu with the same error
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 
@@ -199,3 +200,83 @@ def test_shortest_paths_float(edges) -> None:
 @given(rows_of(TEXT, FLOAT, ANY_INT, st.booleans(), max_size=10))
 def test_every_value_type(rows) -> None:
     check_parity(TYPES, {"p": rows})
+
+
+# ---------------------------------------------------------------- random expressions over every type
+
+INT_LITS = ["0", "1", "2", "-1", "3", "7", "-7", "9223372036854775807", "-9223372036854775807", "4611686018427387904"]
+FLOAT_LITS = ["0.0", "-0.0", "0.5", "1.5", "-2.5", "1e16", "1e-3", "3.0", "1e300"]
+STR_LITS = ['""', '"a"', '"b"', '"é"', '"a,b"', '" "', '"日本"', '"12"', '"-3"', '"1.5"']
+COLS = {"int": ["i", "j"], "float": ["x", "y"], "str": ["s", "t"], "bool": ["b"]}
+
+
+@functools.lru_cache(maxsize=None)  # strategies are built once per (type, depth), not per example
+def expr(t: str, depth: int):
+    """A random well-typed DFL expression of type t (every operator and scalar builtin)."""
+    leaves = st.one_of(st.sampled_from(COLS[t]), st.sampled_from(
+        {"int": INT_LITS, "float": FLOAT_LITS, "str": STR_LITS, "bool": ["true", "false"]}[t]))
+    if depth <= 0:
+        return leaves
+    d = depth - 1
+    I, F, S, B = (lambda: expr("int", d)), (lambda: expr("float", d)), (lambda: expr("str", d)), (lambda: expr("bool", d))
+    N = lambda: st.one_of(I(), F())
+    two = lambda a, b, f: st.tuples(a, b).map(lambda p: f(*p))
+    three = lambda a, b, c, f: st.tuples(a, b, c).map(lambda p: f(*p))
+    opts = [leaves, three(B(), expr(t, d), expr(t, d), lambda c, a, b: f"(if {c} then {a} else {b})")]
+    if t == "int":
+        opts += [two(I(), I(), lambda a, b, op=op: f"({a} {op} {b})") for op in ["+", "-", "*", "//", "%"]]
+        opts += [I().map(lambda a: f"(-{a})"), I().map(lambda a: f"abs({a})"),
+                 two(I(), I(), lambda a, b: f"min({a}, {b})"), two(I(), I(), lambda a, b: f"max({a}, {b})"),
+                 two(I(), st.sampled_from(["0", "1", "2", "3", "63", "64", "j"]), lambda a, b: f"pow({a}, {b})"),
+                 F().map(lambda a: f"floor({a})"), F().map(lambda a: f"ceil({a})"), F().map(lambda a: f"to_int({a})"),
+                 S().map(lambda a: f"len({a})"), S().map(lambda a: f"to_int({a})"), B().map(lambda a: f"to_int({a})"),
+                 st.one_of(I(), F(), S(), B()).map(lambda a: f"hash({a})")]
+    elif t == "float":
+        opts += [two(N(), F(), lambda a, b, op=op: f"({a} {op} {b})") for op in ["+", "-", "*", "/", "//", "%"]]
+        opts += [two(I(), I(), lambda a, b: f"({a} / {b})"), F().map(lambda a: f"(-{a})"),
+                 F().map(lambda a: f"abs({a})"), N().map(lambda a: f"sqrt({a})"), N().map(lambda a: f"exp({a})"),
+                 N().map(lambda a: f"log({a})"), two(F(), N(), lambda a, b: f"pow({a}, {b})"),
+                 two(F(), N(), lambda a, b: f"min({a}, {b})"), two(N(), F(), lambda a, b: f"max({a}, {b})"),
+                 I().map(lambda a: f"to_float({a})"), S().map(lambda a: f"to_float({a})")]
+    elif t == "str":
+        opts += [two(S(), S(), lambda a, b: f"({a} + {b})"), S().map(lambda a: f"lower({a})"),
+                 S().map(lambda a: f"upper({a})"),
+                 three(S(), st.sampled_from(["0", "1", "-1", "2", "i"]), st.sampled_from(["0", "1", "3", "j"]),
+                       lambda a, b, c: f"substr({a}, {b}, {c})"),
+                 st.one_of(I(), F(), S(), B()).map(lambda a: f"to_str({a})")]
+    else:
+        for ty in ("int", "float", "str", "bool"):
+            opts += [two(expr(ty, d), expr(ty, d), lambda a, b, op=op: f"({a} {op} {b})")
+                     for op in ["<", "<=", ">", ">=", "=", "!="]]
+        opts += [two(S(), S(), lambda a, b, fn=fn: f"{fn}({a}, {b})") for fn in ["contains", "starts_with", "ends_with"]]
+    return st.one_of(*opts)
+
+
+EXPR_ROW = st.tuples(
+    st.sampled_from([0, 1, -1, 2, 3, -7, 7, INT_MIN, INT_MAX, 1 << 62]),
+    st.sampled_from([0, 1, -1, 2, 3, 63, INT_MIN, INT_MAX]),
+    st.sampled_from([0.0, -0.0, 0.5, -2.5, 1e16, 1e300, -1e300, 3.0, 1e-300, 2.5]),
+    st.sampled_from([0.0, -0.0, 1.0, -1.5, 1e-3, 7.0]),
+    st.sampled_from(["", "a", "B", "é", "a,b", "12", " 7 ", "日本", "🎉", "1e3"]),
+    st.sampled_from(["", "a", "b", ",", " ", "é", "3"]),
+    st.booleans())
+
+@st.composite
+def expr_programs(draw):
+    """One typed expression in a head, one bool expression as a filter, over rows of every type."""
+    t = draw(st.sampled_from(["int", "float", "str", "bool"]))
+    e = draw(expr(t, draw(st.integers(1, 3))))
+    cond = draw(expr("bool", draw(st.integers(0, 2))))
+    src = ("input p(k: int, i: int, j: int, x: float, y: float, s: str, t: str, b: bool)\n"
+           f"output o(k: int, v: {t})\noutput f(k: int)\n"
+           f"o(k, {e}) :- p(k, i, j, x, y, s, t, b).\n"
+           f"f(k) :- p(k, i, j, x, y, s, t, b), {cond}.\n")
+    rows = draw(st.lists(EXPR_ROW, min_size=1, max_size=6))
+    return src, {"p": [(k, *r) for k, r in enumerate(rows)]}
+
+
+@settings(max_examples=n(300), **SETTINGS)
+@given(expr_programs())
+def test_random_expressions(prog) -> None:
+    source, rows = prog
+    check_parity(source, rows)
