@@ -7,6 +7,9 @@ from dfl.backends.cpu import kernels as K
 from dfl.backends.cpu.table import Table, key_matrix
 
 
+PARALLEL_ROWS = 200_000  # probes from which a join runs on all cores
+
+
 class RowSet:
     """Distinct int64 key rows, growing; `slots` is the open-addressing table over `store`."""
 
@@ -67,6 +70,8 @@ class JoinIndex:
     def probe(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(probe row, indexed row) pairs with equal keys."""
         gids = self.groups.lookup(keys)
+        if len(gids) >= PARALLEL_ROWS:  # worth waking the thread pool
+            return K.chain_probe_parallel(self.head, self.next, gids)
         return K.chain_probe(self.head, self.next, gids)
 
 

@@ -178,6 +178,40 @@ def chain_probe(head: np.ndarray, nxt: np.ndarray, gids: np.ndarray):
     return left, right
 
 
+@njit(cache=True, parallel=True)
+def chain_probe_parallel(head: np.ndarray, nxt: np.ndarray, gids: np.ndarray):
+    """chain_probe over the cores: chain lengths in parallel, a prefix sum, then each probe
+    row writes its pairs at its own offset (the same output, in the same order)."""
+    n = gids.shape[0]
+    counts = np.zeros(n, np.int64)
+    for i in prange(n):
+        g = gids[i]
+        c = 0
+        if g >= 0:
+            r = head[g]
+            while r != EMPTY:
+                c += 1
+                r = nxt[r]
+        counts[i] = c
+    offsets = np.empty(n + 1, np.int64)
+    offsets[0] = 0
+    for i in range(n):
+        offsets[i + 1] = offsets[i] + counts[i]
+    left = np.empty(offsets[n], np.int64)
+    right = np.empty(offsets[n], np.int64)
+    for i in prange(n):
+        g = gids[i]
+        if g >= 0:
+            k = offsets[i]
+            r = head[g]
+            while r != EMPTY:
+                left[k] = i
+                right[k] = r
+                k += 1
+                r = nxt[r]
+    return left, right
+
+
 # ---------------------------------------------------------------- grouped reductions
 
 
@@ -476,6 +510,7 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "set_lookup": ("(int64[:], int64[:, :], int64[:, :])",),
     "chain_add": ("(int64[:], int64[:], int64[:], int64)",),
     "chain_probe": ("(int64[:], int64[:], int64[:])",),
+    "chain_probe_parallel": ("(int64[:], int64[:], int64[:])",),
     "group_sum_i": ("(int64[:], int64[:], int64)",),
     "group_sum_f": ("(int64[:], float64[:], int64)",),
     "group_sum_i128": ("(int64[:], int64[:], int64)",),
