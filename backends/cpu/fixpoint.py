@@ -193,7 +193,7 @@ def run_fixpoint(node: Node, ins: list[Table], ctx) -> Table:
     for n in body.nodes:
         if n.id not in variant:
             fixed[n.id] = eval_node(n, fixed, sub)
-            if fixed[n.id].indexes is None:
+            if fixed[n.id] is not None and fixed[n.id].indexes is None:
                 fixed[n.id].indexes = {}
     yields = [(n.attr("rel"), n.id) for n in body.by_op("yield")]
     iterations = 0

@@ -59,9 +59,17 @@ def kernels_of(g: Graph) -> list[str]:
 
 
 def describe(g: Graph, indent: str = "") -> str:
+    from dfl.backends.cpu.fuse import find_chains, min_rows
+
+    chains = find_chains(g)
+    fused = {n.id: last for last, c in chains.items() for n in c.nodes}
     lines = []
     for n in g.nodes:
         what, kernels = _fixpoint(n) if n.op == "fixpoint" else _OPS[n.op]
+        if n.id in fused:
+            c = chains[fused[n.id]]
+            what = (f"fused with {', '.join(x.id for x in c.nodes if x.id != n.id)} into one native loop "
+                    f"(a kernel file generated per chain) from {min_rows():,} rows; numpy below that")
         ins = ", ".join(n.inputs)
         ks = f"  [kernels: {', '.join(kernels)}]" if kernels else ""
         lines.append(f"{indent}{n.id} = {n.op}({ins}): {what}{ks}")

@@ -32,9 +32,12 @@ class Context:
     params: dict[str, Table] = field(default_factory=dict)
     fixpoint_results: dict[tuple[str, str], Table] = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=dict)
+    chains: dict = field(default_factory=dict)  # last node id -> fusible Chain (fuse.py)
+    inner: frozenset = frozenset()  # ids of nodes evaluated as part of a chain
 
     def child(self, params: dict[str, Table]) -> "Context":
-        return Context(self.pool, self.ev, self.inputs, params, self.fixpoint_results, self.stats)
+        return Context(self.pool, self.ev, self.inputs, params, self.fixpoint_results, self.stats,
+                       self.chains, self.inner)
 
     def encode(self, rows, schema: Schema) -> Table:
         return encode_rows(rows, schema, self.pool)
@@ -64,10 +67,35 @@ def decode_rows(t: Table, schema: Schema, pool: StringPool) -> list[tuple]:
 
 def eval_node(node: Node, values: dict[str, Table], ctx: Context) -> Table:
     try:
+        if node.id in ctx.inner:
+            return None  # type: ignore[return-value] - computed with the end of its chain
+        chain = ctx.chains.get(node.id)
+        if chain is not None:
+            return _eval_chain(chain, values, ctx)
         return TABLE[node.op](node, [values[i] for i in node.inputs], ctx)
     except BuiltinError as e:
         where = f" in the rule at line {node.span.line}" if node.span else ""
         raise DflError(f"{e}{where}", node.span, kind="runtime") from None
+
+
+def _eval_chain(chain, values: dict[str, Table], ctx: Context) -> Table:
+    """A filter/map chain: one fused native loop over enough rows, else node by node."""
+    from dfl.backends.cpu import fuse
+
+    first = chain.nodes[0]
+    t = values[first.inputs[0]]
+    if t.n >= fuse.min_rows():
+        ctx.stats["fused"] = ctx.stats.get("fused", 0) + 1
+        return fuse.run_chain(chain, t, list(_schema_types(t, first)))
+    for n in chain.nodes:
+        t = TABLE[n.op](n, [t], ctx)
+    return t
+
+
+def _schema_types(t: Table, first: Node):
+    return first.schema.types if first.op == "filter" else [
+        {np.dtype(np.int64): Type.INT, np.dtype(np.float64): Type.FLOAT, np.dtype(np.bool_): Type.BOOL}[c.dtype]
+        for c in t.cols]
 
 
 class CpuPlan:
@@ -76,6 +104,10 @@ class CpuPlan:
         self.pool = StringPool()
         self.ev = Evaluator(self.pool)
         self.schemas = {r.name: r.schema for r in graph.relations}
+        from dfl.backends.cpu.fuse import chains_of
+
+        self.chains = chains_of(graph)
+        self.inner = frozenset(n.id for c in self.chains.values() for n in c.nodes[:-1])
 
     def run(self, inputs: dict[tuple[str, str], list[tuple]]) -> TickResult:
         # int64 wraps and IEEE infinities/NaNs are the language's semantics, not warnings
@@ -84,7 +116,7 @@ class CpuPlan:
 
     def _run(self, inputs: dict[tuple[str, str], list[tuple]]) -> TickResult:
         enc = {key: encode_rows(rows, self.schemas[key[1]], self.pool) for key, rows in inputs.items()}
-        ctx = Context(self.pool, self.ev, enc)
+        ctx = Context(self.pool, self.ev, enc, chains=self.chains, inner=self.inner)
         values: dict[str, Table] = {}
         out = TickResult()
         for node in self.graph.nodes:
@@ -117,7 +149,7 @@ class CpuPlan:
             return self._run_columns(inputs)
 
     def _run_columns(self, inputs: dict[tuple[str, str], Table]) -> dict[str, Table]:
-        ctx = Context(self.pool, self.ev, inputs)
+        ctx = Context(self.pool, self.ev, inputs, chains=self.chains, inner=self.inner)
         values: dict[str, Table] = {}
         out: dict[str, Table] = {}
         for node in self.graph.nodes:
