@@ -98,4 +98,29 @@ def llvm_text(g: Graph) -> str:
             fresh.compile(sig)
         for sig, ir in fresh.inspect_llvm().items():
             out.append(f"; ---- kernel {name}{sig}\n{ir}")
+    out += _fused_llvm(g)
     return "\n".join(out)
+
+
+def _fused_llvm(g: Graph) -> list[str]:
+    """The generated loop of each fused chain, compiled for int64/float64/bool inputs."""
+    from numba import njit
+
+    from dfl.backends.cpu import fuse
+
+    out = []
+    for last, chain in fuse.chains_of(g).items():
+        first = chain.nodes[0]
+        src_types = first.schema.types if first.op == "filter" else None
+        if src_types is None:  # a map first: its input's types are in the graph
+            continue
+        ns: dict = {}
+        exec(compile(fuse.generate(chain, list(src_types)).replace("@njit(cache=True)", "@njit"),
+                     f"<fused {last}>", "exec"), ns)
+        kernel = ns["kernel"]
+        sig = tuple({"int": "int64[:]", "str": "int64[:]", "addr": "int64[:]", "float": "float64[:]",
+                     "bool": "boolean[:]"}[t.value] for t in src_types) + ("int64",)
+        kernel.compile(f"({', '.join(sig)},)")
+        for s, ir in kernel.inspect_llvm().items():
+            out.append(f"; ---- fused chain {', '.join(n.id for n in chain.nodes)}{s}\n{ir}")
+    return out
