@@ -114,7 +114,7 @@ class _Source:
         if cols is None:
             cols = (0, len(_line_text(self.text, line)))
         span = Span(self.path, line, cols[0] + 1, line, cols[1] + 1)
-        raise DflError(f"{self.path}:{line}: {message}", span=span, kind="input", hint=hint,
+        raise DflError(message, span=span, kind="input", hint=hint,  # the span gives file:line:col
                        source=self.text)
 
 
