@@ -67,12 +67,52 @@ class JoinIndex:
         K.chain_add(self.head, self.next, gids, start)
         self.rows = n
 
+    def gids(self, keys: np.ndarray) -> np.ndarray:
+        """The group of each key row (-1 where no indexed row has that key)."""
+        return self.groups.lookup(keys)
+
     def probe(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(probe row, indexed row) pairs with equal keys."""
         gids = self.groups.lookup(keys)
         if len(gids) >= PARALLEL_ROWS:  # worth waking the thread pool
             return K.chain_probe_parallel(self.head, self.next, gids)
         return K.chain_probe(self.head, self.next, gids)
+
+
+class DenseJoinIndex:
+    """A join index on one int key column whose values span a small range: group ids come
+    from an array indexed by the value (no hashing). Built once, for a side that does not
+    grow (a fixpoint's growing relations keep the hashed JoinIndex)."""
+
+    def __init__(self, col: np.ndarray, lo: int, span: int) -> None:
+        self.lo = lo
+        ids, first = K.factorize_dense(col - lo, span)
+        self.slot = np.full(span, K.EMPTY, np.int64)
+        self.slot[col[first] - lo] = np.arange(len(first), dtype=np.int64)
+        self.head = np.full(max(len(first), 1), K.EMPTY, np.int64)
+        self.next = np.empty(max(len(col), 1), np.int64)
+        K.chain_add(self.head, self.next, ids, 0)
+
+    def gids(self, keys: np.ndarray) -> np.ndarray:
+        return K.dense_lookup(self.slot, self.lo, np.ascontiguousarray(keys[:, 0]))
+
+    def probe(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        gids = self.gids(keys)
+        if len(gids) >= PARALLEL_ROWS:
+            return K.chain_probe_parallel(self.head, self.next, gids)
+        return K.chain_probe(self.head, self.next, gids)
+
+
+def fresh_index(t: Table, keys: tuple[int, ...]):
+    """A one-off join index on t's key columns: dense when one int key spans a small range."""
+    if len(keys) == 1 and t.n and t.cols[keys[0]].dtype == np.int64:
+        col = t.cols[keys[0]]
+        lo, hi = int(col.min()), int(col.max())
+        if hi - lo < max(16 * t.n, 1 << 16):
+            return DenseJoinIndex(col, lo, hi - lo + 1)
+    idx = JoinIndex(keys)
+    idx.extend(t)
+    return idx
 
 
 def index_of(table: Table, keys: tuple[int, ...]) -> JoinIndex:

@@ -511,6 +511,7 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "chain_add": ("(int64[:], int64[:], int64[:], int64)",),
     "chain_probe": ("(int64[:], int64[:], int64[:])",),
     "chain_probe_parallel": ("(int64[:], int64[:], int64[:])",),
+    "dense_lookup": ("(int64[:], int64, int64[:])",),
     "group_sum_i": ("(int64[:], int64[:], int64)",),
     "group_sum_f": ("(int64[:], float64[:], int64)",),
     "group_sum_i128": ("(int64[:], int64[:], int64)",),
@@ -519,3 +520,14 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "closure_bfs": ("(int64[:], int64[:], int64[:], int64[:], int64, int64[:], int64[:], boolean)",),
     "dijkstra": ("(int64[:], int64[:], int64[:], int64[:], int64[:], int64)",),
 }
+
+
+@njit(cache=True)
+def dense_lookup(slot: np.ndarray, lo: int, vals: np.ndarray) -> np.ndarray:
+    """Group ids of one int key column through an array over the build side's key range."""
+    out = np.empty(vals.shape[0], np.int64)
+    span = slot.shape[0]
+    for i in range(vals.shape[0]):
+        k = vals[i] - lo
+        out[i] = slot[k] if 0 <= k < span else EMPTY
+    return out

@@ -13,7 +13,7 @@ import numpy as np
 from dfl.ir.graph import Node
 from dfl.ir.types import Type
 from dfl.backends.cpu import kernels as K
-from dfl.backends.cpu.index import JoinIndex, index_of
+from dfl.backends.cpu.index import fresh_index, index_of
 from dfl.backends.cpu.table import DTYPES, Table, concat, factorize_columns, key_matrix
 
 
@@ -69,10 +69,8 @@ def _pairs(left: Table, right: Table, lk: tuple[int, ...], rk: tuple[int, ...]) 
     return li, ri
 
 
-def _fresh_index(t: Table, keys: tuple[int, ...]) -> JoinIndex:
-    idx = JoinIndex(keys)
-    idx.extend(t)
-    return idx
+def _fresh_index(t: Table, keys: tuple[int, ...]):
+    return fresh_index(t, keys)
 
 
 def op_join(node: Node, ins: list[Table], ctx) -> Table:
@@ -87,7 +85,7 @@ def op_anti_join(node: Node, ins: list[Table], ctx) -> Table:
     if not lk:
         return left if right.n == 0 else left.take(np.empty(0, np.int64))
     idx = index_of(right, rk) if right.indexes is not None else _fresh_index(right, rk)
-    gids = idx.groups.lookup(key_matrix([left.cols[i] for i in lk], left.n))
+    gids = idx.gids(key_matrix([left.cols[i] for i in lk], left.n))
     return left.mask(gids < 0)
 
 
