@@ -14,8 +14,9 @@ _OPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "filter": ("numpy: boolean mask over whole columns", ()),
     "flat_map": ("list builtin once per distinct argument, then repeat rows", ("factorize",)),
     "join": ("hash join: probe a chained hash index on the smaller or long-lived side "
-             "(kept and grown across fixpoint iterations); large probes run on all cores", ("set_insert", "set_lookup", "chain_add", "chain_probe",
-                                                                 "chain_probe_parallel")),
+             "(kept and grown across fixpoint iterations; an array instead of hashing for one int key "
+             "of small range); large probes run on all cores", ("set_insert", "set_lookup", "chain_add", "chain_probe",
+                                                                 "chain_probe_parallel", "dense_lookup")),
     "anti_join": ("hash anti-join: look the keys up in the right side's key set", ("set_insert", "set_lookup")),
     "union": ("concatenate columns", ()),
     "distinct": ("dedup: a unique int column (bitmap check) makes it free; else integer columns packed "
