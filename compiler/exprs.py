@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from dfl.errors import DflError
-from dfl.ir.expr import Col, Fn, IRExpr, Lit
+from dfl.ir.expr import Fn, IRExpr, Lit
 from dfl.ir.types import Type
 from dfl.lang import ast
 from dfl.stdlib.builtins import BUILTINS

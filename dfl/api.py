@@ -7,13 +7,12 @@
 """
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dfl.errors import DflError, Span
+from dfl.errors import DflError
 from dfl.ir.graph import Graph
 from dfl.ir.types import Schema, Type
 from dfl.lang.check import CheckedProgram, check
@@ -120,7 +119,7 @@ class Program:
         per = [{rel: sort_rows(t.get(rel, ()), s.types) for rel, s in schemas.items()} for t in run.per_tick]
         return Result(outs, schemas, run.ticks, run.quiescent, per, run.stats)
 
-    def run_columns(self, target: str = "cpu", **columns) -> dict[str, dict[str, "np.ndarray"]]:
+    def run_columns(self, target: str = "cpu", **columns) -> dict[str, dict]:
         """One tick on columnar data, with no per-row Python: `columns[rel]` is a sequence of
         numpy arrays (or a dict by column name) in declaration order; string columns may be
         numpy arrays of str (they are dictionary-encoded). Returns each output relation as a

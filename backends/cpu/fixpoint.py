@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from dfl.ir.graph import Graph, Node
-from dfl.ir.types import Schema, Type
+from dfl.ir.types import Schema
 from dfl.backends.cpu import kernels as K
 from dfl.backends.cpu.index import RowSet
 from dfl.backends.cpu.table import DTYPES, Table, key_matrix

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dfl.ir.expr import Col, Fn, IRExpr, Lit
+from dfl.ir.expr import Col, IRExpr, Lit
 from dfl.ir.graph import Graph, Node
 from dfl.ir.types import Type
 from dfl.backends.cpu.table import DTYPES, Table

@@ -105,8 +105,6 @@ def llvm_text(g: Graph) -> str:
 
 def _fused_llvm(g: Graph) -> list[str]:
     """The generated loop of each fused chain, compiled for int64/float64/bool inputs."""
-    from numba import njit
-
     from dfl.backends.cpu import fuse
 
     out = []

@@ -1,7 +1,7 @@
 """Columnar batches: one numpy array per column (int64, float64, bool; str as int64 codes)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

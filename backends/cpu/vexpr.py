@@ -14,7 +14,7 @@ from dfl.ir.expr import Col, Fn, IRExpr, Lit
 from dfl.ir.types import Type
 
 from dfl.backends.cpu.pool import StringPool
-from dfl.backends.cpu.table import DTYPES, Table, factorize_columns, key_matrix
+from dfl.backends.cpu.table import DTYPES, Table, factorize_columns
 from dfl.stdlib.builtins import BUILTINS, BuiltinError
 from dfl.stdlib.hashing import stable_hash
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 from typing import Any, Callable
 
-from dfl.ir.expr import Col, Fn, IRExpr, Lit
+from dfl.ir.expr import Col, IRExpr, Lit
 from dfl.ir.types import Type
 from dfl.runtime.values import wrap64
 from dfl.stdlib.builtins import BUILTINS, BuiltinError

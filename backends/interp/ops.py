@@ -4,7 +4,6 @@ Written to be obviously correct: it defines the semantics every other backend is
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
 from dfl.ir.graph import Node
@@ -12,7 +11,6 @@ from dfl.ir.types import Type
 from dfl.backends.interp.exprs import compile_expr, filter_function, row_function
 from dfl.backends.interp.relation import Rel, key_fn
 from dfl.runtime.values import wrap64
-from dfl.stdlib.builtins import BuiltinError
 from dfl.stdlib.floatsum import exact_sum
 
 

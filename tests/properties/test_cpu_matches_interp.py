@@ -14,13 +14,17 @@ program the interpreter rejects at run time must fail on cpu with the same error
 from __future__ import annotations
 
 import functools
-import math
 import os
+import sys
 
 from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
 from strategies import GenProgram, programs
+
+# one definition of "the same results" for every parity test (floats within 1e-9)
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "backends"))
+from test_parity import rows_equal  # noqa: E402
 
 import dfl
 from dfl.errors import DflError
@@ -33,23 +37,6 @@ SCALE = float(os.environ.get("DFL_PROPERTY_SCALE", "1"))  # e.g. 20 for a long b
 
 def n(examples: int) -> int:
     return max(1, int(examples * SCALE))
-
-
-def values_equal(a, b) -> bool:
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        if math.isnan(a) or math.isnan(b):
-            return math.isnan(a) and math.isnan(b)
-        if math.isinf(a) or math.isinf(b):
-            return a == b
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-    return a == b
-
-
-def rows_equal(got: list[tuple], want: list[tuple]) -> bool:
-    return len(got) == len(want) and all(
-        len(g) == len(w) and all(values_equal(x, y) for x, y in zip(g, w)) for g, w in zip(got, want))
 
 
 def run(source: str, target: str, rows: dict):
