@@ -86,9 +86,14 @@ class DenseJoinIndex:
 
     def __init__(self, col: np.ndarray, lo: int, span: int) -> None:
         self.lo = lo
-        ids, first = K.factorize_dense(col - lo, span)
+        ids, first = K.factorize_dense(col - lo if lo else col, span)
+        # a unique key (a dimension table's primary key) needs no chains: its group id
+        # is its row, and a probe is one array lookup per probe row
+        self.unique = len(first) == len(col)
         self.slot = np.full(span, K.EMPTY, np.int64)
-        self.slot[col[first] - lo] = np.arange(len(first), dtype=np.int64)
+        self.slot[col[first] - lo] = first if self.unique else np.arange(len(first), dtype=np.int64)
+        if self.unique:
+            return
         self.head = np.full(max(len(first), 1), K.EMPTY, np.int64)
         self.next = np.empty(max(len(col), 1), np.int64)
         K.chain_add(self.head, self.next, ids, 0)
@@ -98,6 +103,9 @@ class DenseJoinIndex:
 
     def probe(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         gids = self.gids(keys)
+        if self.unique:
+            hit = np.flatnonzero(gids >= 0)
+            return hit, gids[hit]
         if len(gids) >= PARALLEL_ROWS:
             return K.chain_probe_parallel(self.head, self.next, gids)
         return K.chain_probe(self.head, self.next, gids)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numba
 import numpy as np
 
+from dfl.ir.expr import Col
 from dfl.ir.graph import Node
 from dfl.ir.types import Type
 from dfl.backends.cpu import kernels as K
-from dfl.backends.cpu.index import fresh_index, index_of
-from dfl.backends.cpu.table import DTYPES, Table, concat, factorize_columns, key_matrix
+from dfl.backends.cpu.index import PARALLEL_ROWS, fresh_index, index_of
+from dfl.backends.cpu.table import DTYPES, Table, concat, factorize_columns, key_matrix, pack, unpack
 
 
 def op_source(node: Node, ins: list[Table], ctx) -> Table:
@@ -32,7 +34,10 @@ def op_param(node: Node, ins: list[Table], ctx) -> Table:
 
 def op_map(node: Node, ins: list[Table], ctx) -> Table:
     t = ins[0]
-    return Table([ctx.ev.eval(e, t) for e in node.attr("exprs")], t.n)
+    exprs = node.attr("exprs")
+    # a map that keeps every input column as it is keeps distinct rows distinct
+    keeps_all = t.distinct and {e.index for e in exprs if isinstance(e, Col)} >= set(range(len(t.cols)))
+    return Table([ctx.ev.eval(e, t) for e in exprs], t.n, distinct=keeps_all)
 
 
 def op_filter(node: Node, ins: list[Table], ctx) -> Table:
@@ -76,7 +81,9 @@ def _fresh_index(t: Table, keys: tuple[int, ...]):
 def op_join(node: Node, ins: list[Table], ctx) -> Table:
     left, right = ins
     li, ri = _pairs(left, right, node.attr("left_keys"), node.attr("right_keys"))
-    return Table([c[li] for c in left.cols] + [c[ri] for c in right.cols], len(li))
+    # each output row is a different (left row, right row) pair: distinct inputs make it distinct
+    return Table([c[li] for c in left.cols] + [c[ri] for c in right.cols], len(li),
+                 distinct=left.distinct and right.distinct)
 
 
 def op_anti_join(node: Node, ins: list[Table], ctx) -> Table:
@@ -95,13 +102,14 @@ def op_union(node: Node, ins: list[Table], ctx) -> Table:
 
 def distinct_rows(t: Table) -> Table:
     if not t.cols:
-        return Table([], min(t.n, 1))
-    if t.n == 0:
+        return Table([], min(t.n, 1), distinct=True)
+    if t.n == 0 or t.distinct:
         return t
-    if _has_unique_column(t):  # e.g. a row id: the rows are distinct already
-        return t
-    _, first = factorize_columns(t.cols, t.n)
-    return t if len(first) == t.n else t.take(first)
+    if not _has_unique_column(t):  # e.g. a row id: the rows are distinct already
+        _, first = factorize_columns(t.cols, t.n)
+        if len(first) != t.n:
+            t = t.take(first)
+    return Table(t.cols, t.n, t.indexes, distinct=True)
 
 
 def _has_unique_column(t: Table) -> bool:
@@ -119,25 +127,39 @@ def op_distinct(node: Node, ins: list[Table], ctx) -> Table:
     return distinct_rows(ins[0])
 
 
-def _group(ids: np.ndarray, vals: np.ndarray, g: int, func: str, t: Type, ctx) -> np.ndarray:
+def _group(ids: np.ndarray, vals: np.ndarray, g: int, func: str, t: Type, ctx,
+           keep: np.ndarray | None = None) -> np.ndarray:
+    """One aggregate per group id 0 .. g-1; with `keep`, only for those ids (the others
+    are empty groups of a dense id range, whose values mean nothing)."""
+    sel = (lambda a: a) if keep is None else (lambda a: a[keep])
     if func == "count":
-        return np.bincount(ids, minlength=g).astype(np.int64)
+        return sel(np.bincount(ids, minlength=g)).astype(np.int64)
     if func == "sum":
         if t == Type.FLOAT:
-            return _float_sum(ids, vals, g)
-        return K.group_sum_i(ids, vals.astype(np.int64), g)
+            return sel(_float_sum(ids, vals, g))
+        return sel(_int_sum(ids, vals.astype(np.int64, copy=False), g))
     if func == "mean":
-        counts = np.bincount(ids, minlength=g)
+        counts = sel(np.bincount(ids, minlength=g))
         if t == Type.FLOAT:
-            return _float_sum(ids, vals, g) / counts
-        return _int_mean(ids, vals.astype(np.int64), g, counts)
+            return sel(_float_sum(ids, vals, g)) / counts
+        hi, lo = K.group_sum_i128(ids, vals.astype(np.int64), g)
+        return _int_mean(sel(hi), sel(lo), counts)
     if t == Type.STR:  # by code-point order: reduce the ranks, then back to codes
         ranks = ctx.pool.ranks()
         order = np.argsort(ranks)
-        return order[K.group_reduce(ids, ranks[vals], g, func == "min")]
+        return order[sel(K.group_reduce(ids, ranks[vals], g, func == "min"))]
     if t == Type.FLOAT:
-        return K.group_reduce(ids, vals, g, func == "min")
-    return K.group_reduce(ids, vals.astype(np.int64), g, func == "min").astype(DTYPES[t])
+        return sel(K.group_reduce(ids, vals, g, func == "min"))
+    return sel(K.group_reduce(ids, vals.astype(np.int64, copy=False), g, func == "min")).astype(DTYPES[t], copy=False)
+
+
+def _int_sum(ids: np.ndarray, vals: np.ndarray, g: int) -> np.ndarray:
+    """Per-thread partial sums when the rows are many and the groups few enough that each
+    thread's array stays small against the input."""
+    parts = numba.get_num_threads()
+    if parts > 1 and len(ids) >= PARALLEL_ROWS and g * parts <= len(ids) // 4:
+        return K.group_sum_i_parallel(ids, vals, g, parts)
+    return K.group_sum_i(ids, vals, g)
 
 
 def _float_sum(ids: np.ndarray, vals: np.ndarray, g: int) -> np.ndarray:
@@ -153,9 +175,8 @@ def _float_sum(ids: np.ndarray, vals: np.ndarray, g: int) -> np.ndarray:
     return out
 
 
-def _int_mean(ids: np.ndarray, vals: np.ndarray, g: int, counts: np.ndarray) -> np.ndarray:
-    """Exact int sum / count, correctly rounded (as Python's int / int)."""
-    hi, lo = K.group_sum_i128(ids, vals, g)
+def _int_mean(hi: np.ndarray, lo: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Exact int sum (128-bit hi, lo) / count, correctly rounded (as Python's int / int)."""
     small = lo.view(np.int64)
     out = small / counts
     # beyond 2**53 a float conversion would round twice: divide exactly in Python there
@@ -168,18 +189,34 @@ def _int_mean(ids: np.ndarray, vals: np.ndarray, g: int, counts: np.ndarray) -> 
 def op_aggregate(node: Node, ins: list[Table], ctx) -> Table:
     t = distinct_rows(ins[0])  # over the distinct combinations of matching tuples
     keys = [ctx.ev.eval(e, t) for e in node.attr("keys")]
-    if keys:
-        ids, first = factorize_columns(keys, t.n) if t.n else (np.empty(0, np.int64), np.empty(0, np.int64))
-        g = len(first)
-        out = [k[first] for k in keys]
+    aggs = node.attr("aggs")
+    keep = None  # with dense group ids: which of the span's ids have rows
+    if keys and t.n:
+        packed = pack(keys)
+        if packed is not None and packed[1] <= 2 * t.n + 4096:
+            # dense integer keys: the packed key is the group id, no factorizing pass;
+            # empty ids are dropped at the end
+            ids, g, radix = packed
+            counts = np.bincount(ids, minlength=g)
+            keep = np.flatnonzero(counts)
+            out = [v.astype(k.dtype, copy=False) for v, k in zip(unpack(keep, radix), keys)]
+        else:
+            ids, first = factorize_columns(keys, t.n)
+            g = len(first)
+            out = [k[first] for k in keys]
+    elif keys:
+        ids, g, out = np.empty(0, np.int64), 0, [k[:0] for k in keys]
     else:
         g = 1 if t.n else 0
         ids = np.zeros(t.n, np.int64)
         out = []
-    for func, e in node.attr("aggs"):
+    for func, e in aggs:
+        if func == "count" and keep is not None:
+            out.append(counts[keep].astype(np.int64))
+            continue
         vals = ctx.ev.eval(e, t) if e is not None else None
-        out.append(_group(ids, vals, g, func, e.type if e is not None else Type.INT, ctx))
-    return Table(out, g)
+        out.append(_group(ids, vals, g, func, e.type if e is not None else Type.INT, ctx, keep))
+    return Table(out, len(keep) if keep is not None else g, distinct=True)
 
 
 def op_lattice_merge(node: Node, ins: list[Table], ctx) -> Table:

@@ -18,6 +18,9 @@ class Table:
     # join indexes on this table's rows, by key columns; shared with the relation that owns
     # the rows when they live across fixpoint iterations (so an index grows, not rebuilt)
     indexes: dict | None = None
+    # the rows are known to be pairwise different (a dedup or a group-by made them), so a
+    # later dedup of the same rows is free
+    distinct: bool = False
 
     @staticmethod
     def empty(schema: Schema) -> "Table":
@@ -27,7 +30,7 @@ class Table:
         return Table([c[idx] for c in self.cols], len(idx))
 
     def mask(self, m: np.ndarray) -> "Table":
-        return Table([c[m] for c in self.cols], int(np.count_nonzero(m)))
+        return Table([c[m] for c in self.cols], int(np.count_nonzero(m)), distinct=self.distinct)
 
     def select(self, cols: list[int]) -> "Table":
         return Table([self.cols[i] for i in cols], self.n)
@@ -66,27 +69,40 @@ def factorize_columns(cols: list[np.ndarray], n: int, exact: bool = False) -> tu
 
     if n == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    packed = _pack(cols)
+    packed = pack(cols)
     if packed is not None:
-        key, span = packed
+        key, span, _ = packed
         if span <= 4 * n + 4096:
             return K.factorize_dense(key, span)
         return K.factorize(key.reshape(n, 1))
     return K.factorize(key_matrix(cols, n, exact))
 
 
-def _pack(cols: list[np.ndarray]) -> tuple[np.ndarray, int] | None:
+def pack(cols: list[np.ndarray]) -> tuple[np.ndarray, int, list[tuple[int, int]]] | None:
+    """Integer columns as one exact int64 key in 0 .. span-1 (mixed radix), with each
+    column's (lowest value, width) to decode it again; None when floats or too wide."""
     if not cols or any(c.dtype == np.float64 for c in cols):
         return None
     key = None
     span = 1
+    radix = []
     for c in cols:
         c = c.astype(np.int64, copy=False)
         lo, hi = int(c.min()), int(c.max())
         width = hi - lo + 1
         if span * width >= 1 << 62:
             return None
-        part = c - lo
+        part = c - lo if lo else c
         key = part if key is None else key * width + part
         span *= width
-    return key, span
+        radix.append((lo, width))
+    return key, span, radix
+
+
+def unpack(codes: np.ndarray, radix: list[tuple[int, int]]) -> list[np.ndarray]:
+    """The columns' values of packed keys (the inverse of pack)."""
+    out = []
+    for lo, width in reversed(radix):
+        out.append(codes % width + lo)
+        codes = codes // width
+    return out[::-1]
