@@ -30,6 +30,7 @@ class Result(Mapping):
     quiescent: bool = True
     per_tick: list[dict[str, list[tuple]]] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
+    dist: Any = None  # on the worker pool: runtime/session.DistRun (placement, per-operator stats)
 
     def __getitem__(self, name: str) -> list[tuple]:
         if name not in self.relations:
@@ -88,9 +89,15 @@ class Program:
 
     def run(self, inputs: Mapping[str, Iterable] | None = None, *, input_dir: str | None = None,
             files: Mapping[str, str] | None = None, target: str = "cpu", max_ticks: int | None = None,
-            each_tick: bool = False, **relations: Iterable) -> Result:
+            each_tick: bool = False, workers: int | None = None, autoscale=None, engine: str = "local",
+            address: str | None = None, pool=None, on_stage=None, **relations: Iterable) -> Result:
         """Runs the program. Rows come from keyword arguments / `inputs` (Python values),
-        else from `files` (relation -> path) and `input_dir` (r.csv, else r.facts)."""
+        else from `files` (relation -> path) and `input_dir` (r.csv, else r.facts).
+
+        On the worker pool with `workers=N` (N partitions on N worker processes),
+        `autoscale="MIN..MAX"` (or an autoscale.Policy), `engine="ray"` (with `address`),
+        or a `pool` of your own (runtime/pool.LocalPool, shared between runs); results
+        are those of a one-process run. `Result.dist` then holds the placement and stats."""
         from dfl.runtime.ticks import run_ticks
 
         given = {**(inputs or {}), **relations}
@@ -107,8 +114,18 @@ class Program:
             else:
                 data = self._read(rel, schema, input_dir, dict(files or {}), is_chan)
             (chans if is_chan else rows)[rel] = data
+        from dfl.runtime.session import PoolOptions, run_on_pool
+
+        opts = PoolOptions(workers, autoscale, engine, address)
+        dist = None
         try:
-            run = run_ticks(self.graph, self.plan(target), rows, chans, max_ticks, each_tick)
+            if opts.wanted or pool is not None:
+                if target not in ("cpu", "auto"):
+                    raise DflError(f"the worker pool runs the cpu target, not {target}", kind="usage")
+                dist = run_on_pool(self, rows, chans, max_ticks, each_tick, opts, pool=pool, on_stage=on_stage)
+                run = dist.run
+            else:
+                run = run_ticks(self.graph, self.plan(target), rows, chans, max_ticks, each_tick)
         except DflError as e:
             for err in e.all():  # run-time errors point into the program: show its line
                 if err.source is None and err.span is not None and err.span.file == self.file:
@@ -117,7 +134,7 @@ class Program:
         schemas = self.outputs
         outs = {rel: sort_rows(run.outputs.get(rel, ()), s.types) for rel, s in schemas.items()}
         per = [{rel: sort_rows(t.get(rel, ()), s.types) for rel, s in schemas.items()} for t in run.per_tick]
-        return Result(outs, schemas, run.ticks, run.quiescent, per, run.stats)
+        return Result(outs, schemas, run.ticks, run.quiescent, per, run.stats, dist)
 
     def run_columns(self, target: str = "cpu", **columns) -> dict[str, dict]:
         """One tick on columnar data, with no per-row Python: `columns[rel]` is a sequence of

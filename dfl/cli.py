@@ -45,10 +45,22 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--each-tick", action="store_true", help="write DIR/<tick>/<rel>.csv for every tick")
     r.add_argument("--max-rows", type=int, default=1000, metavar="N",
                    help="without -O, print at most N rows per relation (default 1000)")
+    r.add_argument("--workers", type=int, metavar="N",
+                   help="run over N partitions on a pool of N worker processes (default: one process)")
+    r.add_argument("--autoscale", metavar="MIN..MAX",
+                   help="a worker pool sized by the autoscaler between MIN and MAX workers (MAX partitions)")
+    r.add_argument("--engine", default="local", choices=["local", "ray"],
+                   help="the worker pool: local processes (default) or Ray actors (needs dfl[ray])")
+    r.add_argument("--address", metavar="ADDR", help="with --engine ray: the Ray cluster (default: a local Ray)")
+    r.add_argument("--stats", action="store_true",
+                   help="print per-operator and per-worker statistics and billed worker-seconds (stderr)")
+    r.add_argument("--stats-json", metavar="FILE", help="write the same statistics as JSON to FILE")
     _common(r)
 
     c = sub.add_parser("check", help="check a program; print its relations, strata and recursion")
     c.add_argument("program")
+    c.add_argument("--calm", action="store_true",
+                   help="CALM analysis: which outputs are monotone, and where coordination is needed and why")
     _common(c)
 
     i = sub.add_parser("ir", help="print or render the program's IR graph")
@@ -56,16 +68,28 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--format", default="text", choices=["text", "json", "dot", "mermaid", "svg", "png"])
     i.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     i.add_argument("--unoptimized", action="store_true", help="the IR as lowered, before the passes")
+    i.add_argument("--placed", action="store_true", help="the IR after placement (partitions, devices, exchanges)")
+    i.add_argument("--workers", type=int, default=2, metavar="N", help="with --placed: partitions (default 2)")
     _common(i)
 
     k = sub.add_parser("compile", help="stop after a compiler stage and print it")
     k.add_argument("program")
-    k.add_argument("--emit", default="opt", choices=["ast", "ir", "opt", "plan", "llvm"],
+    k.add_argument("--emit", default="opt", choices=["ast", "ir", "opt", "placed", "plan", "llvm"],
                    help="ast: the checked AST; ir: the IR as lowered; opt: after the passes (default); "
+                        "placed: after placement over --workers partitions; "
                         "plan: the cpu target's physical plan (kernels, data structures); "
                         "llvm: the LLVM IR of the cpu target's native kernels")
     k.add_argument("-o", "--output", metavar="FILE")
+    k.add_argument("--workers", type=int, default=2, metavar="N", help="with --emit placed: partitions (default 2)")
     _common(k)
+
+    e = sub.add_parser("explain", help="explain the placement: per operator, where it runs and why, rows and bytes moved")
+    e.add_argument("program")
+    e.add_argument("--workers", type=int, default=2, metavar="N", help="partitions (default 2)")
+    e.add_argument("--rows", metavar="REL=N", action="append", default=[],
+                   help="the size of an input relation, for the estimates (default 100,000 rows)")
+    e.add_argument("--naive", action="store_true", help="the naive plan (every join input shuffled), to compare")
+    _common(e)
     return ap
 
 

@@ -41,8 +41,20 @@ def cmd_run(args: argparse.Namespace) -> int:
                            kind="usage",
                            hint=f"inputs: {', '.join(sorted(prog.inputs) + sorted(prog.channels)) or 'none'}")
     target = _target(args.target or "cpu")
+    pooled = dict(workers=args.workers, autoscale=args.autoscale, engine=args.engine, address=args.address)
+    on_pool = args.workers is not None or args.autoscale is not None or args.engine != "local"
+    if (args.stats or args.stats_json) and not on_pool:
+        raise DflError("--stats and --stats-json report a run on the worker pool", kind="usage",
+                       hint="add --workers N (or --autoscale MIN..MAX, or --engine ray)")
+    if args.address and args.engine != "ray":
+        raise DflError("--address names a Ray cluster and needs --engine ray", kind="usage")
+    if on_pool and args.autoscale:
+        import logging
+
+        logging.basicConfig(format="dfl: %(message)s", level=logging.INFO)
     run = lambda t: prog.run(input_dir=args.input_dir, files=files, target=t,  # noqa: E731
-                             max_ticks=args.max_ticks, each_tick=args.each_tick)
+                             max_ticks=args.max_ticks, each_tick=args.each_tick,
+                             **(pooled if on_pool and t != "interp" else {}))
     try:
         result = run(target)
     except DflError:
@@ -58,6 +70,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not result.quiescent and args.max_ticks is None:
         print(f"dfl: warning: stopped after {result.ticks} ticks without reaching quiescence; "
               f"the outputs are those of the last tick (set the limit with --max-ticks N)", file=sys.stderr)
+    if result.dist is not None:
+        from dfl.runtime.stats import print_stats, write_stats_json
+
+        if args.stats:
+            print_stats(result.dist)
+        if args.stats_json:
+            write_stats_json(result.dist, args.stats_json)
     relations = {rel: (schema, result[rel]) for rel, schema in prog.outputs.items()}
     if args.output_dir:
         if args.each_tick:
@@ -88,6 +107,11 @@ def _target(name: str) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     prog = _load(args.program)
+    if args.calm:
+        from dfl.compiler.calm import analyze
+
+        _emit(analyze(prog.graph).render(prog.source, prog.file), None)
+        return 0
     c = prog.checked
     print(f"{args.program}: ok")
     print(f"relations ({len(c.relations)}):")
@@ -129,7 +153,7 @@ def cmd_ir(args: argparse.Namespace) -> int:
     from dfl.ir import json_io, render, text
 
     prog = _load(args.program)
-    g = _graph(prog, not args.unoptimized)
+    g = _placed(prog, args.workers).graph if args.placed else _graph(prog, not args.unoptimized)
     fmt = args.format
     if fmt in ("svg", "png"):
         out = args.output or f"{args.program.rsplit('.', 1)[0]}.{fmt}"
@@ -155,5 +179,43 @@ def cmd_compile(args: argparse.Namespace) -> int:
         return 0
     from dfl.ir import text
 
-    _emit(text.print_graph(_graph(prog, args.emit == "opt")), args.output)
+    g = _placed(prog, args.workers).graph if args.emit == "placed" else _graph(prog, args.emit == "opt")
+    _emit(text.print_graph(g), args.output)
+    return 0
+
+
+def _placed(prog, workers: int, rows: dict[str, int] | None = None, naive: bool = False):
+    from dfl.compiler.cost import CostModel
+    from dfl.compiler.placement import hints_of, placement
+
+    if workers < 1:
+        raise DflError("--workers must be at least 1", kind="usage")
+    return placement(prog.graph, workers, CostModel(rows=rows or {}), hints_of(prog.checked.program), naive=naive)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Each top-level operator: its placement and why, estimated rows; each exchange: the
+    rows and bytes it moves."""
+    from dfl.compiler.cost import DEFAULT_ROWS
+
+    prog = _load(args.program)
+    rows: dict[str, int] = {}
+    for item in args.rows:
+        name, sep, n = item.partition("=")
+        if not sep or not n.replace("_", "").isdigit() or name not in prog.inputs:
+            raise DflError(f"--rows takes REL=N for an input relation, got '{item}'", kind="usage",
+                           hint=f"inputs: {', '.join(sorted(prog.inputs)) or 'none'}")
+        rows[name] = int(n)
+    placed = _placed(prog, args.workers, rows, args.naive)
+    lines = [f"{args.program}: placed over {placed.parts} partition(s)"
+             + (" (naive plan: every join input shuffled)" if args.naive else "")]
+    missing = sorted(set(prog.inputs) - set(rows))
+    if missing:
+        lines.append(f"input sizes assumed {DEFAULT_ROWS:,} rows for: {', '.join(missing)} (give them with --rows REL=N)")
+    for n in placed.notes:
+        at = f"line {n.span.line}" if n.span else ""
+        lines.append(f"  {n.node:<10} {n.op:<13} {at:<9} est. {n.rows:>12,} rows  {n.text}")
+    ex = [n for n in placed.notes if n.op == "exchange"]
+    lines.append(f"{len(ex)} exchange(s), est. {placed.moved_bytes:,} bytes moved")
+    _emit("\n".join(lines), None)
     return 0

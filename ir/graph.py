@@ -40,6 +40,9 @@ OPS: dict[str, OpSpec] = {
     "fixpoint": OpSpec(-1, ("rels", "exts", "body"), True,
                        "a recursive stratum: inputs are each of rels' initial rows, then the exts the body reads"),
     "result": OpSpec(1, ("rel",), True, "relation rel out of a fixpoint"),
+    "exchange": OpSpec(1, ("mode", "keys"), True,
+                       "moves rows between partitions: mode hash (by the key columns), broadcast "
+                       "(every partition gets every row) or gather (all rows to partition 0)"),
     "yield": OpSpec(1, ("rel",), True, "inside a fixpoint body: rows derived for rel this iteration"),
     "sink": OpSpec(1, ("rel",), True, "the value of an output relation at the end of the tick"),
     "persist": OpSpec(1, ("rel",), True, "a table's rows at the end of the tick, kept for the next"),

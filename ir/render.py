@@ -27,8 +27,12 @@ _MAX_LABEL = 40
 
 
 def label(n: Node) -> str:
-    """`n5 join` and a second line summarising the attributes that matter, kept short."""
-    return f"{n.id} {n.op}" + (f"\n{_short(detail)}" if (detail := _detail(n)) else "")
+    """`n5 join` and a second line summarising the attributes that matter, kept short; after
+    placement a third line with the partitioning and the device (`hash(0) x4 · cpu`)."""
+    text = f"{n.id} {n.op}" + (f"\n{_short(detail)}" if (detail := _detail(n)) else "")
+    if n.attr("dist") is not None:
+        text += f"\n{n.attr('dist')} x{n.attr('parts')} · {n.attr('device')}"
+    return text
 
 
 def _detail(n: Node) -> str:
@@ -60,6 +64,8 @@ def _detail(n: Node) -> str:
         return f"key {a('key_arity')}, {', '.join(a('lattices') or ())}"
     if n.op == "fixpoint":
         return ", ".join(a("rels") or ())
+    if n.op == "exchange":
+        return f"{a('mode')} {list(a('keys') or ())}" if a("keys") else str(a("mode"))
     return ""
 
 

@@ -26,6 +26,7 @@ from dfl.ir.types import Schema, Type
 
 SOURCE_KINDS = ("input", "channel", "state", "deferred")
 DEFER_MODES = ("insert", "delete")
+EXCHANGE_MODES = ("hash", "broadcast", "gather")
 AGG_FUNCS = ("count", "sum", "min", "max", "mean")
 _PY_TYPES = {Type.INT: (int,), Type.FLOAT: (float,), Type.STR: (str,), Type.BOOL: (bool,)}
 
@@ -158,6 +159,16 @@ class _Verifier:
     def op_flat_map(self, n: Node) -> None:
         gen = self.expr(n, n.attr("gen"), "gen")
         self.same_types(n, n.schema, self.input(n).types + (gen.type,), "input columns ++ the generated one")
+
+    def op_exchange(self, n: Node) -> None:
+        self.same_types(n, n.schema, self.input(n).types, "an exchange keeps its input's schema")
+        mode, keys = n.attr("mode"), n.attr("keys")
+        if mode not in EXCHANGE_MODES:
+            raise self.fail(n, f"exchange mode {mode!r} is not one of {', '.join(EXCHANGE_MODES)}")
+        if any(not isinstance(k, int) or not 0 <= k < n.schema.arity for k in keys):
+            raise self.fail(n, f"exchange keys {keys!r} out of range")
+        if (mode == "hash") != bool(keys):
+            raise self.fail(n, "a hash exchange needs key columns, and only a hash exchange has them")
 
     def op_distinct(self, n: Node) -> None:
         self.same_types(n, n.schema, self.input(n).types, "distinct keeps its input's schema")

@@ -134,10 +134,22 @@ def _check_annotations(prog: ast.Program, errors: list[DflError], warnings: list
         if a.name not in KNOWN_ANNOTATIONS:
             errors.append(DflError(f"unknown annotation @{a.name}", a.span,
                                    hint="annotations are @partition, @device, @slo and @replicas"))
-        else:
-            warnings.append(DflError(f"@{a.name} is accepted but has no effect yet (placement and autoscaling "
-                                     f"come in a later release); results never depend on it", a.span,
-                                     kind="warning"))
+        elif a.name == "partition":
+            _check_partition(prog, a, errors)
+
+
+def _check_partition(prog: ast.Program, a: ast.Annotation, errors: list[DflError]) -> None:
+    """@partition(col) must name a column of the declaration it annotates."""
+    for d in prog.decls:
+        if a in d.annotations:
+            names = [c.name for c in d.columns]
+            col = a.args[0][1] if len(a.args) == 1 and a.args[0][0] is None else None
+            if not isinstance(col, str) or col not in names:
+                errors.append(DflError(f"@partition takes one column of {d.name}", a.span,
+                                       hint=f"columns: {', '.join(names)}"))
+            return
+    errors.append(DflError("@partition annotates a declaration (the relation's rows are hashed on that "
+                           "column)", a.span))
 
 
 # ---------------------------------------------------------------- functions

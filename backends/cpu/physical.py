@@ -31,6 +31,8 @@ _OPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "sink": ("an output: sorted on columns (np.lexsort), decoded", ()),
     "persist": ("a table's rows, kept for the next tick", ()),
     "defer": ("rows for the next tick", ()),
+    "exchange": ("in one process, nothing to move; on the worker pool: rows split by a hash of "
+                 "the key columns (strings by content), or sent to every / the first partition", ()),
 }
 
 

@@ -137,5 +137,5 @@ TABLE: dict[str, Callable[[Node, list[Rel], Any], Rel]] = {
     "flat_map": op_flat_map, "join": op_join, "anti_join": op_anti_join, "union": op_union,
     "distinct": op_distinct, "aggregate": op_aggregate, "lattice_merge": op_lattice_merge,
     "fixpoint": op_fixpoint, "result": op_result, "yield": op_passthrough, "sink": op_passthrough,
-    "persist": op_passthrough, "defer": op_passthrough,
+    "persist": op_passthrough, "exchange": op_passthrough, "defer": op_passthrough,
 }

@@ -455,12 +455,20 @@ def test_delete_and_next_on_a_table_are_accepted() -> None:
     assert prog.ticked
 
 
-def test_unknown_annotation_is_an_error_and_known_ones_warn() -> None:
+def test_unknown_annotation_is_an_error_and_known_ones_are_accepted() -> None:
     err = error(H + "@frob(1)\noutput p(a: int)\np(x) :- e(x, _).\n")
     assert "@frob" in err.message
     at(err, 4, 1)
     prog = checked(H + "@partition(a)\noutput p(a: int)\n@device(cpu)\np(x) :- e(x, _).\n")
-    assert len(prog.warnings) == 2
+    assert prog.warnings == []
+
+
+def test_partition_must_name_a_column_of_its_declaration() -> None:
+    err = error(H + "@partition(zz)\noutput p(a: int)\np(x) :- e(x, _).\n")
+    assert "@partition takes one column of p" in err.message and "columns: a" in (err.hint or "")
+    at(err, 4, 1)
+    err = error(H + "output p(a: int)\n@partition(a)\np(x) :- e(x, _).\n")
+    assert "annotates a declaration" in err.message
 
 
 def test_annotation_that_annotates_nothing() -> None:

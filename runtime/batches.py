@@ -1,0 +1,119 @@
+"""Columnar batches as they travel between processes, and hash partitioning.
+
+Inside a process a string is a code of that process's StringPool; codes mean nothing
+elsewhere. A batch therefore carries each string column as (indices into a list of the
+distinct strings it holds, that list), as Arrow's dictionary batches do, and the receiver
+encodes the list with its own pool once. Numbers travel as the numpy arrays they are.
+
+Rows hash to partitions by value, never by code, so the same string goes to the same
+partition from every process: ints by their value, floats by their bits (with -0.0 and
+NaN normalised, as set equality has them), strings by stable_hash of their text.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dfl.backends.cpu.pool import StringPool
+from dfl.backends.cpu.table import Table
+from dfl.ir.types import Type
+from dfl.stdlib.hashing import stable_hash
+
+
+@dataclass
+class Batch:
+    cols: list  # np.ndarray per column; a str column is (int64 indices, list[str])
+    n: int
+    distinct: bool = False
+
+    @property
+    def nbytes(self) -> int:
+        total = 0
+        for c in self.cols:
+            if isinstance(c, tuple):
+                total += c[0].nbytes + sum(len(s) for s in c[1])
+            else:
+                total += c.nbytes
+        return total
+
+
+def to_batch(t: Table, types: tuple[Type, ...], pool: StringPool) -> Batch:
+    cols: list = []
+    for c, ty in zip(t.cols, types):
+        if ty == Type.STR:
+            uniq, inv = np.unique(c, return_inverse=True)
+            cols.append((inv.astype(np.int64, copy=False).reshape(-1), pool.decode(uniq)))
+        else:
+            cols.append(np.ascontiguousarray(c))
+    return Batch(cols, t.n, t.distinct)
+
+
+def from_batch(b: Batch, pool: StringPool) -> Table:
+    cols = []
+    for c in b.cols:
+        if isinstance(c, tuple):
+            idx, strings = c
+            codes = pool.encode(strings) if strings else np.empty(0, np.int64)
+            cols.append(codes[idx] if len(idx) else np.empty(0, np.int64))
+        else:
+            cols.append(c)
+    return Table(cols, b.n, distinct=b.distinct)
+
+
+def merge(batches: list[Batch], pool: StringPool, types: tuple[Type, ...]) -> Table:
+    from dfl.backends.cpu.table import DTYPES
+
+    tables = [from_batch(b, pool) for b in batches if b.n]
+    if not tables:
+        return Table([np.empty(0, DTYPES[t]) for t in types], 0)
+    if len(tables) == 1:
+        return tables[0]
+    if not types:
+        return Table([], min(1, sum(t.n for t in tables)))
+    cols = [np.concatenate([t.cols[j] for t in tables]) for j in range(len(types))]
+    return Table(cols, sum(t.n for t in tables))
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser on uint64 arrays: neighbouring keys land far apart."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def partition_of(t: Table, keys: tuple[int, ...], types: tuple[Type, ...], pool: StringPool,
+                 parts: int) -> np.ndarray:
+    """The partition (0 .. parts-1) of each row, from a hash of its key columns' values."""
+    h = np.zeros(t.n, np.uint64)
+    with np.errstate(over="ignore"):
+        for k in keys:
+            c = t.cols[k]
+            ty = types[k]
+            if ty == Type.STR:
+                uniq, inv = np.unique(c, return_inverse=True)
+                hs = np.array([stable_hash(s) & 0xFFFFFFFFFFFFFFFF for s in pool.decode(uniq)], np.uint64)
+                v = hs[inv.reshape(-1)] if len(uniq) else np.empty(0, np.uint64)
+            elif ty == Type.FLOAT:
+                f = np.where(np.isnan(c), np.nan, c + 0.0)  # one NaN, and -0.0 as 0.0
+                v = f.view(np.uint64)
+            else:
+                v = c.astype(np.int64, copy=False).view(np.uint64)
+            h = _mix(h * _MIX + v)
+    return (h % np.uint64(parts)).astype(np.int64)
+
+
+def split(t: Table, part: np.ndarray, parts: int) -> list[Table]:
+    """t's rows grouped by partition, in row order within each."""
+    order = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(parts + 1))
+    out = []
+    for p in range(parts):
+        idx = order[bounds[p]:bounds[p + 1]]
+        out.append(Table([c[idx] for c in t.cols], len(idx), distinct=t.distinct))
+    return out

@@ -1,0 +1,224 @@
+"""The driver of a partitioned run: a Plan (backends/base.py) that runs each tick of a
+placed graph over N partitions on a worker pool, so the tick loop (runtime/ticks.py) is
+the same as in one process.
+
+Per tick: the source rows are encoded to columns and split by their distribution; each
+partition is given to a leased worker; then stage by stage every worker runs its
+partitions' operators and the driver routes what the exchanges send (hash: to one
+partition, broadcast: to all, gather: to partition 0). After the last stage the driver
+collects the outputs, table states and deferred rows.
+
+Faults: the driver keeps, for the current tick, every partition's inputs and every batch
+sent to it. When a worker dies, its process is replaced and its partitions re-run from
+those inputs (their earlier sends, already delivered, are dropped), so results are the
+same and no row is lost. A worker that dies more than `max_retries` times in one tick
+fails the run with a message naming the partitions.
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from dfl.backends.base import TickResult
+from dfl.backends.cpu.plan import CpuPlan, decode_rows, encode_rows
+from dfl.compiler.placement import dist_of
+from dfl.errors import DflError
+from dfl.ir.graph import Graph
+from dfl.runtime.batches import Batch, merge, partition_of, split, to_batch
+from dfl.runtime.pool import WorkerLost
+from dfl.runtime.worker import COLLECTED, StageOut, raise_payload, stages_of
+
+
+@dataclass
+class RunStats:
+    """What a partitioned run did, summed over its ticks."""
+    nodes: dict[str, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0.0]))
+    workers: dict[int, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0, 0.0]))  # pid: calls, cpu s
+    exchanged_bytes: int = 0
+    input_bytes: int = 0
+    output_bytes: int = 0
+    retries: int = 0
+    ticks: int = 0
+    wall_s: float = 0.0
+
+
+class PartitionedPlan:
+    def __init__(self, graph: Graph, pool, parts: int, max_retries: int = 3,
+                 on_stage: Callable[[int, int, object], None] | None = None) -> None:
+        self.graph = graph
+        self.pool = pool
+        self.parts = parts
+        self.max_retries = max_retries
+        self.on_stage = on_stage  # a hook (tick, stage, pool) before each stage: fault-injection tests
+        self.stage = stages_of(graph)
+        self.last = max(self.stage.values(), default=0)
+        self.local = CpuPlan(graph)  # the driver's own string pool and output ordering
+        self.schemas = {r.name: r.schema for r in graph.relations}
+        self.stats = RunStats()
+        self.key = object()  # identifies this graph to the workers that loaded it
+        self.tick = 0
+
+    # ---------------------------------------------------------------- inputs
+    def _split_sources(self, inputs: dict[tuple[str, str], list[tuple]]) -> list[dict[tuple[str, str], Batch]]:
+        per_part: list[dict[tuple[str, str], Batch]] = [{} for _ in range(self.parts)]
+        pool = self.local.pool
+        for n in self.graph.by_op("source"):
+            key = (n.attr("kind"), n.attr("rel"))
+            rows = inputs.get(key)
+            if rows is None:
+                continue
+            t = encode_rows(rows, n.schema, pool)
+            d = dist_of(n)
+            if d.kind == "hash":
+                pieces = split(t, partition_of(t, d.keys, n.schema.types, pool, self.parts), self.parts)
+            elif d.kind == "any":
+                pieces = split(t, np.arange(t.n, dtype=np.int64) * self.parts // max(t.n, 1), self.parts)
+            else:
+                pieces = [t] + [t.take(np.empty(0, np.int64))] * (self.parts - 1)
+            for p, piece in enumerate(pieces):
+                b = to_batch(piece, n.schema.types, pool)
+                per_part[p][key] = b
+                self.stats.input_bytes += b.nbytes
+        return per_part
+
+    # ---------------------------------------------------------------- one tick
+    def run(self, inputs: dict[tuple[str, str], list[tuple]]) -> TickResult:
+        t0 = time.monotonic()
+        begins = self._split_sources(inputs)
+        slots = self.pool.acquire(self.parts)
+        try:
+            home = {p: slots[p % len(slots)] for p in range(self.parts)}
+            history: dict[int, list[dict[str, list[Batch]]]] = {p: [] for p in range(self.parts)}
+            retries = 0
+            self._prepare(home, begins, set(slots))
+            collected: dict[str, list[Batch]] = defaultdict(list)
+            inbox: dict[int, dict[str, list[Batch]]] = {p: {} for p in range(self.parts)}
+            for s in range(self.last + 1):
+                if self.on_stage is not None:
+                    self.on_stage(self.tick, s, (self.pool, home))
+                for p in range(self.parts):
+                    history[p].append(inbox[p])
+                outs: dict[int, StageOut] = {}
+                todo = set(range(self.parts))
+                while True:
+                    done, lost = self._stage(home, s, inbox, todo)
+                    outs.update(done)
+                    todo -= set(done)
+                    if not lost:
+                        break
+                    retries += len(lost)
+                    self.stats.retries += len(lost)
+                    if retries > self.max_retries:
+                        parts = sorted(p for p, sl in home.items() if sl in {w.slot for w in lost})
+                        codes = ", ".join(str(w.exitcode) for w in lost)
+                        raise DflError(f"a worker process died {retries} times in tick {self.tick} (exit code "
+                                       f"{codes}), running partition(s) {parts}; giving up after "
+                                       f"{self.max_retries} retries", kind="runtime",
+                                       hint="look for memory limits or signals killing the worker processes")
+                    for w in lost:
+                        self._recover(w.slot, home, begins, history, s)
+                inbox = {p: {} for p in range(self.parts)}
+                for p, out in outs.items():
+                    self._account(out)
+                    for ex, dests in out.sends.items():
+                        for d, b in dests.items():
+                            inbox[d].setdefault(ex, []).append(b)
+                    for ex, b in out.broadcasts.items():
+                        for d in range(self.parts):
+                            inbox[d].setdefault(ex, []).append(b)
+                    for node, b in out.collected.items():
+                        collected[node].append(b)
+            result = self._collect(collected)
+        finally:
+            self.pool.release(slots)
+        self.tick += 1
+        self.stats.ticks += 1
+        self.stats.wall_s += time.monotonic() - t0
+        return result
+
+    def _prepare(self, home: dict[int, int], begins, slots: set[int], force: bool = False) -> None:
+        reqs: dict[int, list] = defaultdict(list)
+        for slot in slots:
+            proc = self.pool.procs[slot]
+            if force or proc.loaded is not self.key:
+                reqs[slot].append(("load", (self.graph, self.parts)))
+        for p, slot in home.items():
+            if slot in slots:
+                reqs[slot].append(("begin", (p, begins[p])))
+        for slot, res in self.pool.call(dict(reqs)).items():
+            self._check(res)
+            self.pool.procs[slot].loaded = self.key
+
+    def _stage(self, home: dict[int, int], s: int, inbox,
+               todo: set[int]) -> tuple[dict[int, StageOut], list[WorkerLost]]:
+        """Stage s for the partitions in todo; the outputs of those whose worker answered,
+        and the workers that died."""
+        reqs: dict[int, list] = defaultdict(list)
+        order: dict[int, list[int]] = defaultdict(list)
+        for p, slot in home.items():
+            if p not in todo:
+                continue
+            reqs[slot].append(("run_stage", (p, s, inbox[p])))
+            order[slot].append(p)
+        outs: dict[int, StageOut] = {}
+        lost = []
+        for slot, res in self.pool.call(dict(reqs)).items():
+            if isinstance(res, WorkerLost):
+                lost.append(res)
+                continue
+            self._check(res)
+            for p, out in zip(order[slot], res):
+                outs[p] = out
+        return outs, lost
+
+    def _recover(self, slot: int, home, begins, history, s: int) -> None:
+        """A new process for a dead worker; its partitions replay the tick up to stage s."""
+        self.pool.replace(slot)
+        mine = [p for p, sl in home.items() if sl == slot]
+        reqs = [("load", (self.graph, self.parts))] + [("begin", (p, begins[p])) for p in mine]
+        for past in range(s):
+            reqs += [("run_stage", (p, past, history[p][past])) for p in mine]
+        res = self.pool.call({slot: reqs})[slot]
+        if isinstance(res, WorkerLost):
+            return  # died again: the next attempt of the stage finds it and counts the retry
+        self._check(res)
+        self.pool.procs[slot].loaded = self.key
+
+    @staticmethod
+    def _check(res) -> None:
+        if isinstance(res, tuple) and len(res) == 2 and res[0] == "err":
+            raise_payload(res[1])
+
+    def _account(self, out: StageOut) -> None:
+        st = self.stats
+        st.exchanged_bytes += out.sent_bytes
+        w = st.workers[out.pid]
+        w[0] += 1
+        for node, (rin, rout, cpu) in out.stats.items():
+            acc = st.nodes[node]
+            acc[0] += rin
+            acc[1] += rout
+            acc[2] += cpu
+            w[1] += cpu
+
+    # ---------------------------------------------------------------- outputs
+    def _collect(self, collected: dict[str, list[Batch]]) -> TickResult:
+        out = TickResult()
+        pool = self.local.pool
+        for n in self.graph.nodes:
+            if n.op not in COLLECTED:
+                continue
+            batches = collected.get(n.id, [])
+            self.stats.output_bytes += sum(b.nbytes for b in batches)
+            t = merge(batches, pool, n.schema.types)
+            if n.op == "sink":
+                out.sinks[n.attr("rel")] = decode_rows(self.local.sorted(t, n.schema), n.schema, pool)
+            elif n.op == "persist":
+                out.persists[n.attr("rel")] = decode_rows(t, n.schema, pool)
+            else:
+                out.defers[(n.attr("rel"), n.attr("mode"))] = decode_rows(t, n.schema, pool)
+        return out

@@ -1,0 +1,305 @@
+"""The local worker pool: worker processes on this machine, leased to runs, resized by the
+autoscaler (runtime/autoscale.py) or fixed.
+
+Processes come from a fork server that has imported the cpu backend once, so a new
+worker starts in milliseconds and finds numba's compiled kernels on disk. Each worker
+serves requests on a pipe: a list of (method, args) for its PartitionWorker, answered
+with a list of results. A run leases some workers for a tick and spreads its partitions
+over them; a run that waits for a worker counts as backlog for the autoscaler.
+
+A worker that dies (killed, out of memory) shows up as WorkerLost from `call`; the pool
+replaces the process and the driver re-runs that worker's partitions (runtime/partitioned.py).
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+
+from dfl.runtime.autoscale import AutoscaleLoop, Autoscaler, Decision, Load, Policy
+
+_CTX = None
+
+
+def _context():
+    """A fork server preloaded with the worker code: fast, and safe with numba's threads
+    (a plain fork of a process whose kernel threads run can deadlock)."""
+    global _CTX
+    if _CTX is None:
+        _CTX = mp.get_context("forkserver")
+        _CTX.set_forkserver_preload(["dfl.runtime.worker", "dfl.runtime.pool"])
+    return _CTX
+
+
+@contextlib.contextmanager
+def _main_hidden():
+    """multiprocessing re-runs the parent's main script in every new process (to find
+    functions defined there); a worker needs nothing from it, and a user's script without
+    an `if __name__ == "__main__"` guard would start its whole run again. So the main
+    module's file and spec are hidden while a worker starts."""
+    main = sys.modules.get("__main__")
+    saved = {k: getattr(main, k) for k in ("__file__", "__spec__") if main is not None and hasattr(main, k)}
+    for k in saved:
+        delattr(main, k) if k == "__file__" else setattr(main, k, None)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            setattr(main, k, v)
+
+
+class WorkerLost(Exception):
+    def __init__(self, slot: int, exitcode: int | None) -> None:
+        super().__init__(f"worker {slot} died (exit code {exitcode})")
+        self.slot = slot
+        self.exitcode = exitcode
+
+
+def _serve(conn: Connection) -> None:
+    """A worker process: answer requests until told to stop or the pipe closes."""
+    from dfl.runtime.worker import PartitionWorker, error_payload
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver handles ^C and stops us
+    worker = PartitionWorker()
+    while True:
+        try:
+            req = conn.recv()
+        except (EOFError, OSError):
+            return
+        if req is None:
+            return
+        results = []
+        try:
+            for method, args in req:
+                results.append(getattr(worker, method)(*args))
+            conn.send(("ok", results))
+        except BaseException as e:  # noqa: BLE001 - every failure goes back to the driver
+            conn.send(("err", error_payload(e)))
+
+
+@dataclass
+class _Proc:
+    process: object
+    conn: Connection
+    started: float
+    loaded: object = None  # key of the graph this worker has loaded
+    busy_s: float = 0.0
+    billed_s: float = 0.0
+    calls: int = 0
+
+
+@dataclass
+class PoolStats:
+    started: int = 0
+    stopped: int = 0
+    replaced: int = 0
+    held_s: float = 0.0  # worker-seconds the processes were alive
+    busy_s: float = 0.0
+    billed_s: float = 0.0  # busy time billed per call, rounded up to the millisecond as FaaS bills
+    decisions: list[Decision] = field(default_factory=list)
+
+
+class LocalPool:
+    """Worker processes on this machine. `size` fixed, or an autoscale Policy."""
+
+    def __init__(self, size: int | None = None, policy: Policy | None = None,
+                 log=None, interval_s: float = 0.05) -> None:
+        if size is None and policy is None:
+            size = os.cpu_count() or 1
+        self.policy = policy
+        self.lock = threading.Condition()
+        self.procs: dict[int, _Proc] = {}
+        self.free: set[int] = set()
+        self.waiting = 0  # runs waiting for a worker
+        self.next_slot = 0
+        self.stats = PoolStats()
+        self.latencies: list[float] = []
+        self.target = size if size is not None else policy.min_workers
+        self.loop: AutoscaleLoop | None = None
+        self.closed = False
+        if policy is not None:
+            self.autoscaler = Autoscaler(policy, log=self._logged(log))
+            self.loop = AutoscaleLoop(self, self.autoscaler, interval_s).start()
+        self._resize(self.target)
+
+    def _logged(self, log):
+        def record(d: Decision) -> None:
+            self.stats.decisions.append(d)
+            if log is not None:
+                log(d)
+        return record
+
+    # ---------------------------------------------------------------- Scalable
+    def load(self) -> Load:
+        with self.lock:
+            lat = sorted(self.latencies[-50:])
+            p99 = lat[min(len(lat) - 1, math.ceil(0.99 * len(lat)) - 1)] if lat else None
+            n = len(self.procs)
+            return Load(time.monotonic(), n, n - len(self.free), self.waiting, p99)
+
+    def resize(self, n: int) -> None:
+        with self.lock:
+            self.target = n
+            self._resize(n)
+            self.lock.notify_all()
+
+    def _resize(self, n: int) -> None:
+        while len(self.procs) < n:
+            self._spawn()
+        # shrink by stopping free workers only; busy ones stop when they come back
+        for slot in sorted(self.free, reverse=True):
+            if len(self.procs) <= n:
+                break
+            self._stop(slot)
+
+    def _spawn(self, slot: int | None = None) -> int:
+        if slot is None:
+            slot = self.next_slot
+            self.next_slot += 1
+        parent, child = _context().Pipe()
+        p = _context().Process(target=_serve, args=(child,), daemon=True, name=f"dfl-worker-{slot}")
+        with _main_hidden():
+            p.start()
+        child.close()
+        self.procs[slot] = _Proc(p, parent, time.monotonic())
+        self.free.add(slot)
+        self.stats.started += 1
+        return slot
+
+    def _stop(self, slot: int) -> None:
+        proc = self.procs.pop(slot)
+        self.free.discard(slot)
+        try:
+            proc.conn.send(None)
+        except OSError:
+            pass
+        proc.conn.close()
+        proc.process.join(timeout=2)
+        if proc.process.is_alive():
+            proc.process.kill()
+        self.stats.stopped += 1
+        self._account(proc)
+
+    def _account(self, proc: _Proc) -> None:
+        self.stats.held_s += time.monotonic() - proc.started
+        self.stats.busy_s += proc.busy_s
+        self.stats.billed_s += proc.billed_s
+
+    # ---------------------------------------------------------------- leases
+    def acquire(self, want: int, grace_s: float = 0.2) -> list[int]:
+        """At least one worker, and up to `want` of them: waits for the first, then a short
+        grace for more (while the autoscaler may be starting them)."""
+        with self.lock:
+            if self.closed:
+                raise RuntimeError("the pool is closed")
+            self.waiting += want
+            try:
+                while not self.free:
+                    if self.policy is None and not self.procs:
+                        self._spawn()
+                    self.lock.wait(0.05)
+                deadline = time.monotonic() + grace_s
+                while len(self.free) < want and time.monotonic() < deadline and self.policy is not None:
+                    self.lock.wait(0.02)
+                slots = sorted(self.free)[:want]
+                self.free -= set(slots)
+                return slots
+            finally:
+                self.waiting -= want
+
+    def release(self, slots: list[int]) -> None:
+        with self.lock:
+            for s in slots:
+                if s in self.procs:
+                    self.free.add(s)
+            self._resize(self.target)
+            self.lock.notify_all()
+
+    def replace(self, slot: int) -> None:
+        """A new process in a dead worker's slot (still leased by the caller)."""
+        with self.lock:
+            old = self.procs.pop(slot, None)
+            if old is not None:
+                old.conn.close()
+                old.process.join(timeout=1)
+                self._account(old)
+            self._spawn(slot)
+            self.free.discard(slot)
+            self.stats.replaced += 1
+
+    def pid(self, slot: int) -> int:
+        return self.procs[slot].process.pid
+
+    def call(self, requests: dict[int, list[tuple[str, tuple]]]) -> dict[int, object]:
+        """Sends each leased worker its list of (method, args) and waits for all answers:
+        a list of results, an ("err", payload) tuple, or a WorkerLost."""
+        t0 = time.monotonic()
+        out: dict[int, object] = {}
+        pending: dict[Connection, int] = {}
+        for slot, reqs in requests.items():
+            proc = self.procs[slot]
+            try:
+                proc.conn.send(reqs)
+                pending[proc.conn] = slot
+            except (OSError, ValueError):
+                out[slot] = WorkerLost(slot, proc.process.exitcode)
+        while pending:
+            ready = wait(list(pending) + [self.procs[s].process.sentinel for s in pending.values()], timeout=1.0)
+            for r in ready:
+                if isinstance(r, Connection) and r in pending:
+                    slot = pending.pop(r)
+                    try:
+                        tag, payload = r.recv()
+                        out[slot] = payload if tag == "ok" else ("err", payload)
+                    except (EOFError, OSError):
+                        out[slot] = WorkerLost(slot, self.procs[slot].process.exitcode)
+                    self._bill(slot, t0)
+            for conn, slot in list(pending.items()):  # a process that died without answering
+                p = self.procs[slot].process
+                if not p.is_alive() and not conn.poll():
+                    pending.pop(conn)
+                    p.join(timeout=1)
+                    out[slot] = WorkerLost(slot, p.exitcode)
+        with self.lock:
+            self.latencies.append(time.monotonic() - t0)
+            del self.latencies[:-200]
+        return out
+
+    def _bill(self, slot: int, t0: float) -> None:
+        spent = time.monotonic() - t0
+        proc = self.procs[slot]
+        proc.busy_s += spent
+        proc.billed_s += math.ceil(spent * 1000) / 1000
+        proc.calls += 1
+
+    def kill(self, slot: int) -> None:
+        """SIGKILL a worker (for fault-injection tests and `dfl` chaos checks)."""
+        os.kill(self.pid(slot), signal.SIGKILL)
+
+    # ---------------------------------------------------------------- lifetime
+    def close(self) -> None:
+        if self.loop is not None:
+            try:
+                self.loop.stop()
+            except Exception:  # noqa: BLE001 - closing must not fail on a policy error
+                pass
+        with self.lock:
+            self.closed = True
+            for slot in list(self.procs):
+                self._stop(slot)
+
+    def size(self) -> int:
+        return len(self.procs)
+
+    def __enter__(self) -> "LocalPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,103 @@
+"""A program run on the worker pool: placement for the run's inputs, the pool (local or
+Ray, fixed or autoscaled), the partitioned driver, and the run's statistics.
+
+`Program.run(..., workers=N)` and `dfl run --workers N` come here; without workers (and
+without --autoscale / --engine ray) a run stays in one process (runtime/ticks.py alone).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from dfl.compiler.cost import CostModel
+from dfl.compiler.placement import Placed, annotation_values, hints_of, placement
+from dfl.errors import DflError
+from dfl.runtime.autoscale import Decision, Policy
+from dfl.runtime.partitioned import PartitionedPlan
+from dfl.runtime.ticks import TickRun, run_ticks
+
+log = logging.getLogger("dfl.autoscale")
+
+
+@dataclass
+class PoolOptions:
+    workers: int | None = None  # fixed pool size (and partitions)
+    autoscale: str | Policy | None = None  # "MIN..MAX" or a Policy: partitions = MAX
+    engine: str = "local"  # local | ray
+    address: str | None = None  # a Ray cluster; a local Ray without it
+    max_retries: int = 3
+
+    @property
+    def wanted(self) -> bool:
+        return self.workers is not None or self.autoscale is not None or self.engine != "local"
+
+
+@dataclass
+class DistRun:
+    run: TickRun
+    placed: Placed
+    plan: PartitionedPlan
+    pool_stats: object
+    workers_seen: int
+    wall_s: float
+
+
+def policy_for(prog, opts: PoolOptions) -> Policy | None:
+    if opts.autoscale is None:
+        return None
+    if isinstance(opts.autoscale, Policy):
+        return opts.autoscale
+    try:
+        base = Policy.parse_range(opts.autoscale)
+        ann = Policy.from_annotations(annotation_values(prog.checked.program, "replicas"),
+                                      annotation_values(prog.checked.program, "slo"), base.max_workers)
+    except ValueError as e:
+        raise DflError(str(e), kind="usage") from None
+    # the command line's range wins; the program's @slo still sets the latency target
+    return Policy(min_workers=base.min_workers, max_workers=base.max_workers,
+                  target_latency_s=ann.target_latency_s)
+
+
+def parts_for(opts: PoolOptions, policy: Policy | None) -> int:
+    if opts.workers is not None:
+        if opts.workers < 1:
+            raise DflError("--workers must be at least 1", kind="usage")
+        return opts.workers
+    if policy is not None:
+        return max(1, policy.max_workers)
+    return 2
+
+
+def make_pool(opts: PoolOptions, size: int, policy: Policy | None, on_decision: Callable[[Decision], None] | None):
+    if opts.engine == "ray":
+        from dfl.runtime.ray_engine import RayPool
+
+        return RayPool(size if policy is None else max(policy.min_workers, 0), address=opts.address, policy=policy)
+    if opts.engine != "local":
+        raise DflError(f"--engine {opts.engine} is not known", kind="usage", hint="use --engine local or ray")
+    from dfl.runtime.pool import LocalPool
+
+    return LocalPool(size if policy is None else None, policy=policy, log=on_decision)
+
+
+def run_on_pool(prog, rows: dict[str, list[tuple]], chans: dict[str, list[tuple]], max_ticks: int | None,
+                each_tick: bool, opts: PoolOptions, pool=None,
+                on_stage=None, on_decision: Callable[[Decision], None] | None = None) -> DistRun:
+    policy = policy_for(prog, opts)
+    parts = parts_for(opts, policy)
+    sizes = {rel: len(r) for rel, r in rows.items()}
+    placed = placement(prog.graph, parts, CostModel(rows=sizes), hints_of(prog.checked.program))
+    own = pool is None
+    if own:
+        pool = make_pool(opts, parts, policy, on_decision or (lambda d: log.info("autoscale: %s", d.reason)))
+    t0 = time.monotonic()
+    try:
+        plan = PartitionedPlan(placed.graph, pool, parts, max_retries=opts.max_retries, on_stage=on_stage)
+        run = run_ticks(prog.graph, plan, rows, chans, max_ticks, each_tick)
+        seen = len({pid for pid in plan.stats.workers})
+    finally:
+        if own:
+            pool.close()
+    return DistRun(run, placed, plan, pool.stats, seen, time.monotonic() - t0)

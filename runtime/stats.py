@@ -1,0 +1,69 @@
+"""`dfl run --stats` / `--stats-json FILE`: what a run on the worker pool did, per operator
+and per worker, and what a FaaS user would be billed for it."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from dfl.runtime.session import DistRun
+
+
+def stats_json(d: DistRun) -> dict[str, Any]:
+    st, ps = d.plan.stats, d.pool_stats
+    g = d.placed.graph
+    ops = []
+    for n in g.nodes:
+        rin, rout, cpu = st.nodes.get(n.id, [0, 0, 0.0])
+        send = st.nodes.get(n.id + ":send")
+        ops.append({"node": n.id, "op": n.op, "dist": n.attr("dist"), "device": n.attr("device"),
+                    "line": n.span.line if n.span else None, "rows_in": int(rin), "rows_out": int(rout),
+                    "cpu_s": round(cpu + (send[2] if send else 0.0), 6)})
+    workers = [{"pid": pid, "stage_calls": int(calls), "cpu_s": round(cpu, 6)}
+               for pid, (calls, cpu) in sorted(st.workers.items())]
+    return {
+        "partitions": d.placed.parts, "ticks": st.ticks, "wall_s": round(d.wall_s, 6),
+        "bytes": {"exchanged": st.exchanged_bytes, "inputs_sent": st.input_bytes,
+                  "outputs_collected": st.output_bytes, "estimated_by_placement": d.placed.moved_bytes},
+        "workers": workers, "operators": ops, "retries": st.retries,
+        "pool": {"started": ps.started, "stopped": ps.stopped, "replaced": ps.replaced,
+                 "held_worker_s": round(ps.held_s, 6), "busy_worker_s": round(ps.busy_s, 6),
+                 "billed_worker_s": round(ps.billed_s, 3)},
+        "autoscale": [{"at": round(x.at, 3), "before": x.before, "after": x.after, "reason": x.reason}
+                      for x in ps.decisions],
+    }
+
+
+def write_stats_json(d: DistRun, path: str) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(stats_json(d), f, indent=2)
+        f.write("\n")
+
+
+def print_stats(d: DistRun, file=None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    data = stats_json(d)
+    con = Console(file=file, stderr=file is None, width=120)
+    t = Table(title=f"operators ({data['partitions']} partitions, {data['ticks']} tick(s))")
+    for col, just in (("node", "left"), ("op", "left"), ("line", "right"), ("placement", "left"),
+                      ("rows in", "right"), ("rows out", "right"), ("cpu s", "right")):
+        t.add_column(col, justify=just)
+    for o in data["operators"]:
+        t.add_row(o["node"], o["op"], str(o["line"] or ""), f"{o['dist']} {o['device']}", f"{o['rows_in']:,}",
+                  f"{o['rows_out']:,}", f"{o['cpu_s']:.4f}")
+    con.print(t)
+    w = Table(title="workers")
+    for col in ("pid", "stage calls", "cpu s"):
+        w.add_column(col, justify="right")
+    for x in data["workers"]:
+        w.add_row(str(x["pid"]), str(x["stage_calls"]), f"{x['cpu_s']:.4f}")
+    con.print(w)
+    b, p = data["bytes"], data["pool"]
+    con.print(f"bytes exchanged {b['exchanged']:,} (placement estimated {b['estimated_by_placement']:,}); "
+              f"inputs sent {b['inputs_sent']:,}; outputs collected {b['outputs_collected']:,}")
+    con.print(f"workers started {p['started']}, replaced {p['replaced']}, retries {data['retries']}; "
+              f"held {p['held_worker_s']:.3f} worker-s, busy {p['busy_worker_s']:.3f}, "
+              f"billed {p['billed_worker_s']:.3f} worker-s (per call, rounded up to 1 ms); wall {data['wall_s']:.3f} s")
+    for x in data["autoscale"]:
+        con.print(f"autoscale t={x['at']:.3f}: {x['reason']}")

@@ -1,0 +1,146 @@
+"""A partition worker: runs the operators of a placed graph on the partitions it hosts.
+
+The placed graph is cut into stages at its `exchange` nodes: stage 0 is what runs on
+the rows a partition was given; an exchange's rows are ready one stage after its input.
+For each stage, the driver hands every partition the batches sent to it, the worker runs
+that stage's operators with the cpu backend's kernels (the same lowering table as one
+process), and returns what each exchange sends where, plus, after the last stage, the
+rows of the sinks, table states and deferred rows, for the driver to collect.
+
+A worker is a plain object, so the local process pool (runtime/pool.py) and Ray
+(runtime/ray_engine.py) host the same code; it keeps each partition's values for one
+tick only, which is what lets the driver re-run a partition elsewhere when a worker dies.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dfl.backends.cpu.plan import Context, CpuPlan, eval_node
+from dfl.backends.cpu.table import Table
+from dfl.compiler.placement import dist_of
+from dfl.errors import DflError
+from dfl.ir.graph import Graph, Node
+from dfl.runtime.batches import Batch, from_batch, merge, partition_of, split, to_batch
+
+COLLECTED = ("sink", "persist", "defer")
+
+
+def stages_of(g: Graph) -> dict[str, int]:
+    """Stage of each top-level node: one more than its input's for an exchange, else the
+    latest of its inputs' (0 for sources)."""
+    stage: dict[str, int] = {}
+    for n in g.nodes:
+        if n.op == "exchange":
+            stage[n.id] = stage[n.inputs[0]] + 1
+        else:
+            stage[n.id] = max((stage[i] for i in n.inputs), default=0)
+    return stage
+
+
+@dataclass
+class StageOut:
+    """What one partition produced in one stage."""
+    sends: dict[str, dict[int, Batch]] = field(default_factory=dict)  # exchange -> destination -> rows
+    broadcasts: dict[str, Batch] = field(default_factory=dict)  # exchange -> rows for every partition
+    collected: dict[str, Batch] = field(default_factory=dict)  # sink/persist/defer node -> rows
+    stats: dict[str, list[float]] = field(default_factory=dict)  # node -> [rows in, rows out, cpu s]
+    sent_bytes: int = 0
+    pid: int = 0
+
+
+class PartitionWorker:
+    def __init__(self) -> None:
+        self.graph: Graph | None = None
+        self.plan: CpuPlan | None = None
+        self.parts = 1
+        self.stage: dict[str, int] = {}
+        self.last_stage = 0
+        self.ctx: dict[int, Context] = {}
+        self.values: dict[int, dict[str, Table]] = {}
+
+    def load(self, graph: Graph, parts: int) -> int:
+        self.graph = graph
+        self.plan = CpuPlan(graph)
+        self.parts = parts
+        self.stage = stages_of(graph)
+        self.last_stage = max(self.stage.values(), default=0)
+        return os.getpid()
+
+    def begin(self, part: int, inputs: dict[tuple[str, str], Batch]) -> None:
+        """A new tick for partition `part`, with its share of the tick's source rows."""
+        plan = self.plan
+        enc = {key: from_batch(b, plan.pool) for key, b in inputs.items()}
+        self.ctx[part] = Context(plan.pool, plan.ev, enc, chains={}, inner=frozenset())
+        self.values[part] = {}
+
+    def run_stage(self, part: int, s: int, inbox: dict[str, list[Batch]]) -> StageOut:
+        with np.errstate(all="ignore"):  # int wraps and IEEE specials are the language's
+            return self._run_stage(part, s, inbox)
+
+    def _run_stage(self, part: int, s: int, inbox: dict[str, list[Batch]]) -> StageOut:
+        g, plan, ctx, values = self.graph, self.plan, self.ctx[part], self.values[part]
+        out = StageOut(pid=os.getpid())
+        for n in g.nodes:
+            if self.stage[n.id] != s:
+                continue
+            t0 = time.process_time()
+            if n.op == "exchange":
+                values[n.id] = merge(inbox.get(n.id, []), plan.pool, n.schema.types)
+                rows_in = values[n.id].n
+            else:
+                values[n.id] = eval_node(n, values, ctx)
+                rows_in = sum(values[i].n for i in n.inputs)
+            out.stats[n.id] = [rows_in, values[n.id].n, time.process_time() - t0]
+        for n in g.nodes:  # what this stage's rows send on to the next
+            if n.op == "exchange" and self.stage[n.id] == s + 1:
+                self._send(n, part, values[n.inputs[0]], out)
+        if s == self.last_stage:
+            for n in g.nodes:
+                if n.op in COLLECTED and (part == 0 or dist_of(n).kind not in ("replicated", "single")):
+                    out.collected[n.id] = to_batch(values[n.id], n.schema.types, plan.pool)
+            del self.values[part], self.ctx[part]
+        return out
+
+    def _send(self, ex: Node, part: int, t: Table, out: StageOut) -> None:
+        src_dist = dist_of(self.graph.node(ex.inputs[0]))
+        if src_dist.kind in ("replicated", "single") and part != 0:
+            return  # every partition holds the same rows (or none): partition 0 speaks for all
+        mode = ex.attr("mode")
+        types = ex.schema.types
+        t0 = time.process_time()
+        if mode == "broadcast":
+            b = to_batch(t, types, self.plan.pool)
+            out.broadcasts[ex.id] = b
+            out.sent_bytes += b.nbytes * (self.parts - 1)
+        elif mode == "gather":
+            b = to_batch(t, types, self.plan.pool)
+            out.sends[ex.id] = {0: b}
+            out.sent_bytes += b.nbytes if part != 0 else 0
+        else:
+            pieces = split(t, partition_of(t, ex.attr("keys"), types, self.plan.pool, self.parts), self.parts)
+            dests = {}
+            for p, piece in enumerate(pieces):
+                if piece.n:
+                    dests[p] = b = to_batch(piece, types, self.plan.pool)
+                    out.sent_bytes += b.nbytes if p != part else 0
+            out.sends[ex.id] = dests
+        st = out.stats.setdefault(ex.id + ":send", [t.n, t.n, 0.0])
+        st[2] += time.process_time() - t0
+
+
+def error_payload(e: BaseException) -> tuple:
+    """A worker's error as plain values (exceptions with fields do not always pickle)."""
+    if isinstance(e, DflError):
+        return ("dfl", e.message, e.span, e.hint, e.kind)
+    return ("internal", f"{type(e).__name__}: {e}", None, None, "runtime")
+
+
+def raise_payload(p: tuple) -> None:
+    tag, message, span, hint, kind = p
+    if tag == "dfl":
+        raise DflError(message, span, hint=hint, kind=kind)
+    raise RuntimeError(f"a worker failed: {message}")

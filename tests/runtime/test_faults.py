@@ -1,0 +1,78 @@
+"""Faults: a worker process killed mid-run is replaced and its partitions re-run; the
+result is identical, nothing hangs, no row is lost. A worker that keeps dying fails the
+run with a clear message after a bounded number of retries."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import dfl
+from dfl.errors import DflError
+from dfl.runtime.pool import LocalPool
+
+TC = """
+input edge(x: int, y: int)
+output path(x: int, y: int)
+output n(c: int)
+path(x, y) :- edge(x, y).
+path(x, z) :- path(x, y), edge(y, z).
+n(count()) :- path(_, _).
+"""
+
+
+def _edges(seed: int = 3, nodes: int = 120, m: int = 300) -> list[tuple[int, int]]:
+    rng = random.Random(seed)
+    return [(rng.randrange(nodes), rng.randrange(nodes)) for _ in range(m)]
+
+
+def _killer(at_stage: int, times: int):
+    """An on_stage hook that SIGKILLs the worker of partition 0 before stage `at_stage`."""
+    done = []
+
+    def hook(tick: int, stage: int, where) -> None:
+        pool, home = where
+        if stage == at_stage and len(done) < times:
+            done.append(stage)
+            pool.kill(home[0])
+    hook.kills = done
+    return hook
+
+
+@pytest.mark.parametrize("stage", [0, 1, 2])
+def test_a_killed_worker_is_replaced_and_the_result_is_identical(stage: int) -> None:
+    prog = dfl.compile(TC)
+    rows = _edges()
+    want = prog.run(target="interp", edge=rows)
+    hook = _killer(stage, 1)
+    with LocalPool(2) as pool:
+        got = prog.run(edge=rows, workers=2, pool=pool, on_stage=hook)
+        assert pool.stats.replaced == 1
+    assert hook.kills == [stage]
+    assert got["path"] == want["path"] and got["n"] == want["n"]
+    assert got.dist.plan.stats.retries == 1
+
+
+def test_a_worker_that_keeps_dying_fails_the_run_clearly() -> None:
+    prog = dfl.compile(TC)
+
+    def always(tick: int, stage: int, where) -> None:
+        pool, home = where
+        pool.kill(home[0])
+
+    with LocalPool(2) as pool:
+        with pytest.raises(DflError) as e:
+            prog.run(edge=_edges(), workers=2, pool=pool, on_stage=always)
+    assert e.value.kind == "runtime"
+    assert "died" in e.value.message and "giving up after 3 retries" in e.value.message
+    assert "partition(s) [0]" in e.value.message
+
+
+def test_a_killed_worker_between_runs_is_noticed_and_replaced() -> None:
+    prog = dfl.compile(TC)
+    rows = _edges(7)
+    want = prog.run(target="interp", edge=rows)
+    with LocalPool(2) as pool:
+        assert prog.run(edge=rows, workers=2, pool=pool)["path"] == want["path"]
+        pool.kill(sorted(pool.procs)[0])
+        assert prog.run(edge=rows, workers=2, pool=pool)["path"] == want["path"]

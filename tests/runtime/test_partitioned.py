@@ -1,0 +1,71 @@
+"""The worker pool computes what one process computes: every example, every acceptance
+case and every targeted parity program (tests/backends/test_parity.py) runs placed over
+1, 2 and 3 partitions on a local pool of worker processes, against the interpreter.
+
+The pool is shared by the whole module (workers start once); each program's graph is
+loaded by the workers on its first tick.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+import dfl
+from dfl.errors import DflError
+from dfl.runtime.pool import LocalPool
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: shared helpers
+
+from tests.backends.test_parity import CASES, assert_same_results  # noqa: E402
+from test_examples import ACCEPTANCE, EXAMPLES, cases  # noqa: E402
+
+PARTS = [1, 2, 3]
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with LocalPool(2) as p:
+        yield p
+
+
+def _outcome(run):
+    try:
+        return "ok", run()
+    except DflError as e:
+        return "error", e.kind
+
+
+@pytest.mark.parametrize("parts", PARTS)
+@pytest.mark.parametrize("case", cases(EXAMPLES) + cases(ACCEPTANCE), ids=lambda c: c.name)
+def test_suite_case_on_the_pool(case: Path, parts: int, pool) -> None:
+    indir = case / "in"
+    kw = {"input_dir": str(indir)} if indir.is_dir() else {}
+    try:
+        prog = dfl.load(case / "prog.dfl")
+    except DflError as e:
+        assert e.kind == "compile"
+        return
+    ref = _outcome(lambda: prog.run(target="interp", each_tick=True, **kw))
+    got = _outcome(lambda: prog.run(each_tick=True, workers=parts, pool=pool, **kw))
+    assert got[0] == ref[0], f"{case.name}: {got} vs {ref}"
+    if ref[0] == "ok":
+        assert_same_results(got[1], ref[1], f"{case.name} on {parts} partitions")
+        assert got[1].dist is not None and got[1].dist.placed.parts == parts
+    else:
+        assert got[1] == ref[1]
+
+
+@pytest.mark.parametrize("parts", [2, 3])
+@pytest.mark.parametrize("case", [c.param() for c in CASES])
+def test_targeted_program_on_the_pool(case, parts: int, pool) -> None:
+    prog = dfl.compile(case.src)
+    kw = dict(max_ticks=case.max_ticks, each_tick=case.each_tick, **case.rows)
+    ref = _outcome(lambda: prog.run(target="interp", **kw))
+    got = _outcome(lambda: prog.run(workers=parts, pool=pool, **kw))
+    assert got[0] == ref[0], f"{case.id}: {got} vs {ref}"
+    if ref[0] == "ok":
+        assert_same_results(got[1], ref[1], f"{case.id} on {parts} partitions")
+    else:
+        assert got[1] == ref[1]
