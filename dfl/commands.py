@@ -202,10 +202,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
     rows: dict[str, int] = {}
     for item in args.rows:
         name, sep, n = item.partition("=")
-        if not sep or not n.replace("_", "").isdigit() or name not in prog.inputs:
+        count = int(n) if n.isascii() and n.isdigit() else None
+        if not sep or count is None or name not in prog.inputs:
             raise DflError(f"--rows takes REL=N for an input relation, got '{item}'", kind="usage",
                            hint=f"inputs: {', '.join(sorted(prog.inputs)) or 'none'}")
-        rows[name] = int(n)
+        rows[name] = count
     placed = _placed(prog, args.workers, rows, args.naive)
     lines = [f"{args.program}: placed over {placed.parts} partition(s)"
              + (" (naive plan: every join input shuffled)" if args.naive else "")]
