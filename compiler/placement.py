@@ -115,7 +115,9 @@ class _Placer:
         self.fix_dist: dict[str, dict[str, Dist]] = {}  # fixpoint -> its relations' distributions
 
     def run(self) -> Placed:
-        self.demand = _demands(self.g)
+        # the naive plan hashes each dedup on all its columns, as a planner that does not
+        # look at the consumers would; the placed plan hashes on what the consumers need
+        self.demand = {} if self.naive else _demands(self.g)
         for n in self.g.nodes:
             getattr(self, "op_" + n.op, self.op_local)(n)
         return Placed(self.g.with_nodes(self.out), self.notes, self.parts)
