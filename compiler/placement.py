@@ -157,6 +157,16 @@ class _Placer:
         if key in self.moves:
             return self.moves[key]
         node = self.by_id[src]
+        if node.op == "source" and have.kind == "any" and want.kind == "hash":
+            # rows the driver splits anyway: split them by the wanted hash as they are read,
+            # rather than evenly and then shuffled (one trip for every row instead of two)
+            placed = node.with_attrs(dist=str(want))
+            self.out[self.out.index(node)] = placed
+            self.by_id[src] = placed
+            self.dist[src] = want
+            note = next(x for x in self.notes if x.node == src)
+            note.text = f"{want}: rows split by hash as they are read ({reason})"
+            return src
         ex_id = f"{src}.x{len(self.moves) + 1}"
         mode = {"hash": "hash", "replicated": "broadcast", "single": "gather"}[want.kind]
         rows = self.rows[src]

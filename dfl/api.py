@@ -136,18 +136,26 @@ class Program:
         per = [{rel: sort_rows(t.get(rel, ()), s.types) for rel, s in schemas.items()} for t in run.per_tick]
         return Result(outs, schemas, run.ticks, run.quiescent, per, run.stats, dist)
 
-    def run_columns(self, target: str = "cpu", **columns) -> dict[str, dict]:
+    def run_columns(self, target: str = "cpu", *, workers: int | None = None, autoscale=None,
+                    engine: str = "local", address: str | None = None, pool=None,
+                    **columns) -> dict[str, dict]:
         """One tick on columnar data, with no per-row Python: `columns[rel]` is a sequence of
         numpy arrays (or a dict by column name) in declaration order; string columns may be
         numpy arrays of str (they are dictionary-encoded). Returns each output relation as a
-        dict of numpy arrays (strings decoded to object arrays), unsorted."""
+        dict of numpy arrays (strings decoded to object arrays), unsorted. With `workers`
+        (or `autoscale`, `engine`, `pool`) the tick runs partitioned on the worker pool,
+        columns in and out (batches between processes, no rows)."""
         import numpy as np
 
         from dfl.backends.cpu.table import DTYPES, Table
+        from dfl.runtime.session import PoolOptions, columns_on_pool
 
         if target != "cpu":
             raise DflError("run_columns needs the cpu target", kind="usage")
-        plan = self.plan("cpu")
+        opts = PoolOptions(workers, autoscale, engine, address)
+        pooled = opts.wanted or pool is not None
+        plan = columns_on_pool(self, opts, pool, {r: _ncols(c) for r, c in columns.items()}) if pooled \
+            else self.plan("cpu")
         enc = {}
         for rel, cols in columns.items():
             schema = self.inputs.get(rel)
@@ -167,6 +175,8 @@ class Program:
             schema = self.outputs[rel]
             out[rel] = {n: (np.array(plan.pool.decode(c), dtype=object) if ty == Type.STR else c)
                         for n, c, ty in zip(schema.names, t.cols, schema.types)}
+        if pooled:
+            plan.close()
         return out
 
     def _read(self, rel: str, schema: Schema, input_dir: str | None, files: dict[str, str],
@@ -212,6 +222,12 @@ def run(program: str | os.PathLike, **relations: Iterable) -> Result:
 
 
 # ---------------------------------------------------------------- rows given from Python
+
+
+def _ncols(cols) -> int:
+    """Rows in a relation given as columns (for the placement's estimates)."""
+    first = next(iter(cols.values() if isinstance(cols, Mapping) else cols), None)
+    return len(first) if first is not None else 0
 
 
 def validate_rows(rel: str, schema: Schema, rows: Iterable, tick_column: bool = False) -> list[tuple]:

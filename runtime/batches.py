@@ -110,8 +110,10 @@ def partition_of(t: Table, keys: tuple[int, ...], types: tuple[Type, ...], pool:
 
 def split(t: Table, part: np.ndarray, parts: int) -> list[Table]:
     """t's rows grouped by partition, in row order within each."""
-    order = np.argsort(part, kind="stable")
-    bounds = np.searchsorted(part[order], np.arange(parts + 1))
+    # a stable sort of small ints is a radix sort (linear) when they fit a byte
+    small = part.astype(np.uint8) if parts <= 256 else part
+    order = np.argsort(small, kind="stable")
+    bounds = np.searchsorted(small[order], np.arange(parts + 1))
     out = []
     for p in range(parts):
         idx = order[bounds[p]:bounds[p + 1]]

@@ -28,6 +28,7 @@ from dfl.backends.cpu.plan import CpuPlan, decode_rows, encode_rows
 from dfl.compiler.placement import dist_of
 from dfl.errors import DflError
 from dfl.ir.graph import Graph
+from dfl.backends.cpu.table import Table
 from dfl.runtime.batches import Batch, merge, partition_of, split, to_batch
 from dfl.runtime.pool import WorkerLost
 from dfl.runtime.worker import COLLECTED, StageOut, raise_payload, stages_of
@@ -53,7 +54,7 @@ class PartitionedPlan:
         self.pool = pool
         self.parts = parts
         self.max_retries = max_retries
-        self.on_stage = on_stage  # a hook (tick, stage, pool) before each stage: fault-injection tests
+        self.on_stage = on_stage  # a hook (tick, stage, (pool, home)) before each stage attempt: fault tests
         self.stage = stages_of(graph)
         self.last = max(self.stage.values(), default=0)
         self.local = CpuPlan(graph)  # the driver's own string pool and output ordering
@@ -63,20 +64,22 @@ class PartitionedPlan:
         self.tick = 0
 
     # ---------------------------------------------------------------- inputs
-    def _split_sources(self, inputs: dict[tuple[str, str], list[tuple]]) -> list[dict[tuple[str, str], Batch]]:
+    def _split_sources(self, tables: dict[tuple[str, str], Table]) -> list[dict[tuple[str, str], Batch]]:
+        """Each source's rows (encoded with the driver's pool) split by its distribution."""
         per_part: list[dict[tuple[str, str], Batch]] = [{} for _ in range(self.parts)]
         pool = self.local.pool
         for n in self.graph.by_op("source"):
             key = (n.attr("kind"), n.attr("rel"))
-            rows = inputs.get(key)
-            if rows is None:
+            t = tables.get(key)
+            if t is None:
                 continue
-            t = encode_rows(rows, n.schema, pool)
             d = dist_of(n)
             if d.kind == "hash":
                 pieces = split(t, partition_of(t, d.keys, n.schema.types, pool, self.parts), self.parts)
             elif d.kind == "any":
-                pieces = split(t, np.arange(t.n, dtype=np.int64) * self.parts // max(t.n, 1), self.parts)
+                bounds = [t.n * p // self.parts for p in range(self.parts + 1)]
+                pieces = [Table([c[bounds[p]:bounds[p + 1]] for c in t.cols], bounds[p + 1] - bounds[p])
+                          for p in range(self.parts)]
             else:
                 pieces = [t] + [t.take(np.empty(0, np.int64))] * (self.parts - 1)
             for p, piece in enumerate(pieces):
@@ -87,8 +90,24 @@ class PartitionedPlan:
 
     # ---------------------------------------------------------------- one tick
     def run(self, inputs: dict[tuple[str, str], list[tuple]]) -> TickResult:
+        """One tick on rows (the tick loop's interface)."""
+        schemas = {(n.attr("kind"), n.attr("rel")): n.schema for n in self.graph.by_op("source")}
+        tables = {key: encode_rows(rows, schemas[key], self.local.pool) for key, rows in inputs.items()
+                  if key in schemas}
+        return self._result(self._tick(tables))
+
+    def run_columns(self, tables: dict[tuple[str, str], Table]) -> dict[str, Table]:
+        """One tick on columns encoded with `self.local.pool`; the sinks as tables, unsorted
+        (as CpuPlan.run_columns): no per-row Python on the driver."""
+        collected = self._tick(tables)
+        out = {}
+        for n in self.graph.by_op("sink"):
+            out[n.attr("rel")] = self._merged(n, collected)
+        return out
+
+    def _tick(self, tables: dict[tuple[str, str], Table]) -> dict[str, list[Batch]]:
         t0 = time.monotonic()
-        begins = self._split_sources(inputs)
+        begins = self._split_sources(tables)
         slots = self.pool.acquire(self.parts)
         try:
             home = {p: slots[p % len(slots)] for p in range(self.parts)}
@@ -98,13 +117,13 @@ class PartitionedPlan:
             collected: dict[str, list[Batch]] = defaultdict(list)
             inbox: dict[int, dict[str, list[Batch]]] = {p: {} for p in range(self.parts)}
             for s in range(self.last + 1):
-                if self.on_stage is not None:
-                    self.on_stage(self.tick, s, (self.pool, home))
                 for p in range(self.parts):
                     history[p].append(inbox[p])
                 outs: dict[int, StageOut] = {}
                 todo = set(range(self.parts))
                 while True:
+                    if self.on_stage is not None:  # before every attempt of the stage
+                        self.on_stage(self.tick, s, (self.pool, home))
                     done, lost = self._stage(home, s, inbox, todo)
                     outs.update(done)
                     todo -= set(done)
@@ -132,13 +151,12 @@ class PartitionedPlan:
                             inbox[d].setdefault(ex, []).append(b)
                     for node, b in out.collected.items():
                         collected[node].append(b)
-            result = self._collect(collected)
         finally:
             self.pool.release(slots)
         self.tick += 1
         self.stats.ticks += 1
         self.stats.wall_s += time.monotonic() - t0
-        return result
+        return collected
 
     def _prepare(self, home: dict[int, int], begins, slots: set[int], force: bool = False) -> None:
         reqs: dict[int, list] = defaultdict(list)
@@ -206,15 +224,18 @@ class PartitionedPlan:
             w[1] += cpu
 
     # ---------------------------------------------------------------- outputs
-    def _collect(self, collected: dict[str, list[Batch]]) -> TickResult:
+    def _merged(self, n, collected: dict[str, list[Batch]]) -> Table:
+        batches = collected.get(n.id, [])
+        self.stats.output_bytes += sum(b.nbytes for b in batches)
+        return merge(batches, self.local.pool, n.schema.types)
+
+    def _result(self, collected: dict[str, list[Batch]]) -> TickResult:
         out = TickResult()
         pool = self.local.pool
         for n in self.graph.nodes:
             if n.op not in COLLECTED:
                 continue
-            batches = collected.get(n.id, [])
-            self.stats.output_bytes += sum(b.nbytes for b in batches)
-            t = merge(batches, pool, n.schema.types)
+            t = self._merged(n, collected)
             if n.op == "sink":
                 out.sinks[n.attr("rel")] = decode_rows(self.local.sorted(t, n.schema), n.schema, pool)
             elif n.op == "persist":

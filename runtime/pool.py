@@ -106,28 +106,33 @@ class PoolStats:
     decisions: list[Decision] = field(default_factory=list)
 
 
-class LocalPool:
-    """Worker processes on this machine. `size` fixed, or an autoscale Policy."""
+class SlotPool:
+    """What every worker pool shares: slots leased to runs, sizing (fixed, or driven by an
+    autoscale Policy through AutoscaleLoop), and billing. A subclass says how a worker
+    starts (`_start`), ends (`_end`), and answers (`call`, `kill`, `pid`)."""
 
-    def __init__(self, size: int | None = None, policy: Policy | None = None,
-                 log=None, interval_s: float = 0.05) -> None:
+    def __init__(self, size: int | None, policy: Policy | None, log, interval_s: float) -> None:
         if size is None and policy is None:
             size = os.cpu_count() or 1
         self.policy = policy
         self.lock = threading.Condition()
-        self.procs: dict[int, _Proc] = {}
+        self.procs: dict = {}
         self.free: set[int] = set()
-        self.waiting = 0  # runs waiting for a worker
+        self.waiting = 0  # partitions of runs waiting for a worker: the autoscaler's backlog
         self.next_slot = 0
         self.stats = PoolStats()
         self.latencies: list[float] = []
         self.target = size if size is not None else policy.min_workers
         self.loop: AutoscaleLoop | None = None
         self.closed = False
-        if policy is not None:
-            self.autoscaler = Autoscaler(policy, log=self._logged(log))
+
+    def _begin(self, log, interval_s: float) -> None:
+        """Starts the first workers and the autoscaler (after the subclass is ready)."""
+        if self.policy is not None:
+            self.autoscaler = Autoscaler(self.policy, log=self._logged(log))
             self.loop = AutoscaleLoop(self, self.autoscaler, interval_s).start()
-        self._resize(self.target)
+        with self.lock:
+            self._resize(self.target)
 
     def _logged(self, log):
         def record(d: Decision) -> None:
@@ -151,6 +156,8 @@ class LocalPool:
             self.lock.notify_all()
 
     def _resize(self, n: int) -> None:
+        if self.closed:
+            return
         while len(self.procs) < n:
             self._spawn()
         # shrink by stopping free workers only; busy ones stop when they come back
@@ -163,12 +170,7 @@ class LocalPool:
         if slot is None:
             slot = self.next_slot
             self.next_slot += 1
-        parent, child = _context().Pipe()
-        p = _context().Process(target=_serve, args=(child,), daemon=True, name=f"dfl-worker-{slot}")
-        with _main_hidden():
-            p.start()
-        child.close()
-        self.procs[slot] = _Proc(p, parent, time.monotonic())
+        self.procs[slot] = self._start(slot)
         self.free.add(slot)
         self.stats.started += 1
         return slot
@@ -176,18 +178,11 @@ class LocalPool:
     def _stop(self, slot: int) -> None:
         proc = self.procs.pop(slot)
         self.free.discard(slot)
-        try:
-            proc.conn.send(None)
-        except OSError:
-            pass
-        proc.conn.close()
-        proc.process.join(timeout=2)
-        if proc.process.is_alive():
-            proc.process.kill()
+        self._end(proc, dead=False)
         self.stats.stopped += 1
         self._account(proc)
 
-    def _account(self, proc: _Proc) -> None:
+    def _account(self, proc) -> None:
         self.stats.held_s += time.monotonic() - proc.started
         self.stats.busy_s += proc.busy_s
         self.stats.billed_s += proc.billed_s
@@ -223,16 +218,80 @@ class LocalPool:
             self.lock.notify_all()
 
     def replace(self, slot: int) -> None:
-        """A new process in a dead worker's slot (still leased by the caller)."""
+        """A new worker in a dead worker's slot (still leased by the caller)."""
         with self.lock:
             old = self.procs.pop(slot, None)
             if old is not None:
-                old.conn.close()
-                old.process.join(timeout=1)
+                self._end(old, dead=True)
                 self._account(old)
             self._spawn(slot)
             self.free.discard(slot)
             self.stats.replaced += 1
+
+    def _bill(self, slot: int, t0: float) -> None:
+        proc = self.procs.get(slot)
+        if proc is None:
+            return
+        spent = time.monotonic() - t0
+        proc.busy_s += spent
+        proc.billed_s += math.ceil(spent * 1000) / 1000
+        proc.calls += 1
+
+    def _latency(self, t0: float) -> None:
+        with self.lock:
+            self.latencies.append(time.monotonic() - t0)
+            del self.latencies[:-200]
+
+    # ---------------------------------------------------------------- lifetime
+    def close(self) -> None:
+        if self.loop is not None:
+            try:
+                self.loop.stop()
+            except Exception:  # noqa: BLE001 - closing must not fail on a policy error
+                pass
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+            for slot in list(self.procs):
+                self._stop(slot)
+
+    def size(self) -> int:
+        return len(self.procs)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class LocalPool(SlotPool):
+    """Worker processes on this machine. `size` fixed, or an autoscale Policy."""
+
+    def __init__(self, size: int | None = None, policy: Policy | None = None,
+                 log=None, interval_s: float = 0.05) -> None:
+        super().__init__(size, policy, log, interval_s)
+        self._begin(log, interval_s)
+
+    def _start(self, slot: int) -> _Proc:
+        parent, child = _context().Pipe()
+        p = _context().Process(target=_serve, args=(child,), daemon=True, name=f"dfl-worker-{slot}")
+        with _main_hidden():
+            p.start()
+        child.close()
+        return _Proc(p, parent, time.monotonic())
+
+    def _end(self, proc: _Proc, dead: bool) -> None:
+        if not dead:
+            try:
+                proc.conn.send(None)
+            except OSError:
+                pass
+        proc.conn.close()
+        proc.process.join(timeout=1 if dead else 2)
+        if proc.process.is_alive():
+            proc.process.kill()
 
     def pid(self, slot: int) -> int:
         return self.procs[slot].process.pid
@@ -267,39 +326,9 @@ class LocalPool:
                     pending.pop(conn)
                     p.join(timeout=1)
                     out[slot] = WorkerLost(slot, p.exitcode)
-        with self.lock:
-            self.latencies.append(time.monotonic() - t0)
-            del self.latencies[:-200]
+        self._latency(t0)
         return out
-
-    def _bill(self, slot: int, t0: float) -> None:
-        spent = time.monotonic() - t0
-        proc = self.procs[slot]
-        proc.busy_s += spent
-        proc.billed_s += math.ceil(spent * 1000) / 1000
-        proc.calls += 1
 
     def kill(self, slot: int) -> None:
         """SIGKILL a worker (for fault-injection tests and `dfl` chaos checks)."""
         os.kill(self.pid(slot), signal.SIGKILL)
-
-    # ---------------------------------------------------------------- lifetime
-    def close(self) -> None:
-        if self.loop is not None:
-            try:
-                self.loop.stop()
-            except Exception:  # noqa: BLE001 - closing must not fail on a policy error
-                pass
-        with self.lock:
-            self.closed = True
-            for slot in list(self.procs):
-                self._stop(slot)
-
-    def size(self) -> int:
-        return len(self.procs)
-
-    def __enter__(self) -> "LocalPool":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -82,6 +82,16 @@ def make_pool(opts: PoolOptions, size: int, policy: Policy | None, on_decision: 
     return LocalPool(size if policy is None else None, policy=policy, log=on_decision)
 
 
+def close_pool(pool) -> None:
+    """Stops a pool this run made, and the local Ray it started, if it started one (Ray's
+    helper processes would outlive the command otherwise)."""
+    pool.close()
+    if getattr(pool, "started_ray", False):
+        from dfl.runtime.ray_engine import shutdown
+
+        shutdown()
+
+
 def run_on_pool(prog, rows: dict[str, list[tuple]], chans: dict[str, list[tuple]], max_ticks: int | None,
                 each_tick: bool, opts: PoolOptions, pool=None,
                 on_stage=None, on_decision: Callable[[Decision], None] | None = None) -> DistRun:
@@ -99,5 +109,33 @@ def run_on_pool(prog, rows: dict[str, list[tuple]], chans: dict[str, list[tuple]
         seen = len({pid for pid in plan.stats.workers})
     finally:
         if own:
-            pool.close()
+            close_pool(pool)
     return DistRun(run, placed, plan, pool.stats, seen, time.monotonic() - t0)
+
+
+class ColumnsOnPool:
+    """A partitioned plan for one `run_columns` tick: `.pool` is the driver's string pool
+    (for encoding inputs and decoding outputs), `.run_columns` the tick, `.close` gives
+    back a pool it created."""
+
+    def __init__(self, plan: PartitionedPlan, own_pool) -> None:
+        self.plan = plan
+        self.pool = plan.local.pool
+        self.own = own_pool
+
+    def run_columns(self, tables):
+        return self.plan.run_columns(tables)
+
+    def close(self) -> None:
+        if self.own is not None:
+            close_pool(self.own)
+
+
+def columns_on_pool(prog, opts: PoolOptions, pool, sizes: dict[str, int]) -> ColumnsOnPool:
+    policy = policy_for(prog, opts)
+    parts = parts_for(opts, policy)
+    placed = placement(prog.graph, parts, CostModel(rows=sizes), hints_of(prog.checked.program))
+    own = None
+    if pool is None:
+        pool = own = make_pool(opts, parts, policy, lambda d: log.info("autoscale: %s", d.reason))
+    return ColumnsOnPool(PartitionedPlan(placed.graph, pool, parts, max_retries=opts.max_retries), own)

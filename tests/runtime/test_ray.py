@@ -2,7 +2,9 @@
 actors gives exactly what the reference interpreter gives, also when an actor is killed
 in the middle of a tick. Skipped when Ray is not installed.
 
-One local Ray (2 CPUs) serves the whole module: it takes seconds to start.
+One local Ray serves the whole module: it takes seconds to start. It offers 4 logical
+CPUs (Ray's bookkeeping, not a limit on the machine) so that a test's own 2-actor pool
+can start while the module's shared pool holds its 2 actors.
 """
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ def ray_session():
     os.environ["RAY_TMPDIR"] = tmp
     started = not ray.is_initialized()
     if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=tmp)
+        ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False, _temp_dir=tmp)
     try:
         yield
     finally:
