@@ -66,7 +66,8 @@ class Phases:
             (PartitionedPlan, "_split_sources", "encode + split inputs"),
             (PartitionedPlan, "_prepare", "ship inputs to workers"),
             (PartitionedPlan, "_stage", "stages on workers (incl. IPC)"),
-            (PartitionedPlan, "_collect", "collect + decode outputs"),
+            (PartitionedPlan, "_merged", "collect outputs (map, concatenate)"),
+            (PartitionedPlan, "_result", "decode outputs to rows"),
             (CpuPlan, "run", "execute tick (one process)"),
             (ticks, "_same", "quiescence check"),
             (api, "sort_rows", "sort outputs"),
@@ -195,6 +196,33 @@ def speedup(name: str, label: str, src: str, rows: dict[str, list[tuple]], repea
     res["stages_speedup_2_over_1"] = s1 / s2 if s2 else None
     res["stages_share_of_wall_1"] = s1 / w1["best_s"]
     res["loadavg_before"], res["loadavg_after"] = load_before, loadavg()
+    return res
+
+
+def speedup_columns(name: str, label: str, src: str, columns: dict[str, list], repeat: int, log) -> dict:
+    """The same comparison on columns (`run_columns`: no Python rows on the driver, batches
+    through shared memory), with one kernel thread per worker: the scaling of the pool
+    itself, a worker being the unit of compute (one core) as a FaaS instance is."""
+    from dfl.runtime.pool import LocalPool
+
+    prog = dfl.compile(src)
+    out_rel = next(iter(prog.outputs))
+
+    def rows_of(r) -> int:
+        return len(next(iter(r[out_rel].values())))
+
+    prog.run_columns(**columns)
+    res: dict = {"workload": name, "config": label}
+    one, _, _, n = timed_run(lambda: prog.run_columns(**columns), repeat, rows_of)
+    res["one_process_s"], res["output_rows"] = one, n
+    for w in (1, 2):
+        log(f"[1b] {name} [{label}]: run_columns on {w} worker(s), 1 thread each ...")
+        with LocalPool(w, threads_per_worker=1) as pool:
+            prog.run_columns(workers=w, pool=pool, **columns)  # warm: workers load the kernels
+            best, _, _, k = timed_run(lambda: prog.run_columns(workers=w, pool=pool, **columns), repeat, rows_of)
+            assert k == n, f"{name}: {w} workers gave {k} rows, one process {n}"
+            res[f"workers_{w}_s"] = best
+    res["speedup_2_over_1"] = res["workers_1_s"] / res["workers_2_s"]
     return res
 
 
@@ -361,6 +389,15 @@ def report(out: dict, con) -> None:
         p.add_row("total", *[fmt(c["best_s"]) for c in cols])
         con.print(p)
 
+    c = Table(title=f"1b. Speedup on columns (run_columns, shared memory), one kernel thread per worker "
+                    f"(best of {out['repeat']}, s)")
+    for col in ("workload", "one process (all cores)", "1 worker", "2 workers", "2 vs 1"):
+        c.add_column(col, justify="left" if col == "workload" else "right")
+    for r in out.get("speedup_columns", []):
+        c.add_row(f"{r['workload']} [{r['config']}]", fmt(r["one_process_s"]), fmt(r["workers_1_s"]),
+                  fmt(r["workers_2_s"]), f"{r['speedup_2_over_1']:.2f}x")
+    con.print(c)
+
     j = out["exchanged"]
     b = Table(title=f"2. Bytes exchanged, join [{j['config']}], {j['partitions']} partitions")
     for col, jj in (("plan", "left"), ("exchanges", "left"), ("estimated bytes", "right"),
@@ -433,6 +470,19 @@ def main(argv=None) -> int:
         speedup("tc", f"{tc_cfg[0]:,} nodes / {tc_cfg[1]:,} edges", tc.DFL_SRC, {"edge": tc_edges}, repeat, log),
     ]
     del gb_rows, tc_edges
+    rng = np.random.default_rng(args.seed)
+    cols_cfg = [("groupby", (1_000_000, 10_000) if q else (10_000_000, 100_000)),
+                ("tc", (1_000, 3_000) if q else (5_000, 10_000))]
+    out["speedup_columns"] = []
+    for name, (a, b) in cols_cfg:
+        if name == "groupby":
+            cols = {"fact": [rng.permutation(a).astype(np.int64), rng.integers(0, b, a), rng.integers(0, 1000, a)]}
+            src, label = gb.DFL_SRC, f"{a:,} rows / {b:,} keys"
+        else:
+            cols = {"edge": [rng.integers(0, a, b), rng.integers(0, a, b)]}
+            src, label = tc.DFL_SRC, f"{a:,} nodes / {b:,} edges"
+        out["speedup_columns"].append(speedup_columns(name, label, src, cols, repeat, log))
+        del cols
     fact, dim = join_rows(*join_cfg, args.seed)
     out["exchanged"] = exchanged(f"{join_cfg[0]:,} fact / {join_cfg[1]:,} dim", fact, dim, log)
     del fact, dim

@@ -11,6 +11,13 @@ NaN normalised, as set equality has them), strings by stable_hash of their text.
 """
 from __future__ import annotations
 
+import glob
+import itertools
+import mmap
+import os
+import shutil
+import threading
+import uuid
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,9 +28,73 @@ from dfl.ir.types import Type
 from dfl.stdlib.hashing import stable_hash
 
 
+@dataclass(frozen=True)
+class Spilled:
+    """A column written to a file in shared memory (tmpfs): the receiver maps it, no copy."""
+    path: str
+    dtype: str
+    n: int
+
+    @property
+    def nbytes(self) -> int:
+        return self.n * np.dtype(self.dtype).itemsize
+
+
+@dataclass(frozen=True)
+class Spill:
+    """Where a run's large columns go between processes: files named `prefix*` in `dir`
+    (/dev/shm), removed by the driver at the end of each tick (`cleanup`)."""
+    dir: str
+    prefix: str
+    min_bytes: int = 1 << 20  # smaller columns travel in the pipe message itself
+
+    def write(self, c: np.ndarray) -> Spilled | np.ndarray:
+        if c.nbytes < self.min_bytes or shutil.disk_usage(self.dir).free < 4 * c.nbytes:
+            return c  # tmpfs nearly full: writing past it would kill the process (SIGBUS)
+        path = os.path.join(self.dir, f"{self.prefix}{os.getpid()}_{next(_COUNTER)}.col")
+        np.ascontiguousarray(c).tofile(path)
+        return Spilled(path, c.dtype.str, len(c))
+
+    def cleanup(self, background: bool = False) -> None:
+        """Removes this run's files; in the background when asked (unlinking a large tmpfs
+        file frees its pages, which takes time the caller need not wait for)."""
+        paths = glob.glob(os.path.join(self.dir, glob.escape(self.prefix) + "*"))
+
+        def unlink() -> None:
+            for path in paths:
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+        if background and paths:
+            threading.Thread(target=unlink, name="dfl-spill-cleanup", daemon=False).start()
+        else:
+            unlink()
+
+
+def spill_for_run() -> Spill | None:
+    """Shared memory for this run's batches, where the machine has it."""
+    if not os.path.isdir("/dev/shm") or not os.access("/dev/shm", os.W_OK):
+        return None
+    return Spill("/dev/shm", f"dfl_{uuid.uuid4().hex[:12]}_")
+
+
+def _mapped(s: Spilled) -> np.ndarray:
+    if s.n == 0:
+        return np.empty(0, np.dtype(s.dtype))
+    with open(s.path, "rb") as f:
+        # copy-on-write: the pages are tmpfs's, shared with the writer, and the array is
+        # writable (numba compiles read-only arrays as another type, so a second kernel)
+        m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+    return np.frombuffer(m, dtype=np.dtype(s.dtype), count=s.n)
+
+
+_COUNTER = itertools.count()
+
+
 @dataclass
 class Batch:
-    cols: list  # np.ndarray per column; a str column is (int64 indices, list[str])
+    cols: list  # np.ndarray or Spilled per column; a str column is (int64 indices, list[str])
     n: int
     distinct: bool = False
 
@@ -38,14 +109,14 @@ class Batch:
         return total
 
 
-def to_batch(t: Table, types: tuple[Type, ...], pool: StringPool) -> Batch:
+def to_batch(t: Table, types: tuple[Type, ...], pool: StringPool, spill: Spill | None = None) -> Batch:
     cols: list = []
     for c, ty in zip(t.cols, types):
         if ty == Type.STR:
             uniq, inv = np.unique(c, return_inverse=True)
             cols.append((inv.astype(np.int64, copy=False).reshape(-1), pool.decode(uniq)))
         else:
-            cols.append(np.ascontiguousarray(c))
+            cols.append(spill.write(c) if spill is not None else np.ascontiguousarray(c))
     return Batch(cols, t.n, t.distinct)
 
 
@@ -56,6 +127,8 @@ def from_batch(b: Batch, pool: StringPool) -> Table:
             idx, strings = c
             codes = pool.encode(strings) if strings else np.empty(0, np.int64)
             cols.append(codes[idx] if len(idx) else np.empty(0, np.int64))
+        elif isinstance(c, Spilled):
+            cols.append(_mapped(c))
         else:
             cols.append(c)
     return Table(cols, b.n, distinct=b.distinct)

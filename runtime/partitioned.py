@@ -16,6 +16,7 @@ fails the run with a message naming the partitions.
 """
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from dfl.compiler.placement import dist_of
 from dfl.errors import DflError
 from dfl.ir.graph import Graph
 from dfl.backends.cpu.table import Table
-from dfl.runtime.batches import Batch, merge, partition_of, split, to_batch
+from dfl.runtime.batches import Batch, merge, partition_of, spill_for_run, split, to_batch
 from dfl.runtime.pool import WorkerLost
 from dfl.runtime.worker import COLLECTED, StageOut, raise_payload, stages_of
 
@@ -49,7 +50,7 @@ class RunStats:
 
 class PartitionedPlan:
     def __init__(self, graph: Graph, pool, parts: int, max_retries: int = 3,
-                 on_stage: Callable[[int, int, object], None] | None = None) -> None:
+                 on_stage: Callable[[int, int, object], None] | None = None, threads: int | None = None) -> None:
         self.graph = graph
         self.pool = pool
         self.parts = parts
@@ -61,6 +62,8 @@ class PartitionedPlan:
         self.schemas = {r.name: r.schema for r in graph.relations}
         self.stats = RunStats()
         self.key = object()  # identifies this graph to the workers that loaded it
+        self.spill = spill_for_run()  # large batches through shared memory, cleaned each tick
+        self.threads = threads
         self.tick = 0
 
     # ---------------------------------------------------------------- inputs
@@ -83,7 +86,7 @@ class PartitionedPlan:
             else:
                 pieces = [t] + [t.take(np.empty(0, np.int64))] * (self.parts - 1)
             for p, piece in enumerate(pieces):
-                b = to_batch(piece, n.schema.types, pool)
+                b = to_batch(piece, n.schema.types, pool, self.spill)
                 per_part[p][key] = b
                 self.stats.input_bytes += b.nbytes
         return per_part
@@ -99,13 +102,11 @@ class PartitionedPlan:
     def run_columns(self, tables: dict[tuple[str, str], Table]) -> dict[str, Table]:
         """One tick on columns encoded with `self.local.pool`; the sinks as tables, unsorted
         (as CpuPlan.run_columns): no per-row Python on the driver."""
-        collected = self._tick(tables)
-        out = {}
-        for n in self.graph.by_op("sink"):
-            out[n.attr("rel")] = self._merged(n, collected)
-        return out
+        merged = self._tick(tables)
+        return {n.attr("rel"): merged[n.id] for n in self.graph.by_op("sink")}
 
-    def _tick(self, tables: dict[tuple[str, str], Table]) -> dict[str, list[Batch]]:
+    def _tick(self, tables: dict[tuple[str, str], Table]) -> dict[str, Table]:
+        """One tick; the rows of every collected node (sink, persist, defer), merged."""
         t0 = time.monotonic()
         begins = self._split_sources(tables)
         slots = self.pool.acquire(self.parts)
@@ -151,19 +152,25 @@ class PartitionedPlan:
                             inbox[d].setdefault(ex, []).append(b)
                     for node, b in out.collected.items():
                         collected[node].append(b)
+            # mapped before the tick's shared-memory files are removed
+            merged = {n.id: self._merged(n, collected) for n in self.graph.nodes if n.op in COLLECTED}
         finally:
             self.pool.release(slots)
+            if self.spill is not None:
+                # the workers have mapped what they keep; the files can go (a mapping
+                # outlives its file's name)
+                self.spill.cleanup(background=True)
         self.tick += 1
         self.stats.ticks += 1
         self.stats.wall_s += time.monotonic() - t0
-        return collected
+        return merged
 
     def _prepare(self, home: dict[int, int], begins, slots: set[int], force: bool = False) -> None:
         reqs: dict[int, list] = defaultdict(list)
         for slot in slots:
             proc = self.pool.procs[slot]
             if force or proc.loaded is not self.key:
-                reqs[slot].append(("load", (self.graph, self.parts)))
+                reqs[slot].append(("load", (self.graph, self.parts, self.spill, self._threads())))
         for p, slot in home.items():
             if slot in slots:
                 reqs[slot].append(("begin", (p, begins[p])))
@@ -197,7 +204,8 @@ class PartitionedPlan:
         """A new process for a dead worker; its partitions replay the tick up to stage s."""
         self.pool.replace(slot)
         mine = [p for p, sl in home.items() if sl == slot]
-        reqs = [("load", (self.graph, self.parts))] + [("begin", (p, begins[p])) for p in mine]
+        reqs = [("load", (self.graph, self.parts, self.spill, self._threads()))]
+        reqs += [("begin", (p, begins[p])) for p in mine]
         for past in range(s):
             reqs += [("run_stage", (p, past, history[p][past])) for p in mine]
         res = self.pool.call({slot: reqs})[slot]
@@ -205,6 +213,13 @@ class PartitionedPlan:
             return  # died again: the next attempt of the stage finds it and counts the retry
         self._check(res)
         self.pool.procs[slot].loaded = self.key
+
+    def _threads(self) -> int:
+        """Kernel threads per worker: the cores shared by the pool's workers."""
+        fixed = self.threads or getattr(self.pool, "threads_per_worker", None)
+        if fixed:
+            return fixed
+        return max(1, (os.cpu_count() or 1) // max(1, self.pool.size()))
 
     @staticmethod
     def _check(res) -> None:
@@ -229,13 +244,13 @@ class PartitionedPlan:
         self.stats.output_bytes += sum(b.nbytes for b in batches)
         return merge(batches, self.local.pool, n.schema.types)
 
-    def _result(self, collected: dict[str, list[Batch]]) -> TickResult:
+    def _result(self, merged: dict[str, Table]) -> TickResult:
         out = TickResult()
         pool = self.local.pool
         for n in self.graph.nodes:
             if n.op not in COLLECTED:
                 continue
-            t = self._merged(n, collected)
+            t = merged[n.id]
             if n.op == "sink":
                 out.sinks[n.attr("rel")] = decode_rows(self.local.sorted(t, n.schema), n.schema, pool)
             elif n.op == "persist":

@@ -111,10 +111,13 @@ class SlotPool:
     autoscale Policy through AutoscaleLoop), and billing. A subclass says how a worker
     starts (`_start`), ends (`_end`), and answers (`call`, `kill`, `pid`)."""
 
-    def __init__(self, size: int | None, policy: Policy | None, log, interval_s: float) -> None:
+    def __init__(self, size: int | None, policy: Policy | None, log, interval_s: float,
+                 threads_per_worker: int | None = None) -> None:
         if size is None and policy is None:
             size = os.cpu_count() or 1
         self.policy = policy
+        # kernel threads in each worker; None: the cores shared out among the workers
+        self.threads_per_worker = threads_per_worker
         self.lock = threading.Condition()
         self.procs: dict = {}
         self.free: set[int] = set()
@@ -270,8 +273,8 @@ class LocalPool(SlotPool):
     """Worker processes on this machine. `size` fixed, or an autoscale Policy."""
 
     def __init__(self, size: int | None = None, policy: Policy | None = None,
-                 log=None, interval_s: float = 0.05) -> None:
-        super().__init__(size, policy, log, interval_s)
+                 log=None, interval_s: float = 0.05, threads_per_worker: int | None = None) -> None:
+        super().__init__(size, policy, log, interval_s, threads_per_worker)
         self._begin(log, interval_s)
 
     def _start(self, slot: int) -> _Proc:

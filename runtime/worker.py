@@ -24,7 +24,7 @@ from dfl.backends.cpu.table import Table
 from dfl.compiler.placement import dist_of
 from dfl.errors import DflError
 from dfl.ir.graph import Graph, Node
-from dfl.runtime.batches import Batch, from_batch, merge, partition_of, split, to_batch
+from dfl.runtime.batches import Batch, Spill, from_batch, merge, partition_of, split, to_batch
 
 COLLECTED = ("sink", "persist", "defer")
 
@@ -61,8 +61,17 @@ class PartitionWorker:
         self.last_stage = 0
         self.ctx: dict[int, Context] = {}
         self.values: dict[int, dict[str, Table]] = {}
+        self.spill: Spill | None = None
 
-    def load(self, graph: Graph, parts: int) -> int:
+    def load(self, graph: Graph, parts: int, spill: Spill | None = None, threads: int | None = None) -> int:
+        """The placed graph to run; where large batches go (shared memory); how many
+        threads each kernel may use (a pool of N workers on C cores gives each C // N, so
+        workers do not fight over the cores)."""
+        if threads:
+            import numba
+
+            numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+        self.spill = spill
         self.graph = graph
         self.plan = CpuPlan(graph)
         self.parts = parts
@@ -101,7 +110,7 @@ class PartitionWorker:
         if s == self.last_stage:
             for n in g.nodes:
                 if n.op in COLLECTED and (part == 0 or dist_of(n).kind not in ("replicated", "single")):
-                    out.collected[n.id] = to_batch(values[n.id], n.schema.types, plan.pool)
+                    out.collected[n.id] = to_batch(values[n.id], n.schema.types, plan.pool, self.spill)
             del self.values[part], self.ctx[part]
         return out
 
@@ -113,11 +122,11 @@ class PartitionWorker:
         types = ex.schema.types
         t0 = time.process_time()
         if mode == "broadcast":
-            b = to_batch(t, types, self.plan.pool)
+            b = to_batch(t, types, self.plan.pool, self.spill)
             out.broadcasts[ex.id] = b
             out.sent_bytes += b.nbytes * (self.parts - 1)
         elif mode == "gather":
-            b = to_batch(t, types, self.plan.pool)
+            b = to_batch(t, types, self.plan.pool, self.spill)
             out.sends[ex.id] = {0: b}
             out.sent_bytes += b.nbytes if part != 0 else 0
         else:
@@ -125,7 +134,7 @@ class PartitionWorker:
             dests = {}
             for p, piece in enumerate(pieces):
                 if piece.n:
-                    dests[p] = b = to_batch(piece, types, self.plan.pool)
+                    dests[p] = b = to_batch(piece, types, self.plan.pool, self.spill)
                     out.sent_bytes += b.nbytes if p != part else 0
             out.sends[ex.id] = dests
         st = out.stats.setdefault(ex.id + ":send", [t.n, t.n, 0.0])

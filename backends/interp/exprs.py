@@ -16,8 +16,10 @@ from dfl.stdlib.builtins import BUILTINS, BuiltinError
 
 _SYM = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%"}
 _CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
-# x wrapped to 64-bit two's complement, inline (cheaper than a call per operation)
-_WRAP = "((({}) + 9223372036854775808) & 18446744073709551615) - 9223372036854775808"
+# x wrapped to 64-bit two's complement, inline (cheaper than a call per operation); the
+# outer parentheses matter: the result is an operand of the enclosing expression
+# (`i * (i + i)` must not read as `i * (wrapped(i + i) + C & M) - C`)
+_WRAP = "(((({}) + 9223372036854775808) & 18446744073709551615) - 9223372036854775808)"
 
 
 def _show(v: Any) -> str:

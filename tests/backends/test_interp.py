@@ -122,3 +122,13 @@ def test_float_sum_is_order_independent():
     a = run(src, e=vals)["s"]
     b = run(src, e=list(reversed(vals)))["s"]
     assert a == b and math.isclose(a[0][0], sum(v for _, v in vals))
+
+
+def test_a_wrapped_int_operand_keeps_its_parentheses():
+    # found by hypothesis: `i * (i + i)` once read as `i * wrapped(i + i) - 2**63`
+    src = "input p(k: int, i: int)\noutput o(k: int, v: int)\no(k, i * (i + i)) :- p(k, i).\n" \
+          "output q(k: int, v: int)\nq(k, (i + i) * i - (i - 1) * -i) :- p(k, i).\n"
+    rows = [(0, 0), (1, 3), (2, -5)]
+    res = dfl.compile(src).run(target="interp", p=rows)
+    assert res["o"] == [(k, i * (i + i)) for k, i in rows]
+    assert res["q"] == [(k, (i + i) * i - (i - 1) * -i) for k, i in rows]

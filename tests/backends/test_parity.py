@@ -956,12 +956,31 @@ def test_targeted_programs_cover_every_op() -> None:
 
     nodes: set[str] = set()
     exprs: set[str] = set()
+    from dfl.compiler.placement import placement
+
     for c in CASES:
-        _graph_ops(dfl.compile(c.src).graph, nodes, exprs)
+        g = dfl.compile(c.src).graph
+        _graph_ops(g, nodes, exprs)
+        _graph_ops(placement(g, 3).graph, nodes, exprs)  # exchanges: test_placed_graph_in_one_process
     assert set(TABLE) - nodes == set(), f"IR operators no targeted program uses: {set(TABLE) - nodes}"
     missing = set(ARITH_OPS + CMP_OPS + OTHER_OPS) | set(BUILTINS)
     missing -= exprs
     assert missing == set(), f"expression ops no targeted program uses: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("case", [c.param() for c in CASES])
+def test_placed_graph_in_one_process(case: Case) -> None:
+    """A placed graph (exchanges inserted, dist attributes) runs unchanged in one process,
+    on both backends: an exchange there is the identity."""
+    from dfl.compiler.placement import placement
+
+    ref = dfl.compile(case.src).run(target="interp", max_ticks=case.max_ticks, each_tick=case.each_tick,
+                                    **case.rows)
+    for target in BACKENDS:
+        prog = dfl.compile(case.src)
+        prog.graph = placement(prog.graph, 3).graph
+        got = prog.run(target=target, max_ticks=case.max_ticks, each_tick=case.each_tick, **case.rows)
+        assert_same_results(got, ref, f"{case.id} placed, on {target}")
 
 
 # ---- more targeted parity checks that are not one fixed program

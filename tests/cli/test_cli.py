@@ -337,12 +337,14 @@ def test_check_reports_errors(dfl_cli, write) -> None:
     assert r.stdout == ""
 
 
-def test_check_prints_annotation_warnings(dfl_cli, write) -> None:
+def test_check_accepts_annotations_and_placement_uses_them(dfl_cli, write) -> None:
     prog = write("prog.dfl", "@partition(src)\n" + REACH.lstrip())
     r = dfl_cli("check", prog)
     assert r.returncode == 0, r.stderr
-    assert "warning" in r.stderr and "@partition" in r.stderr
-    assert "error" not in r.stderr
+    assert "warning" not in r.stderr and "error" not in r.stderr
+    r = dfl_cli("explain", prog, "--workers", "2")
+    assert r.returncode == 0, r.stderr
+    assert "@partition(src)" in r.stdout
 
 
 def test_compile_emit_ast(dfl_cli, write, tmp_path) -> None:
