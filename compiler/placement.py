@@ -307,11 +307,26 @@ class _Placer:
         rels = list(n.attr("rels"))
         cols = local_partition_columns(n) if self.parts > 1 else None
         ins = list(n.inputs)
+        if cols is None and self.parts > 1 and _ownable(n):
+            # distributed semi-naive (runtime/dist_fixpoint.py): rows owned by the hash of
+            # their first (key) column, the full relation replicated, deltas exchanged
+            # each round; the driver stops when no partition has a delta
+            for j, rel in enumerate(rels):
+                ins[j] = self.move(ins[j], Dist("hash", (0,)), f"initial rows of {rel} to their owners")
+            for j in range(len(rels), len(ins)):
+                ins[j] = self.move(ins[j], REPLICATED, "a relation the recursion reads, to every partition")
+            placed_n = n.with_attrs(iterate=tuple((r, 0) for r in rels))
+            self.emit(placed_n, Dist("hash", (0,)), tuple(ins),
+                      "distributed semi-naive: a rule moves rows between partitions (it joins two recursive "
+                      "atoms or derives the key anew), so each round sends the derived rows to their owners "
+                      "and the new rows to every partition, until no partition finds a new row")
+            self.fix_dist[n.id] = {r: Dist("hash", (0,)) for r in rels}
+            return
         if cols is None:
             ins = [self.move(i, SINGLE, "a recursion that is not partition-local runs on one partition")
                    if self.dist[i].kind not in ("replicated", "single") else i for i in ins]
-            self.emit(n, SINGLE, tuple(ins), "recursion on one partition: a rule moves rows between "
-                                              "partitions (joins two recursive atoms or derives the key anew)")
+            self.emit(n, SINGLE, tuple(ins), "recursion on one partition: its relations have no column to "
+                                              "own rows by (no columns, or a lattice without a key)")
             self.fix_dist[n.id] = {r: SINGLE for r in rels}
             return
         for j, rel in enumerate(rels):
@@ -445,6 +460,16 @@ def local_partition_columns(n: Node) -> dict[str, int] | None:
         if _consistent(body, prov, choice):
             return choice
     return None
+
+
+def _ownable(n: Node) -> bool:
+    """Every recursive relation has a first column that identifies where its rows live: a
+    column at all, and for a lattice a key column (its values merge in one place)."""
+    for y in n.attr("body").by_op("yield"):
+        sch = y.schema
+        if sch.arity == 0 or (sch.is_lattice and sch.key_arity == 0):
+            return False
+    return True
 
 
 def _choices(rels: list[str], candidates: dict[str, list[int]], schemas: dict[str, Schema]):

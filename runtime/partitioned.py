@@ -32,7 +32,13 @@ from dfl.ir.graph import Graph
 from dfl.backends.cpu.table import Table
 from dfl.runtime.batches import Batch, merge, partition_of, spill_for_run, split, to_batch
 from dfl.runtime.pool import WorkerLost
-from dfl.runtime.worker import COLLECTED, StageOut, raise_payload, stages_of
+from dfl.runtime.worker import COLLECTED, StageOut, iterative, raise_payload, stages_of
+
+
+class _LostInRound(Exception):
+    def __init__(self, lost: list[WorkerLost]) -> None:
+        super().__init__(f"{len(lost)} worker(s) lost")
+        self.lost = lost
 
 
 @dataclass
@@ -58,6 +64,10 @@ class PartitionedPlan:
         self.on_stage = on_stage  # a hook (tick, stage, (pool, home)) before each stage attempt: fault tests
         self.stage = stages_of(graph)
         self.last = max(self.stage.values(), default=0)
+        self.iterative: dict[int, list] = defaultdict(list)  # stage -> distributed fixpoints run before it
+        for n in graph.nodes:
+            if iterative(n):
+                self.iterative[self.stage[n.id]].append(n)
         self.local = CpuPlan(graph)  # the driver's own string pool and output ordering
         self.schemas = {r.name: r.schema for r in graph.relations}
         self.stats = RunStats()
@@ -110,50 +120,19 @@ class PartitionedPlan:
         t0 = time.monotonic()
         begins = self._split_sources(tables)
         slots = self.pool.acquire(self.parts)
+        retries = [0]
         try:
             home = {p: slots[p % len(slots)] for p in range(self.parts)}
-            history: dict[int, list[dict[str, list[Batch]]]] = {p: [] for p in range(self.parts)}
-            retries = 0
-            self._prepare(home, begins, set(slots))
-            collected: dict[str, list[Batch]] = defaultdict(list)
-            inbox: dict[int, dict[str, list[Batch]]] = {p: {} for p in range(self.parts)}
-            for s in range(self.last + 1):
-                for p in range(self.parts):
-                    history[p].append(inbox[p])
-                outs: dict[int, StageOut] = {}
-                todo = set(range(self.parts))
-                while True:
-                    if self.on_stage is not None:  # before every attempt of the stage
-                        self.on_stage(self.tick, s, (self.pool, home))
-                    done, lost = self._stage(home, s, inbox, todo)
-                    outs.update(done)
-                    todo -= set(done)
-                    if not lost:
-                        break
-                    retries += len(lost)
-                    self.stats.retries += len(lost)
-                    if retries > self.max_retries:
-                        parts = sorted(p for p, sl in home.items() if sl in {w.slot for w in lost})
-                        codes = ", ".join(str(w.exitcode) for w in lost)
-                        raise DflError(f"a worker process died {retries} times in tick {self.tick} (exit code "
-                                       f"{codes}), running partition(s) {parts}; giving up after "
-                                       f"{self.max_retries} retries", kind="runtime",
-                                       hint="look for memory limits or signals killing the worker processes")
-                    for w in lost:
-                        self._recover(w.slot, home, begins, history, s)
-                inbox = {p: {} for p in range(self.parts)}
-                for p, out in outs.items():
-                    self._account(out)
-                    for ex, dests in out.sends.items():
-                        for d, b in dests.items():
-                            inbox[d].setdefault(ex, []).append(b)
-                    for ex, b in out.broadcasts.items():
-                        for d in range(self.parts):
-                            inbox[d].setdefault(ex, []).append(b)
-                    for node, b in out.collected.items():
-                        collected[node].append(b)
-            # mapped before the tick's shared-memory files are removed
-            merged = {n.id: self._merged(n, collected) for n in self.graph.nodes if n.op in COLLECTED}
+            while True:
+                try:
+                    merged = self._stages(home, begins, slots, retries)
+                    break
+                except _LostInRound as e:
+                    # a worker died during the rounds of a distributed fixpoint: those
+                    # rounds hold state in every partition, so the tick starts over
+                    self._count_losses(e.lost, home, retries)
+                    for w in e.lost:
+                        self.pool.replace(w.slot)
         finally:
             self.pool.release(slots)
             if self.spill is not None:
@@ -164,6 +143,99 @@ class PartitionedPlan:
         self.stats.ticks += 1
         self.stats.wall_s += time.monotonic() - t0
         return merged
+
+    def _count_losses(self, lost: list[WorkerLost], home: dict[int, int], retries: list[int]) -> None:
+        retries[0] += len(lost)
+        self.stats.retries += len(lost)
+        if retries[0] > self.max_retries:
+            parts = sorted(p for p, sl in home.items() if sl in {w.slot for w in lost})
+            codes = ", ".join(str(w.exitcode) for w in lost)
+            raise DflError(f"a worker process died {retries[0]} times in tick {self.tick} (exit code "
+                           f"{codes}), running partition(s) {parts}; giving up after "
+                           f"{self.max_retries} retries", kind="runtime",
+                           hint="look for memory limits or signals killing the worker processes")
+
+    def _stages(self, home: dict[int, int], begins, slots: list[int], retries: list[int]) -> dict[str, Table]:
+        history: dict[int, list[dict[str, list[Batch]]]] = {p: [] for p in range(self.parts)}
+        self._prepare(home, begins, set(slots))
+        collected: dict[str, list[Batch]] = defaultdict(list)
+        inbox: dict[int, dict[str, list[Batch]]] = {p: {} for p in range(self.parts)}
+        for s in range(self.last + 1):
+            for n in self.iterative.get(s, []):
+                if self.on_stage is not None:
+                    self.on_stage(self.tick, s, (self.pool, home))
+                self._iterate(home, n)
+            for p in range(self.parts):
+                history[p].append(inbox[p])
+            outs: dict[int, StageOut] = {}
+            todo = set(range(self.parts))
+            while True:
+                if self.on_stage is not None:  # before every attempt of the stage
+                    self.on_stage(self.tick, s, (self.pool, home))
+                done, lost = self._stage(home, s, inbox, todo)
+                outs.update(done)
+                todo -= set(done)
+                if not lost:
+                    break
+                self._count_losses(lost, home, retries)
+                if self.iterative and any(st <= s for st in self.iterative):
+                    raise _LostInRound(lost)  # its replay would need the rounds again
+                for w in lost:
+                    self._recover(w.slot, home, begins, history, s)
+            inbox = {p: {} for p in range(self.parts)}
+            for p, out in outs.items():
+                self._account(out)
+                for ex, dests in out.sends.items():
+                    for d, b in dests.items():
+                        inbox[d].setdefault(ex, []).append(b)
+                for ex, b in out.broadcasts.items():
+                    for d in range(self.parts):
+                        inbox[d].setdefault(ex, []).append(b)
+                for node, b in out.collected.items():
+                    collected[node].append(b)
+        # mapped before the tick's shared-memory files are removed
+        return {n.id: self._merged(n, collected) for n in self.graph.nodes if n.op in COLLECTED}
+
+    # ---------------------------------------------------------------- distributed fixpoints
+    def _round(self, home: dict[int, int], method: str, args: dict[int, tuple]) -> dict[int, object]:
+        """One call per partition, all workers at once; a lost worker aborts the rounds."""
+        reqs: dict[int, list] = defaultdict(list)
+        order: dict[int, list[int]] = defaultdict(list)
+        for p, slot in home.items():
+            reqs[slot].append((method, args[p]))
+            order[slot].append(p)
+        out: dict[int, object] = {}
+        lost = []
+        for slot, res in self.pool.call(dict(reqs)).items():
+            if isinstance(res, WorkerLost):
+                lost.append(res)
+                continue
+            self._check(res)
+            for p, r in zip(order[slot], res):
+                out[p] = r
+        if lost:
+            raise _LostInRound(lost)
+        return out
+
+    def _iterate(self, home: dict[int, int], n) -> None:
+        """Distributed semi-naive rounds of fixpoint n until no partition has a delta."""
+        ps = range(self.parts)
+        deltas = self._round(home, "fix_begin", {p: (p, n.id) for p in ps})
+        rounds = 0
+        while any(b.n for d in deltas.values() for b in d.values()):
+            rounds += 1
+            others = {p: {r: [deltas[q][r] for q in ps if q != p and deltas[q][r].n] for r in deltas[p]}
+                      for p in ps}
+            for p in ps:
+                self.stats.exchanged_bytes += sum(b.nbytes for bs in others[p].values() for b in bs)
+            sent = self._round(home, "fix_step", {p: (p, n.id, others[p]) for p in ps})
+            inbox = {p: {r: [sent[q][r][p] for q in ps if p in sent[q].get(r, {})] for r in deltas[p]} for p in ps}
+            for p in ps:
+                self.stats.exchanged_bytes += sum(b.nbytes for q, bs in inbox[p].items() for b in bs)
+            deltas = self._round(home, "fix_merge", {p: (p, n.id, inbox[p]) for p in ps})
+        self._round(home, "fix_end", {p: (p, n.id) for p in ps})
+        acc = self.stats.nodes[n.id]
+        acc[1] += rounds
 
     def _prepare(self, home: dict[int, int], begins, slots: set[int], force: bool = False) -> None:
         reqs: dict[int, list] = defaultdict(list)

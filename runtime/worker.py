@@ -29,13 +29,21 @@ from dfl.runtime.batches import Batch, Spill, from_batch, merge, partition_of, s
 COLLECTED = ("sink", "persist", "defer")
 
 
+def iterative(n: Node) -> bool:
+    """A fixpoint run by distributed semi-naive iteration (runtime/dist_fixpoint.py)."""
+    return n.op == "fixpoint" and n.attr("iterate") is not None
+
+
 def stages_of(g: Graph) -> dict[str, int]:
-    """Stage of each top-level node: one more than its input's for an exchange, else the
-    latest of its inputs' (0 for sources)."""
+    """Stage of each top-level node: one more than its input's for an exchange, or than
+    its latest input's for an iterative fixpoint (its own rounds run between stages), else
+    the latest of its inputs' (0 for sources)."""
     stage: dict[str, int] = {}
     for n in g.nodes:
         if n.op == "exchange":
             stage[n.id] = stage[n.inputs[0]] + 1
+        elif iterative(n):
+            stage[n.id] = max((stage[i] for i in n.inputs), default=0) + 1
         else:
             stage[n.id] = max((stage[i] for i in n.inputs), default=0)
     return stage
@@ -62,6 +70,7 @@ class PartitionWorker:
         self.ctx: dict[int, Context] = {}
         self.values: dict[int, dict[str, Table]] = {}
         self.spill: Spill | None = None
+        self.fix: dict = {}  # (partition, fixpoint node) -> DistFixpoint, during its rounds
 
     def load(self, graph: Graph, parts: int, spill: Spill | None = None, threads: int | None = None) -> int:
         """The placed graph to run; where large batches go (shared memory); how many
@@ -96,6 +105,8 @@ class PartitionWorker:
         for n in g.nodes:
             if self.stage[n.id] != s:
                 continue
+            if iterative(n):
+                continue  # computed by the fix_* rounds the driver ran before this stage
             t0 = time.process_time()
             if n.op == "exchange":
                 values[n.id] = merge(inbox.get(n.id, []), plan.pool, n.schema.types)
@@ -113,6 +124,41 @@ class PartitionWorker:
                     out.collected[n.id] = to_batch(values[n.id], n.schema.types, plan.pool, self.spill)
             del self.values[part], self.ctx[part]
         return out
+
+    # ------------------------------------------------ distributed semi-naive rounds
+    def fix_begin(self, part: int, node_id: str) -> dict[str, Batch]:
+        from dfl.runtime.dist_fixpoint import DistFixpoint
+
+        n = self.graph.node(node_id)
+        values = self.values[part]
+        self.fix[(part, node_id)] = f = DistFixpoint(n, part, self.parts, [values[i] for i in n.inputs],
+                                                     self.ctx[part])
+        return self._batches(f.deltas(), f.schemas)
+
+    def fix_step(self, part: int, node_id: str, others: dict[str, list[Batch]]) -> dict[str, dict[int, Batch]]:
+        f = self.fix[(part, node_id)]
+        pool = self.plan.pool
+        sent = f.step({r: [from_batch(b, pool) for b in bs] for r, bs in others.items()})
+        return {r: {p: to_batch(t, f.schemas[r].types, pool, self.spill) for p, t in enumerate(pieces) if t.n}
+                for r, pieces in sent.items()}
+
+    def fix_merge(self, part: int, node_id: str, received: dict[str, list[Batch]]) -> dict[str, Batch]:
+        f = self.fix[(part, node_id)]
+        pool = self.plan.pool
+        return self._batches(f.merge({r: [from_batch(b, pool) for b in bs] for r, bs in received.items()}),
+                             f.schemas)
+
+    def fix_end(self, part: int, node_id: str) -> int:
+        f = self.fix.pop((part, node_id))
+        ctx = self.ctx[part]
+        for r, t in f.results().items():
+            ctx.fixpoint_results[(node_id, r)] = t
+        ctx.stats["iterations"] = ctx.stats.get("iterations", 0) + f.iterations
+        self.values[part][node_id] = Table([], 0)
+        return f.iterations
+
+    def _batches(self, tables: dict[str, Table], schemas) -> dict[str, Batch]:
+        return {r: to_batch(t, schemas[r].types, self.plan.pool, self.spill) for r, t in tables.items()}
 
     def _send(self, ex: Node, part: int, t: Table, out: StageOut) -> None:
         src_dist = dist_of(self.graph.node(ex.inputs[0]))

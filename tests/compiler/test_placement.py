@@ -313,27 +313,40 @@ def test_transitive_closure_is_partition_local(parts: int) -> None:
     assert dist_of(_only(g, "sink")) == Dist("hash", (0,))
 
 
-def test_nonlinear_transitive_closure_is_not_partition_local() -> None:
+def test_nonlinear_transitive_closure_runs_distributed_semi_naive() -> None:
     g = _place(TC_NONLINEAR, 4).graph
     verify(g)
     fix = _only(g, "fixpoint")
     assert local_partition_columns(fix) is None
-    assert dist_of(fix) == SINGLE
-    for i in fix.inputs:
-        n = g.node(i)
-        assert dist_of(n) in (SINGLE, REPLICATED)
-    assert dist_of(_only(g, "result")) == SINGLE
+    assert dict(fix.attr("iterate")) == {"path": 0}  # rows owned by the hash of column 0
+    assert dist_of(fix) == Dist("hash", (0,))
+    assert dist_of(g.node(fix.inputs[0])) == Dist("hash", (0,))
+    assert dist_of(_only(g, "result")) == Dist("hash", (0,))
 
 
-def test_shortest_paths_lattice_recursion_is_not_partition_local() -> None:
+def test_shortest_paths_lattice_recursion_runs_distributed_semi_naive() -> None:
     prog = dfl.compile(SSSP)
     fix = _only(prog.graph, "fixpoint")
     assert local_partition_columns(fix) is None
     g = placement(prog.graph, 4).graph
     verify(g)
     fix = _only(g, "fixpoint")
-    assert dist_of(fix) == SINGLE
-    assert all(dist_of(g.node(i)) in (SINGLE, REPLICATED) for i in fix.inputs)
+    assert fix.attr("iterate") is not None and dist_of(fix) == Dist("hash", (0,))
+    rels = len(fix.attr("rels"))
+    assert all(dist_of(g.node(i)) == REPLICATED for i in fix.inputs[rels:])  # what it reads, everywhere
+
+
+def test_a_recursion_without_a_column_to_own_rows_by_stays_on_one_partition() -> None:
+    src = """
+input e(a: int)
+output on()
+on() :- e(_).
+on() :- on(), e(_).
+"""
+    g = _place(src, 3).graph
+    verify(g)
+    fix = _only(g, "fixpoint")
+    assert fix.attr("iterate") is None and dist_of(fix) == SINGLE
 
 
 def test_local_partition_columns_does_not_depend_on_placement() -> None:

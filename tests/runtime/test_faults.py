@@ -76,3 +76,39 @@ def test_a_killed_worker_between_runs_is_noticed_and_replaced() -> None:
         assert prog.run(edge=rows, workers=2, pool=pool)["path"] == want["path"]
         pool.kill(sorted(pool.procs)[0])
         assert prog.run(edge=rows, workers=2, pool=pool)["path"] == want["path"]
+
+
+SSSP = """
+input edge(x: int, y: int, w: int)
+output dist(n: int, d: min<int>)
+dist(0, 0).
+dist(y, d + w) :- dist(x, d), edge(x, y, w).
+"""
+
+
+def test_a_worker_killed_during_distributed_semi_naive_rounds_restarts_the_tick() -> None:
+    from dfl.compiler.placement import placement
+    from dfl.runtime.worker import stages_of
+
+    prog = dfl.compile(SSSP)
+    rng = random.Random(11)
+    rows = [(rng.randrange(80), rng.randrange(80), rng.randrange(1, 30)) for _ in range(400)]
+    want = prog.run(target="interp", edge=rows)
+    placed = placement(prog.graph, 2).graph
+    fix = next(n for n in placed.nodes if n.op == "fixpoint")
+    assert fix.attr("iterate") is not None  # it runs as distributed rounds
+    at = stages_of(placed)[fix.id]  # the hook's first call at this stage comes just before the rounds
+    kills = []
+
+    def hook(tick: int, stage: int, where) -> None:
+        pool, home = where
+        if stage == at and not kills:
+            kills.append(stage)
+            pool.kill(home[1])
+
+    with LocalPool(2) as pool:
+        got = prog.run(edge=rows, workers=2, pool=pool, on_stage=hook)
+        assert pool.stats.replaced == 1
+    assert kills == [at]
+    assert got["dist"] == want["dist"]
+    assert got.dist.plan.stats.retries == 1
