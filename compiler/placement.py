@@ -62,6 +62,7 @@ ANY, SINGLE, REPLICATED = Dist("any"), Dist("single"), Dist("replicated")
 class Hints:
     partition: dict[str, int] = field(default_factory=dict)  # relation -> column (@partition)
     devices: list[tuple[Span, str]] = field(default_factory=list)  # a rule's span -> @device
+    read_by_workers: set[str] = field(default_factory=set)  # inputs each partition reads its part of
 
 
 @dataclass
@@ -157,7 +158,8 @@ class _Placer:
         if key in self.moves:
             return self.moves[key]
         node = self.by_id[src]
-        if node.op == "source" and have.kind == "any" and want.kind == "hash":
+        if (node.op == "source" and have.kind == "any" and want.kind == "hash"
+                and node.attr("rel") not in self.hints.read_by_workers):
             # rows the driver splits anyway: split them by the wanted hash as they are read,
             # rather than evenly and then shuffled (one trip for every row instead of two)
             placed = node.with_attrs(dist=str(want))
@@ -191,7 +193,9 @@ class _Placer:
 
     def op_source(self, n: Node) -> None:
         col = self.hints.partition.get(n.attr("rel"))
-        if col is not None and self.parts > 1:
+        if n.attr("rel") in self.hints.read_by_workers and self.parts > 1:
+            self.emit(n, ANY, why="each partition reads its part of the input file (no rows through the driver)")
+        elif col is not None and self.parts > 1:
             self.emit(n, Dist("hash", (col,)), why=f"@partition({n.schema.columns[col].name}) on {n.attr('rel')}")
         else:
             self.emit(n, ANY if self.parts > 1 else SINGLE, why="rows split evenly as they are read")

@@ -100,6 +100,10 @@ class Program:
         are those of a one-process run. `Result.dist` then holds the placement and stats."""
         from dfl.runtime.ticks import run_ticks
 
+        from dfl.runtime.session import PoolOptions, run_on_pool
+
+        opts = PoolOptions(workers, autoscale, engine, address)
+        on_pool = opts.wanted or pool is not None
         given = {**(inputs or {}), **relations}
         unknown = [r for r in given if r not in self.inputs and r not in self.channels]
         if unknown:
@@ -112,14 +116,12 @@ class Program:
             if rel in given:
                 data = validate_rows(rel, schema, given[rel], tick_column=is_chan)
             else:
-                data = self._read(rel, schema, input_dir, dict(files or {}), is_chan)
+                data = self._read(rel, schema, input_dir, dict(files or {}), is_chan,
+                                  by_workers=on_pool and not self.checked.ticked)
             (chans if is_chan else rows)[rel] = data
-        from dfl.runtime.session import PoolOptions, run_on_pool
-
-        opts = PoolOptions(workers, autoscale, engine, address)
         dist = None
         try:
-            if opts.wanted or pool is not None:
+            if on_pool:
                 if target not in ("cpu", "auto"):
                     raise DflError(f"the worker pool runs the cpu target, not {target}", kind="usage")
                 dist = run_on_pool(self, rows, chans, max_ticks, each_tick, opts, pool=pool, on_stage=on_stage)
@@ -180,7 +182,9 @@ class Program:
         return out
 
     def _read(self, rel: str, schema: Schema, input_dir: str | None, files: dict[str, str],
-              tick_column: bool) -> list[tuple]:
+              tick_column: bool, by_workers: bool = False):
+        """The rows of an input read from its file; with `by_workers`, a large file the
+        workers can read in parts is left to them (a FileInput)."""
         from dfl.runtime.csvio import find_input, input_candidates, missing_input, read_relation
 
         path = find_input(rel, input_dir, files)
@@ -188,6 +192,12 @@ class Program:
             if self.derived(rel):
                 return []
             raise missing_input(rel, input_candidates(rel, input_dir, files))
+        if by_workers and not tick_column:
+            from dfl.runtime.file_inputs import file_input
+
+            fi = file_input(path, rel, schema)
+            if fi is not None:
+                return fi
         return read_relation(path, schema, rel, tick_column=tick_column)
 
 

@@ -77,13 +77,25 @@ def read_relation(path: str, schema: Schema, relation: str, tick_column: bool = 
     - `tried`: the paths looked at, named in the message when the file is missing.
     """
     data = _read_bytes(path, relation, tried)
+    return parse_relation(path, _decode(path, data), format_of(path, relation), schema, relation, tick_column)
+
+
+def format_of(path: str, relation: str) -> str:
     fmt = _FORMATS.get(os.path.splitext(path)[1].lower())
     if fmt is None:
         raise DflError(f"{path}: cannot tell the format of the input for relation {relation}",
                        kind="input",
                        hint="name it .csv (comma-separated, with a header row) "
                             "or .facts (tab-separated, no header)")
-    src = _Source(path, _decode(path, data))
+    return fmt
+
+
+def parse_relation(path: str, text: str, fmt: str, schema: Schema, relation: str,
+                   tick_column: bool = False) -> list[tuple]:
+    """read_relation on a file's text (already decoded): for a worker reading its part
+    of a file, the text is the header (CSV) and blank lines up to the part's first line,
+    so line numbers in messages are the file's."""
+    src = _Source(path, text)
     names = (["tick"] if tick_column else []) + list(schema.names)
     convs = ([_parse_tick] if tick_column else []) + [_CONVERTERS[t] for t in schema.types]
     records = _csv_records(src, names) if fmt == "csv" else _facts_records(src)

@@ -31,6 +31,8 @@ from dfl.errors import DflError
 from dfl.ir.graph import Graph
 from dfl.backends.cpu.table import Table
 from dfl.runtime.batches import Batch, merge, partition_of, spill_for_run, split, to_batch
+from dfl.runtime.csvio import read_relation
+from dfl.runtime.file_inputs import FileInput, chunks
 from dfl.runtime.pool import WorkerLost
 from dfl.runtime.worker import COLLECTED, StageOut, iterative, raise_payload, stages_of
 
@@ -77,9 +79,10 @@ class PartitionedPlan:
         self.tick = 0
 
     # ---------------------------------------------------------------- inputs
-    def _split_sources(self, tables: dict[tuple[str, str], Table]) -> list[dict[tuple[str, str], Batch]]:
-        """Each source's rows (encoded with the driver's pool) split by its distribution."""
-        per_part: list[dict[tuple[str, str], Batch]] = [{} for _ in range(self.parts)]
+    def _split_sources(self, tables: dict[tuple[str, str], object]) -> list[dict[tuple[str, str], object]]:
+        """Each source's rows (encoded with the driver's pool) split by its distribution;
+        a file left to the workers is cut into one part per partition."""
+        per_part: list[dict[tuple[str, str], object]] = [{} for _ in range(self.parts)]
         pool = self.local.pool
         for n in self.graph.by_op("source"):
             key = (n.attr("kind"), n.attr("rel"))
@@ -87,6 +90,12 @@ class PartitionedPlan:
             if t is None:
                 continue
             d = dist_of(n)
+            if isinstance(t, FileInput):
+                if d.kind == "any":
+                    for p, chunk in enumerate(chunks(t, self.parts)):
+                        per_part[p][key] = chunk
+                    continue
+                t = encode_rows(read_relation(t.path, t.schema, t.relation), n.schema, pool)
             if d.kind == "hash":
                 pieces = split(t, partition_of(t, d.keys, n.schema.types, pool, self.parts), self.parts)
             elif d.kind == "any":
@@ -105,8 +114,8 @@ class PartitionedPlan:
     def run(self, inputs: dict[tuple[str, str], list[tuple]]) -> TickResult:
         """One tick on rows (the tick loop's interface)."""
         schemas = {(n.attr("kind"), n.attr("rel")): n.schema for n in self.graph.by_op("source")}
-        tables = {key: encode_rows(rows, schemas[key], self.local.pool) for key, rows in inputs.items()
-                  if key in schemas}
+        tables = {key: rows if isinstance(rows, FileInput) else encode_rows(rows, schemas[key], self.local.pool)
+                  for key, rows in inputs.items() if key in schemas}
         return self._result(self._tick(tables))
 
     def run_columns(self, tables: dict[tuple[str, str], Table]) -> dict[str, Table]:

@@ -97,8 +97,12 @@ def run_on_pool(prog, rows: dict[str, list[tuple]], chans: dict[str, list[tuple]
                 on_stage=None, on_decision: Callable[[Decision], None] | None = None) -> DistRun:
     policy = policy_for(prog, opts)
     parts = parts_for(opts, policy)
-    sizes = {rel: len(r) for rel, r in rows.items()}
-    placed = placement(prog.graph, parts, CostModel(rows=sizes), hints_of(prog.checked.program))
+    from dfl.runtime.file_inputs import FileInput, estimated_rows
+
+    sizes = {rel: estimated_rows(r) if isinstance(r, FileInput) else len(r) for rel, r in rows.items()}
+    hints = hints_of(prog.checked.program)
+    hints.read_by_workers = {rel for rel, r in rows.items() if isinstance(r, FileInput)}
+    placed = placement(prog.graph, parts, CostModel(rows=sizes), hints)
     own = pool is None
     if own:
         pool = make_pool(opts, parts, policy, on_decision or (lambda d: log.info("autoscale: %s", d.reason)))

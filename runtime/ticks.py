@@ -82,4 +82,5 @@ def run_ticks(graph: Graph, plan: Plan, inputs: dict[str, list[tuple]],
 
 def _same(a: dict[tuple[str, str], list[tuple]], b: dict[tuple[str, str], list[tuple]]) -> bool:
     keys = {k for k, v in a.items() if v} | {k for k, v in b.items() if v}
-    return all(set(a.get(k, ())) == set(b.get(k, ())) for k in keys)
+    # the same object both ticks (the run's inputs, or a file the workers read) is the same rows
+    return all(a.get(k) is b.get(k) or set(a.get(k, ())) == set(b.get(k, ())) for k in keys)

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dfl.backends.cpu.plan import Context, CpuPlan, eval_node
+from dfl.backends.cpu.plan import Context, CpuPlan, encode_rows, eval_node
 from dfl.backends.cpu.table import Table
 from dfl.compiler.placement import dist_of
 from dfl.errors import DflError
 from dfl.ir.graph import Graph, Node
+from dfl.runtime.file_inputs import FileChunk
 from dfl.runtime.batches import Batch, Spill, from_batch, merge, partition_of, split, to_batch
 
 COLLECTED = ("sink", "persist", "defer")
@@ -91,7 +92,8 @@ class PartitionWorker:
     def begin(self, part: int, inputs: dict[tuple[str, str], Batch]) -> None:
         """A new tick for partition `part`, with its share of the tick's source rows."""
         plan = self.plan
-        enc = {key: from_batch(b, plan.pool) for key, b in inputs.items()}
+        enc = {key: encode_rows(b.rows(), b.schema, plan.pool) if isinstance(b, FileChunk) else from_batch(b, plan.pool)
+               for key, b in inputs.items()}
         self.ctx[part] = Context(plan.pool, plan.ev, enc, chains={}, inner=frozenset())
         self.values[part] = {}
 
@@ -197,5 +199,12 @@ def error_payload(e: BaseException) -> tuple:
 def raise_payload(p: tuple) -> None:
     tag, message, span, hint, kind = p
     if tag == "dfl":
-        raise DflError(message, span, hint=hint, kind=kind)
+        source = None
+        if kind == "input" and span is not None:  # a worker's bad input line: show the line
+            try:
+                with open(span.file, encoding="utf-8", errors="replace") as f:
+                    source = f.read()
+            except OSError:
+                pass
+        raise DflError(message, span, hint=hint, kind=kind, source=source)
     raise RuntimeError(f"a worker failed: {message}")

@@ -14,6 +14,7 @@ import pytest
 
 import dfl
 from dfl.errors import DflError
+from dfl.runtime import file_inputs
 from dfl.runtime.pool import LocalPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: shared helpers
@@ -37,9 +38,12 @@ def _outcome(run):
         return "error", e.kind
 
 
-@pytest.mark.parametrize("parts", PARTS)
+@pytest.mark.parametrize("parts,cut", [(1, False), (2, False), (3, False), (2, True)],
+                         ids=["1", "2", "3", "2-files-read-by-workers"])
 @pytest.mark.parametrize("case", cases(EXAMPLES) + cases(ACCEPTANCE), ids=lambda c: c.name)
-def test_suite_case_on_the_pool(case: Path, parts: int, pool) -> None:
+def test_suite_case_on_the_pool(case: Path, parts: int, cut: bool, pool, monkeypatch) -> None:
+    if cut:  # every input file is read by the workers in parts, however small
+        monkeypatch.setattr(file_inputs, "MIN_BYTES", 0)
     indir = case / "in"
     kw = {"input_dir": str(indir)} if indir.is_dir() else {}
     try:
