@@ -226,6 +226,38 @@ def speedup_columns(name: str, label: str, src: str, columns: dict[str, list], r
     return res
 
 
+def speedup_files(name: str, label: str, src: str, files: dict[str, str], repeat: int, log) -> dict:
+    """`prog.run(input_dir=...)`: on the pool each worker reads and parses its part of the
+    input file (runtime/file_inputs.py), so nothing goes through the driver; one kernel
+    thread per worker, as in 1b."""
+    import tempfile
+
+    from dfl.runtime.pool import LocalPool
+
+    prog = dfl.compile(src)
+    out_rel = next(iter(prog.outputs))
+    with tempfile.TemporaryDirectory(prefix="dfl-pool-bench-") as d:
+        for rel, text in files.items():
+            with open(os.path.join(d, f"{rel}.csv"), "w", encoding="utf-8") as f:
+                f.write(text)
+        res: dict = {"workload": name, "config": label}
+        one, _, _, ref = timed_run(lambda: prog.run(input_dir=d), repeat, lambda r: digest(r[out_rel]))
+        res["one_process_s"] = one
+        for w in (1, 2):
+            log(f"[1c] {name} [{label}]: input files read by {w} worker(s) ...")
+            with LocalPool(w, threads_per_worker=1) as pool:
+                best, _, _, k = timed_run(lambda: prog.run(input_dir=d, workers=w, pool=pool), repeat,
+                                          lambda r: digest(r[out_rel]))
+                assert k == ref, f"{name}: {w} workers gave other rows than one process"
+                res[f"workers_{w}_s"] = best
+    res["speedup_2_over_1"] = res["workers_1_s"] / res["workers_2_s"]
+    return res
+
+
+def _csv(header: str, cols: list) -> str:
+    return header + "\n" + "\n".join(",".join(map(str, r)) for r in zip(*[c.tolist() for c in cols])) + "\n"
+
+
 # ============================================================================ 2. bytes exchanged
 def exchanged(label: str, fact: list[tuple], dim: list[tuple], log) -> dict:
     from workloads import join as join_wl
@@ -398,6 +430,15 @@ def report(out: dict, con) -> None:
                   fmt(r["workers_2_s"]), f"{r['speedup_2_over_1']:.2f}x")
     con.print(c)
 
+    f = Table(title=f"1c. Speedup with the input file read by the workers (prog.run(input_dir=...), "
+                    f"one kernel thread per worker, best of {out['repeat']}, s)")
+    for col in ("workload", "one process", "1 worker", "2 workers", "2 vs 1"):
+        f.add_column(col, justify="left" if col == "workload" else "right")
+    for r in out.get("speedup_files", []):
+        f.add_row(f"{r['workload']} [{r['config']}]", fmt(r["one_process_s"]), fmt(r["workers_1_s"]),
+                  fmt(r["workers_2_s"]), f"{r['speedup_2_over_1']:.2f}x")
+    con.print(f)
+
     j = out["exchanged"]
     b = Table(title=f"2. Bytes exchanged, join [{j['config']}], {j['partitions']} partitions")
     for col, jj in (("plan", "left"), ("exchanges", "left"), ("estimated bytes", "right"),
@@ -483,6 +524,11 @@ def main(argv=None) -> int:
             src, label = tc.DFL_SRC, f"{a:,} nodes / {b:,} edges"
         out["speedup_columns"].append(speedup_columns(name, label, src, cols, repeat, log))
         del cols
+    n, keys = (200_000, 2_000) if q else (1_000_000, 10_000)
+    gb_text = _csv("id,k,v", [rng.permutation(n), rng.integers(0, keys, n), rng.integers(0, 1000, n)])
+    out["speedup_files"] = [speedup_files("groupby", f"{n:,} rows / {keys:,} keys, CSV", gb.DFL_SRC,
+                                          {"fact": gb_text}, repeat, log)]
+    del gb_text
     fact, dim = join_rows(*join_cfg, args.seed)
     out["exchanged"] = exchanged(f"{join_cfg[0]:,} fact / {join_cfg[1]:,} dim", fact, dim, log)
     del fact, dim
