@@ -6,7 +6,6 @@ without --autoscale / --engine ray) a run stays in one process (runtime/ticks.py
 """
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -18,7 +17,6 @@ from dfl.runtime.autoscale import Decision, Policy
 from dfl.runtime.partitioned import PartitionedPlan
 from dfl.runtime.ticks import TickRun, run_ticks
 
-log = logging.getLogger("dfl.autoscale")
 
 
 @dataclass
@@ -56,8 +54,9 @@ def policy_for(prog, opts: PoolOptions) -> Policy | None:
     except ValueError as e:
         raise DflError(str(e), kind="usage") from None
     # the command line's range wins; the program's @slo still sets the latency target
+    # a queued task is a partition waiting for a worker: one worker per partition
     return Policy(min_workers=base.min_workers, max_workers=base.max_workers,
-                  target_latency_s=ann.target_latency_s)
+                  target_latency_s=ann.target_latency_s, backlog_per_worker=1.0)
 
 
 def parts_for(opts: PoolOptions, policy: Policy | None) -> int:
@@ -105,7 +104,7 @@ def run_on_pool(prog, rows: dict[str, list[tuple]], chans: dict[str, list[tuple]
     placed = placement(prog.graph, parts, CostModel(rows=sizes), hints)
     own = pool is None
     if own:
-        pool = make_pool(opts, parts, policy, on_decision or (lambda d: log.info("autoscale: %s", d.reason)))
+        pool = make_pool(opts, parts, policy, on_decision)  # the autoscaler logs each decision itself
     t0 = time.monotonic()
     try:
         plan = PartitionedPlan(placed.graph, pool, parts, max_retries=opts.max_retries, on_stage=on_stage)
@@ -141,5 +140,5 @@ def columns_on_pool(prog, opts: PoolOptions, pool, sizes: dict[str, int]) -> Col
     placed = placement(prog.graph, parts, CostModel(rows=sizes), hints_of(prog.checked.program))
     own = None
     if pool is None:
-        pool = own = make_pool(opts, parts, policy, lambda d: log.info("autoscale: %s", d.reason))
+        pool = own = make_pool(opts, parts, policy, None)
     return ColumnsOnPool(PartitionedPlan(placed.graph, pool, parts, max_retries=opts.max_retries), own)
