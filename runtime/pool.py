@@ -104,6 +104,7 @@ class PoolStats:
     busy_s: float = 0.0
     billed_s: float = 0.0  # busy time billed per call, rounded up to the millisecond as FaaS bills
     decisions: list[Decision] = field(default_factory=list)
+    created: float = field(default_factory=time.monotonic)  # decisions' times are read from here
 
 
 class SlotPool:

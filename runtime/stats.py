@@ -28,8 +28,8 @@ def stats_json(d: DistRun) -> dict[str, Any]:
         "pool": {"started": ps.started, "stopped": ps.stopped, "replaced": ps.replaced,
                  "held_worker_s": round(ps.held_s, 6), "busy_worker_s": round(ps.busy_s, 6),
                  "billed_worker_s": round(ps.billed_s, 3)},
-        "autoscale": [{"at": round(x.at, 3), "before": x.before, "after": x.after, "reason": x.reason}
-                      for x in ps.decisions],
+        "autoscale": [{"at_s": round(x.at - ps.created, 3), "before": x.before, "after": x.after,
+                       "reason": x.reason} for x in ps.decisions],
     }
 
 
@@ -66,4 +66,4 @@ def print_stats(d: DistRun, file=None) -> None:
               f"held {p['held_worker_s']:.3f} worker-s, busy {p['busy_worker_s']:.3f}, "
               f"billed {p['billed_worker_s']:.3f} worker-s (per call, rounded up to 1 ms); wall {data['wall_s']:.3f} s")
     for x in data["autoscale"]:
-        con.print(f"autoscale t={x['at']:.3f}: {x['reason']}")
+        con.print(f"autoscale at {x['at_s']:.3f} s: {x['reason']}")
