@@ -421,23 +421,17 @@ def report(out: dict, con) -> None:
         p.add_row("total", *[fmt(c["best_s"]) for c in cols])
         con.print(p)
 
-    c = Table(title=f"1b. Speedup on columns (run_columns, shared memory), one kernel thread per worker "
-                    f"(best of {out['repeat']}, s)")
-    for col in ("workload", "one process (all cores)", "1 worker", "2 workers", "2 vs 1"):
-        c.add_column(col, justify="left" if col == "workload" else "right")
-    for r in out.get("speedup_columns", []):
-        c.add_row(f"{r['workload']} [{r['config']}]", fmt(r["one_process_s"]), fmt(r["workers_1_s"]),
-                  fmt(r["workers_2_s"]), f"{r['speedup_2_over_1']:.2f}x")
-    con.print(c)
-
-    f = Table(title=f"1c. Speedup with the input file read by the workers (prog.run(input_dir=...), "
-                    f"one kernel thread per worker, best of {out['repeat']}, s)")
-    for col in ("workload", "one process", "1 worker", "2 workers", "2 vs 1"):
-        f.add_column(col, justify="left" if col == "workload" else "right")
-    for r in out.get("speedup_files", []):
-        f.add_row(f"{r['workload']} [{r['config']}]", fmt(r["one_process_s"]), fmt(r["workers_1_s"]),
-                  fmt(r["workers_2_s"]), f"{r['speedup_2_over_1']:.2f}x")
-    con.print(f)
+    for key, title, first in (
+            ("speedup_columns", "1b. Speedup on columns (run_columns, shared memory)", "one process (all cores)"),
+            ("speedup_files", "1c. Speedup with the input file read by the workers (prog.run(input_dir=...))",
+             "one process")):
+        t = Table(title=f"{title}, one kernel thread per worker (best of {out['repeat']}, s)")
+        for col in ("workload", first, "1 worker", "2 workers", "2 vs 1"):
+            t.add_column(col, justify="left" if col == "workload" else "right")
+        for r in out.get(key, []):
+            t.add_row(f"{r['workload']} [{r['config']}]", fmt(r["one_process_s"]), fmt(r["workers_1_s"]),
+                      fmt(r["workers_2_s"]), f"{r['speedup_2_over_1']:.2f}x")
+        con.print(t)
 
     j = out["exchanged"]
     b = Table(title=f"2. Bytes exchanged, join [{j['config']}], {j['partitions']} partitions")

@@ -206,13 +206,16 @@ class PartitionedPlan:
         return {n.id: self._merged(n, collected) for n in self.graph.nodes if n.op in COLLECTED}
 
     # ---------------------------------------------------------------- distributed fixpoints
-    def _round(self, home: dict[int, int], method: str, args: dict[int, tuple]) -> dict[int, object]:
-        """One call per partition, all workers at once; a lost worker aborts the rounds."""
+    def _per_partition(self, home: dict[int, int], method: str, args: dict[int, tuple],
+                       todo=None) -> tuple[dict[int, object], list[WorkerLost]]:
+        """`method(*args[p])` for each partition p (in todo), each on its home worker, all
+        workers at once: the answers by partition, and the workers that died."""
         reqs: dict[int, list] = defaultdict(list)
         order: dict[int, list[int]] = defaultdict(list)
         for p, slot in home.items():
-            reqs[slot].append((method, args[p]))
-            order[slot].append(p)
+            if todo is None or p in todo:
+                reqs[slot].append((method, args[p]))
+                order[slot].append(p)
         out: dict[int, object] = {}
         lost = []
         for slot, res in self.pool.call(dict(reqs)).items():
@@ -222,6 +225,11 @@ class PartitionedPlan:
             self._check(res)
             for p, r in zip(order[slot], res):
                 out[p] = r
+        return out, lost
+
+    def _round(self, home: dict[int, int], method: str, args: dict[int, tuple]) -> dict[int, object]:
+        """One call per partition; a lost worker aborts the rounds (and restarts the tick)."""
+        out, lost = self._per_partition(home, method, args)
         if lost:
             raise _LostInRound(lost)
         return out
@@ -263,23 +271,7 @@ class PartitionedPlan:
                todo: set[int]) -> tuple[dict[int, StageOut], list[WorkerLost]]:
         """Stage s for the partitions in todo; the outputs of those whose worker answered,
         and the workers that died."""
-        reqs: dict[int, list] = defaultdict(list)
-        order: dict[int, list[int]] = defaultdict(list)
-        for p, slot in home.items():
-            if p not in todo:
-                continue
-            reqs[slot].append(("run_stage", (p, s, inbox[p])))
-            order[slot].append(p)
-        outs: dict[int, StageOut] = {}
-        lost = []
-        for slot, res in self.pool.call(dict(reqs)).items():
-            if isinstance(res, WorkerLost):
-                lost.append(res)
-                continue
-            self._check(res)
-            for p, out in zip(order[slot], res):
-                outs[p] = out
-        return outs, lost
+        return self._per_partition(home, "run_stage", {p: (p, s, inbox[p]) for p in todo}, todo)
 
     def _recover(self, slot: int, home, begins, history, s: int) -> None:
         """A new process for a dead worker; its partitions replay the tick up to stage s."""
