@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Callable
 
 from dfl.ir.graph import Graph
+from dfl.compiler.passes.prune import prune
 from dfl.compiler.passes.pushdown import pushdown
 from dfl.compiler.passes.seminaive import seminaive
 
@@ -14,6 +15,7 @@ Pass = Callable[[Graph], Graph]
 
 PASSES: tuple[Pass, ...] = (
     pushdown,
+    prune,
     seminaive,
 )
 
