@@ -100,10 +100,8 @@ class Program:
         are those of a one-process run. `Result.dist` then holds the placement and stats."""
         from dfl.runtime.ticks import run_ticks
 
-        from dfl.runtime.session import PoolOptions, run_on_pool
-
-        opts = PoolOptions(workers, autoscale, engine, address)
-        on_pool = opts.wanted or pool is not None
+        # the pool's modules (and numba) are imported only for a run on the pool
+        on_pool = workers is not None or autoscale is not None or engine != "local" or pool is not None
         given = {**(inputs or {}), **relations}
         unknown = [r for r in given if r not in self.inputs and r not in self.channels]
         if unknown:
@@ -122,9 +120,12 @@ class Program:
         dist = None
         try:
             if on_pool:
+                from dfl.runtime.session import PoolOptions, run_on_pool
+
                 if target not in ("cpu", "auto"):
                     raise DflError(f"the worker pool runs the cpu target, not {target}", kind="usage")
-                dist = run_on_pool(self, rows, chans, max_ticks, each_tick, opts, pool=pool, on_stage=on_stage)
+                dist = run_on_pool(self, rows, chans, max_ticks, each_tick, PoolOptions(workers, autoscale, engine, address),
+                                   pool=pool, on_stage=on_stage)
                 run = dist.run
             else:
                 run = run_ticks(self.graph, self.plan(target), rows, chans, max_ticks, each_tick)

@@ -17,6 +17,7 @@ import mmap
 import os
 import shutil
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -76,7 +77,40 @@ def spill_for_run() -> Spill | None:
     """Shared memory for this run's batches, where the machine has it."""
     if not os.path.isdir("/dev/shm") or not os.access("/dev/shm", os.W_OK):
         return None
+    _remove_stale("/dev/shm")
     return Spill("/dev/shm", f"dfl_{uuid.uuid4().hex[:12]}_")
+
+
+_STALE_CHECKED = False
+
+
+def _remove_stale(dir: str, age_s: float = 60.0) -> None:
+    """Files a killed run left behind (its driver cleans them at each tick's end; a driver
+    killed mid-tick cannot): those whose writing process is gone, older than a minute.
+    Once per process."""
+    global _STALE_CHECKED
+    if _STALE_CHECKED:
+        return
+    _STALE_CHECKED = True
+    now = time.time()
+    for path in glob.glob(os.path.join(dir, "dfl_*_*_*.col")):
+        try:
+            pid = int(os.path.basename(path).split("_")[2])
+            if now - os.path.getmtime(path) < age_s or _alive(pid):
+                continue
+            os.unlink(path)
+        except (ValueError, IndexError, OSError):
+            continue
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _mapped(s: Spilled) -> np.ndarray:

@@ -73,3 +73,16 @@ def test_targeted_program_on_the_pool(case, parts: int, pool) -> None:
         assert_same_results(got[1], ref[1], f"{case.id} on {parts} partitions")
     else:
         assert got[1] == ref[1]
+
+
+def test_a_run_off_the_pool_imports_neither_the_pool_nor_numba_for_the_interpreter() -> None:
+    """The interpreter's start-up stays numba-free: the pool's modules load only for a
+    run on the pool (a fresh process, so other tests' imports do not count)."""
+    import subprocess
+
+    code = ("import sys, dfl\n"
+            "p = dfl.compile('input e(a: int)\\noutput o(a: int)\\no(x) :- e(x).\\n')\n"
+            "assert p.run(target='interp', e=[(1,)])['o'] == [(1,)]\n"
+            "print(sorted(m for m in ('numba', 'dfl.runtime.session', 'dfl.runtime.pool') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -1,0 +1,77 @@
+"""Columnar batches between processes: strings by content, hashing by value, shared
+memory files, and the removal of files a killed run left behind."""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from dfl.backends.cpu.pool import StringPool
+from dfl.backends.cpu.table import Table
+from dfl.ir.types import Type
+from dfl.runtime import batches
+from dfl.runtime.batches import Spill, from_batch, partition_of, split, to_batch
+
+TYPES = (Type.INT, Type.STR, Type.FLOAT, Type.BOOL)
+
+
+def _table(pool: StringPool, n: int = 5000) -> Table:
+    rng = np.random.default_rng(0)
+    words = [f"w{i}é" for i in range(50)]
+    return Table([rng.integers(-5, 5, n), pool.encode([words[i] for i in rng.integers(0, 50, n)]),
+                  rng.normal(size=n), rng.integers(0, 2, n).astype(np.bool_)], n)
+
+
+def _decoded(t: Table, pool: StringPool) -> list[tuple]:
+    cols = [pool.decode(c) if ty == Type.STR else c.tolist() for c, ty in zip(t.cols, TYPES)]
+    return list(zip(*cols))
+
+
+def test_a_batch_carries_strings_to_another_pool(tmp_path) -> None:
+    a, b = StringPool(), StringPool()
+    b.encode(["zzz", "w3é"])  # other codes in the receiving process
+    t = _table(a)
+    for spill in (None, Spill(str(tmp_path), "dfl_test_", min_bytes=0)):
+        got = from_batch(to_batch(t, TYPES, a, spill), b)
+        assert _decoded(got, b) == _decoded(t, a)
+    assert any(tmp_path.iterdir())  # the spilled columns went through files
+
+
+def test_rows_hash_to_the_same_partition_whatever_the_codes() -> None:
+    a, b = StringPool(), StringPool()
+    b.encode([f"x{i}" for i in range(7)])
+    t = _table(a)
+    moved = from_batch(to_batch(t, TYPES, a), b)
+    for keys in ((0,), (1,), (2,), (0, 1, 2, 3)):
+        pa = partition_of(t, keys, TYPES, a, 3)
+        pb = partition_of(moved, keys, TYPES, b, 3)
+        assert (pa == pb).all() and set(pa.tolist()) == {0, 1, 2}
+
+
+def test_negative_zero_and_nans_hash_alike() -> None:
+    pool = StringPool()
+    t = Table([np.array([0.0, -0.0, np.nan, -np.nan])], 4)
+    p = partition_of(t, (0,), (Type.FLOAT,), pool, 7)
+    assert p[0] == p[1] and p[2] == p[3]
+
+
+def test_split_keeps_every_row_once_in_order() -> None:
+    t = Table([np.arange(100)], 100)
+    part = np.arange(100) % 3
+    pieces = split(t, part, 3)
+    assert [x.cols[0].tolist() for x in pieces] == [list(range(p, 100, 3)) for p in range(3)]
+
+
+def test_files_of_a_killed_run_are_removed_once_old(tmp_path, monkeypatch) -> None:
+    old = time.time() - 3600
+    dead = tmp_path / "dfl_aaaaaaaaaaaa_999999_0.col"  # no such process
+    mine = tmp_path / f"dfl_bbbbbbbbbbbb_{os.getpid()}_0.col"  # a live writer
+    young = tmp_path / "dfl_cccccccccccc_999999_1.col"
+    for p in (dead, mine, young):
+        p.write_bytes(b"\0" * 8)
+    os.utime(dead, (old, old))
+    os.utime(mine, (old, old))
+    monkeypatch.setattr(batches, "_STALE_CHECKED", False)
+    batches._remove_stale(str(tmp_path))
+    assert not dead.exists() and mine.exists() and young.exists()
