@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from dfl.errors import DflError
 from dfl.ir.graph import Graph
@@ -248,6 +248,10 @@ def validate_rows(rel: str, schema: Schema, rows: Iterable, tick_column: bool = 
     names = (["tick"] if tick_column else []) + list(schema.names)
     if isinstance(rows, (str, bytes)) or not isinstance(rows, Iterable):
         raise DflError(f"rows for '{rel}' must be a list of tuples, not {type(rows).__name__}", kind="input")
+    rows = rows if isinstance(rows, list) else list(rows)
+    exact = _exact_checker(tuple(types), tick_column)
+    if all(map(exact, rows)):  # the common case: tuples of exactly the declared types
+        return rows[:]
     for n, row in enumerate(rows, start=1):
         if not isinstance(row, (tuple, list)):
             if len(types) != 1 or row is None:
@@ -270,13 +274,36 @@ def validate_rows(rel: str, schema: Schema, rows: Iterable, tick_column: bool = 
     return out
 
 
+_EXACT_CACHE: dict[tuple, Callable[[Any], bool]] = {}
+_EXACT_TEST = {Type.INT: "type(r[{i}]) is int and -9223372036854775808 <= r[{i}] <= 9223372036854775807",
+               Type.FLOAT: "type(r[{i}]) is float", Type.STR: "type(r[{i}]) is str", Type.BOOL: "type(r[{i}]) is bool"}
+
+
+def _exact_checker(types: tuple[Type, ...], tick_column: bool) -> Callable[[Any], bool]:
+    """A generated test: is this row a tuple of values already of the declared Python
+    types (and a tick >= 0)? Rows that pass need no conversion; others go through the
+    general checks, which convert (an int for a float, numpy scalars) or report."""
+    key = (types, tick_column)
+    if key not in _EXACT_CACHE:
+        tests = [f"type(r) is tuple and len(r) == {len(types)}"]
+        tests += [_EXACT_TEST[t].format(i=i) if t in _EXACT_TEST else "False" for i, t in enumerate(types)]
+        if tick_column:
+            tests.append("r[0] >= 0")
+        ns: dict[str, Any] = {}
+        exec(f"def _ok(r):\n    return {' and '.join(tests)}\n", ns)  # noqa: S102 - our own generated code
+        _EXACT_CACHE[key] = ns["_ok"]
+    return _EXACT_CACHE[key]
+
+
 def _coerce(v: Any, t: Type) -> tuple[bool, Any]:
     import numbers
 
     if t == Type.BOOL:
+        if type(v).__module__ == "numpy" and type(v).__name__ in ("bool_", "bool"):
+            return True, bool(v)  # a numpy bool, as numpy data gives
         return isinstance(v, bool), v
-    if isinstance(v, bool):
-        return False, v
+    if isinstance(v, bool) or (type(v).__module__ == "numpy" and type(v).__name__ in ("bool_", "bool")):
+        return False, v  # a bool is not a number here
     if t == Type.INT:
         if isinstance(v, numbers.Integral) and INT_MIN <= int(v) <= INT_MAX:
             return True, int(v)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import dfl
+
 import pytest
 
 PROG = """
@@ -254,3 +256,21 @@ def test_bad_input_in_a_real_process(dfl_proc, write, tmp_path) -> None:
     assert r.returncode == 2
     located(r.stderr, tmp_path / "in" / "w.csv", 2)
     assert not (tmp_path / "out").exists()
+
+
+def test_python_rows_of_exact_types_pass_and_others_convert_or_fail() -> None:
+    import numpy as np
+
+    prog = dfl.compile("input e(a: int, x: float, s: str, b: bool)\noutput o(a: int, x: float, s: str, b: bool)\n"
+                       "o(a, x, s, b) :- e(a, x, s, b).\n")
+    exact = [(1, 2.0, "s", True), (-(1 << 63), float("nan"), "", False)]
+    assert len(prog.run(e=exact)["o"]) == 2
+    # an int for a float, numpy scalars and lists are converted, as before
+    got = prog.run(e=[[np.int64(3), 4, "t", np.bool_(False)]])["o"]
+    assert got == [(3, 4.0, "t", False)] and type(got[0][1]) is float
+    for bad, where in (([(True, 1.0, "s", True)], "column 1 (a)"), ([(1 << 63, 1.0, "s", True)], "column 1 (a)"),
+                       ([(1, "x", "s", True)], "column 2 (x)"), ([(1, 1.0, "s", 1)], "column 4 (b)"),
+                       ([(1, 1.0, "s")], "expected 4 column(s)")):
+        with pytest.raises(dfl.DflError) as e:
+            prog.run(e=bad)
+        assert e.value.kind == "input" and where in e.value.message, e.value.message
