@@ -56,6 +56,22 @@ class Spill:
         np.ascontiguousarray(c).tofile(path)
         return Spilled(path, c.dtype.str, len(c))
 
+    def new_file(self, nbytes: int) -> str:
+        """An empty file of nbytes for this run, to be written at offsets."""
+        path = os.path.join(self.dir, f"{self.prefix}{os.getpid()}_{next(_COUNTER)}.col")
+        with open(path, "wb") as f:
+            f.truncate(nbytes)
+        return path
+
+    def write_at(self, paths: list[str], t: Table, offset: int) -> None:
+        for path, c in zip(paths, t.cols):
+            c = np.ascontiguousarray(c)
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                os.pwrite(fd, memoryview(c).cast("B"), offset * c.itemsize)
+            finally:
+                os.close(fd)
+
     def cleanup(self, background: bool = False) -> None:
         """Removes this run's files; in the background when asked (unlinking a large tmpfs
         file frees its pages, which takes time the caller need not wait for)."""
@@ -78,7 +94,7 @@ def spill_for_run() -> Spill | None:
     if not os.path.isdir("/dev/shm") or not os.access("/dev/shm", os.W_OK):
         return None
     _remove_stale("/dev/shm")
-    return Spill("/dev/shm", f"dfl_{uuid.uuid4().hex[:12]}_")
+    return Spill("/dev/shm", f"dfl_{uuid.uuid4().hex[:12]}_", SHM_MIN_BYTES)
 
 
 _STALE_CHECKED = False
@@ -113,6 +129,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def mapped_file(path: str, dtype, n: int) -> np.ndarray:
+    return _mapped(Spilled(path, np.dtype(dtype).str, n))
+
+
 def _mapped(s: Spilled) -> np.ndarray:
     if s.n == 0:
         return np.empty(0, np.dtype(s.dtype))
@@ -124,6 +144,7 @@ def _mapped(s: Spilled) -> np.ndarray:
 
 
 _COUNTER = itertools.count()
+SHM_MIN_BYTES = 1 << 20  # columns from this size go through shared memory (tests set 0: all do)
 
 
 @dataclass

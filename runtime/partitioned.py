@@ -29,12 +29,13 @@ from dfl.backends.cpu.plan import CpuPlan, decode_rows, encode_rows
 from dfl.compiler.placement import dist_of
 from dfl.errors import DflError
 from dfl.ir.graph import Graph
-from dfl.backends.cpu.table import Table
-from dfl.runtime.batches import Batch, merge, partition_of, spill_for_run, split, to_batch
+from dfl.backends.cpu.table import DTYPES, Table
+from dfl.runtime.batches import (Batch, from_batch, mapped_file, merge, partition_of, spill_for_run, split,
+                                 to_batch)
 from dfl.runtime.csvio import read_relation
 from dfl.runtime.file_inputs import FileInput, chunks
 from dfl.runtime.pool import WorkerLost
-from dfl.runtime.worker import COLLECTED, StageOut, iterative, raise_payload, stages_of
+from dfl.runtime.worker import COLLECTED, Held, StageOut, iterative, raise_payload, stages_of
 
 
 class _LostInRound(Exception):
@@ -201,9 +202,39 @@ class PartitionedPlan:
                     for d in range(self.parts):
                         inbox[d].setdefault(ex, []).append(b)
                 for node, b in out.collected.items():
-                    collected[node].append(b)
+                    collected[node].append((p, b))
         # mapped before the tick's shared-memory files are removed
-        return {n.id: self._merged(n, collected) for n in self.graph.nodes if n.op in COLLECTED}
+        return self._collect_all(home, collected)
+
+    def _collect_all(self, home: dict[int, int], collected: dict[str, list]) -> dict[str, Table]:
+        """Every collected node's rows in one table: batches merged here, and large outputs
+        the workers hold written by them straight into one file per column (no copy)."""
+        out: dict[str, Table] = {}
+        targets: dict[int, dict[str, tuple[list[str], int]]] = defaultdict(dict)
+        direct = []
+        for n in self.graph.nodes:
+            if n.op not in COLLECTED:
+                continue
+            got = sorted(collected.get(n.id, []), key=lambda x: x[0])
+            if not any(isinstance(b, Held) for _, b in got):
+                out[n.id] = self._merged(n, [b for _, b in got])
+                continue
+            total = sum(b.n for _, b in got)
+            paths = [self.spill.new_file(total * np.dtype(DTYPES[t]).itemsize) for t in n.schema.types]
+            offset = 0
+            for p, b in got:
+                if isinstance(b, Held):
+                    targets[p][n.id] = (paths, offset)
+                else:  # a small part came as a batch: the driver writes it
+                    self.spill.write_at(paths, from_batch(b, self.local.pool), offset)
+                offset += b.n
+            direct.append((n, paths, total))
+        if targets:
+            self._round(home, "write_out", {p: (p, targets.get(p, {})) for p in range(self.parts)})
+        for n, paths, total in direct:
+            out[n.id] = Table([mapped_file(path, DTYPES[t], total) for path, t in zip(paths, n.schema.types)],
+                              total)
+        return out
 
     # ---------------------------------------------------------------- distributed fixpoints
     def _per_partition(self, home: dict[int, int], method: str, args: dict[int, tuple],
@@ -312,8 +343,7 @@ class PartitionedPlan:
             w[1] += cpu
 
     # ---------------------------------------------------------------- outputs
-    def _merged(self, n, collected: dict[str, list[Batch]]) -> Table:
-        batches = collected.get(n.id, [])
+    def _merged(self, n, batches: list[Batch]) -> Table:
         self.stats.output_bytes += sum(b.nbytes for b in batches)
         return merge(batches, self.local.pool, n.schema.types)
 

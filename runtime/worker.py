@@ -24,6 +24,7 @@ from dfl.backends.cpu.table import Table
 from dfl.compiler.placement import dist_of
 from dfl.errors import DflError
 from dfl.ir.graph import Graph, Node
+from dfl.ir.types import Type
 from dfl.runtime.file_inputs import FileChunk
 from dfl.runtime.batches import Batch, Spill, from_batch, merge, partition_of, split, to_batch
 
@@ -50,6 +51,17 @@ def stages_of(g: Graph) -> dict[str, int]:
     return stage
 
 
+@dataclass(frozen=True)
+class Held:
+    """An output a worker holds until the driver says where to write it (write_out)."""
+    n: int
+    distinct: bool = False
+
+    @property
+    def nbytes(self) -> int:
+        return 0
+
+
 @dataclass
 class StageOut:
     """What one partition produced in one stage."""
@@ -72,6 +84,7 @@ class PartitionWorker:
         self.values: dict[int, dict[str, Table]] = {}
         self.spill: Spill | None = None
         self.fix: dict = {}  # (partition, fixpoint node) -> DistFixpoint, during its rounds
+        self.held: dict[int, dict[str, Table]] = {}  # outputs waiting for write_out
 
     def load(self, graph: Graph, parts: int, spill: Spill | None = None, threads: int | None = None) -> int:
         """The placed graph to run; where large batches go (shared memory); how many
@@ -121,11 +134,32 @@ class PartitionWorker:
             if n.op == "exchange" and self.stage[n.id] == s + 1:
                 self._send(n, part, values[n.inputs[0]], out)
         if s == self.last_stage:
+            held = {}
             for n in g.nodes:
                 if n.op in COLLECTED and (part == 0 or dist_of(n).kind not in ("replicated", "single")):
-                    out.collected[n.id] = to_batch(values[n.id], n.schema.types, plan.pool, self.spill)
+                    t = values[n.id]
+                    if self._direct(t, n):
+                        held[n.id] = t  # written straight into the driver's file (write_out)
+                        out.collected[n.id] = Held(t.n, t.distinct)
+                    else:
+                        out.collected[n.id] = to_batch(t, n.schema.types, plan.pool, self.spill)
+            if held:
+                self.held[part] = held
             del self.values[part], self.ctx[part]
         return out
+
+    def _direct(self, t: Table, n: Node) -> bool:
+        """Large numeric outputs skip a batch: the driver makes one file per column for all
+        partitions and each worker writes its rows at its offset (no copy to concatenate)."""
+        return (self.spill is not None and t.n * 8 >= self.spill.min_bytes
+                and all(ty != Type.STR for ty in n.schema.types) and bool(n.schema.types))
+
+    def write_out(self, part: int, targets: dict[str, tuple[list[str], int]]) -> None:
+        """Writes the held outputs of partition `part` into the driver's column files at
+        row offset `offset` (targets: node -> (one path per column, offset))."""
+        held = self.held.pop(part, {})
+        for node_id, (paths, offset) in targets.items():
+            self.spill.write_at(paths, held[node_id], offset)
 
     # ------------------------------------------------ distributed semi-naive rounds
     def fix_begin(self, part: int, node_id: str) -> dict[str, Batch]:

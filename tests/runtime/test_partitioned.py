@@ -14,7 +14,7 @@ import pytest
 
 import dfl
 from dfl.errors import DflError
-from dfl.runtime import file_inputs
+from dfl.runtime import batches, file_inputs
 from dfl.runtime.pool import LocalPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: shared helpers
@@ -39,11 +39,13 @@ def _outcome(run):
 
 
 @pytest.mark.parametrize("parts,cut", [(1, False), (2, False), (3, False), (2, True)],
-                         ids=["1", "2", "3", "2-files-read-by-workers"])
+                         ids=["1", "2", "3", "2-files-read-by-workers-all-through-shm"])
 @pytest.mark.parametrize("case", cases(EXAMPLES) + cases(ACCEPTANCE), ids=lambda c: c.name)
 def test_suite_case_on_the_pool(case: Path, parts: int, cut: bool, pool, monkeypatch) -> None:
-    if cut:  # every input file is read by the workers in parts, however small
+    if cut:  # every input file is read by the workers in parts, and every column of every
+        # batch and output goes through shared memory, however small
         monkeypatch.setattr(file_inputs, "MIN_BYTES", 0)
+        monkeypatch.setattr(batches, "SHM_MIN_BYTES", 0)
     indir = case / "in"
     kw = {"input_dir": str(indir)} if indir.is_dir() else {}
     try:
@@ -61,9 +63,11 @@ def test_suite_case_on_the_pool(case: Path, parts: int, cut: bool, pool, monkeyp
         assert got[1] == ref[1]
 
 
-@pytest.mark.parametrize("parts", [2, 3])
+@pytest.mark.parametrize("parts,shm", [(2, False), (3, False), (2, True)], ids=["2", "3", "2-all-through-shm"])
 @pytest.mark.parametrize("case", [c.param() for c in CASES])
-def test_targeted_program_on_the_pool(case, parts: int, pool) -> None:
+def test_targeted_program_on_the_pool(case, parts: int, shm: bool, pool, monkeypatch) -> None:
+    if shm:
+        monkeypatch.setattr(batches, "SHM_MIN_BYTES", 0)
     prog = dfl.compile(case.src)
     kw = dict(max_ticks=case.max_ticks, each_tick=case.each_tick, **case.rows)
     ref = _outcome(lambda: prog.run(target="interp", **kw))
