@@ -98,8 +98,6 @@ class Program:
         `autoscale="MIN..MAX"` (or an autoscale.Policy), `engine="ray"` (with `address`),
         or a `pool` of your own (runtime/pool.LocalPool, shared between runs); results
         are those of a one-process run. `Result.dist` then holds the placement and stats."""
-        from dfl.runtime.ticks import run_ticks
-
         # the pool's modules (and numba) are imported only for a run on the pool
         on_pool = workers is not None or autoscale is not None or engine != "local" or pool is not None
         given = {**(inputs or {}), **relations}
@@ -107,6 +105,25 @@ class Program:
         if unknown:
             raise DflError(f"'{unknown[0]}' is not an input or channel relation of {self.file}", kind="usage",
                            hint=f"inputs: {', '.join(sorted(self.inputs) + sorted(self.channels)) or 'none'}")
+        if on_pool and target not in ("cpu", "auto"):
+            raise DflError(f"the worker pool runs the cpu target, not {target}", kind="usage")
+        early = None
+        if on_pool and pool is None:
+            from dfl.runtime.session import PoolOptions, close_pool, start_pool
+
+            # the workers start (imports, kernels) while the driver reads the inputs
+            early = pool = start_pool(self, PoolOptions(workers, autoscale, engine, address))
+        try:
+            return self._run(given, input_dir, files, target, max_ticks, each_tick, workers, autoscale, engine,
+                             address, pool, on_stage, on_pool)
+        finally:
+            if early is not None:
+                close_pool(early)
+
+    def _run(self, given, input_dir, files, target, max_ticks, each_tick, workers, autoscale, engine, address,
+             pool, on_stage, on_pool) -> Result:
+        from dfl.runtime.ticks import run_ticks
+
         rows: dict[str, list[tuple]] = {}
         chans: dict[str, list[tuple]] = {}
         for rel, schema in {**self.inputs, **self.channels}.items():
@@ -122,8 +139,6 @@ class Program:
             if on_pool:
                 from dfl.runtime.session import PoolOptions, run_on_pool
 
-                if target not in ("cpu", "auto"):
-                    raise DflError(f"the worker pool runs the cpu target, not {target}", kind="usage")
                 dist = run_on_pool(self, rows, chans, max_ticks, each_tick, PoolOptions(workers, autoscale, engine, address),
                                    pool=pool, on_stage=on_stage)
                 run = dist.run

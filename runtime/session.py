@@ -91,6 +91,13 @@ def close_pool(pool) -> None:
         shutdown()
 
 
+def start_pool(prog, opts: PoolOptions):
+    """The pool a run on the pool will use, started now (its workers start in the
+    background); the caller closes it with close_pool."""
+    policy = policy_for(prog, opts)
+    return make_pool(opts, parts_for(opts, policy), policy, None)
+
+
 def run_on_pool(prog, rows: dict[str, list[tuple]], chans: dict[str, list[tuple]], max_ticks: int | None,
                 each_tick: bool, opts: PoolOptions, pool=None,
                 on_stage=None, on_decision: Callable[[Decision], None] | None = None) -> DistRun:
