@@ -90,14 +90,16 @@ class Program:
     def run(self, inputs: Mapping[str, Iterable] | None = None, *, input_dir: str | None = None,
             files: Mapping[str, str] | None = None, target: str = "cpu", max_ticks: int | None = None,
             each_tick: bool = False, workers: int | None = None, autoscale=None, engine: str = "local",
-            address: str | None = None, pool=None, on_stage=None, **relations: Iterable) -> Result:
+            address: str | None = None, pool=None, on_stage=None, on_decision=None,
+            **relations: Iterable) -> Result:
         """Runs the program. Rows come from keyword arguments / `inputs` (Python values),
         else from `files` (relation -> path) and `input_dir` (r.csv, else r.facts).
 
         On the worker pool with `workers=N` (N partitions on N worker processes),
         `autoscale="MIN..MAX"` (or an autoscale.Policy), `engine="ray"` (with `address`),
         or a `pool` of your own (runtime/pool.LocalPool, shared between runs); results
-        are those of a one-process run. `Result.dist` then holds the placement and stats."""
+        are those of a one-process run. `Result.dist` then holds the placement and stats;
+        `on_decision` is called with each autoscale decision."""
         # the pool's modules (and numba) are imported only for a run on the pool
         on_pool = workers is not None or autoscale is not None or engine != "local" or pool is not None
         given = {**(inputs or {}), **relations}
@@ -112,7 +114,7 @@ class Program:
             from dfl.runtime.session import PoolOptions, close_pool, start_pool
 
             # the workers start (imports, kernels) while the driver reads the inputs
-            early = pool = start_pool(self, PoolOptions(workers, autoscale, engine, address))
+            early = pool = start_pool(self, PoolOptions(workers, autoscale, engine, address), on_decision)
         try:
             return self._run(given, input_dir, files, target, max_ticks, each_tick, workers, autoscale, engine,
                              address, pool, on_stage, on_pool)

@@ -47,8 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="without -O, print at most N rows per relation (default 1000)")
     r.add_argument("--workers", type=int, metavar="N",
                    help="run over N partitions on a pool of N worker processes (default: one process)")
-    r.add_argument("--autoscale", metavar="MIN..MAX",
-                   help="a worker pool sized by the autoscaler between MIN and MAX workers (MAX partitions)")
+    r.add_argument("--autoscale", metavar="MIN..MAX", nargs="?", const="program",
+                   help="a worker pool sized by the autoscaler between MIN and MAX workers (MAX partitions); "
+                        "with no range, the program's @replicas(min = .., max = ..), else 0..cores")
     r.add_argument("--engine", default="local", choices=["local", "ray"],
                    help="the worker pool: local processes (default) or Ray actors (needs dfl[ray])")
     r.add_argument("--address", metavar="ADDR", help="with --engine ray: the Ray cluster (default: a local Ray)")

@@ -48,10 +48,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                        hint="add --workers N (or --autoscale MIN..MAX, or --engine ray)")
     if args.address and args.engine != "ray":
         raise DflError("--address names a Ray cluster and needs --engine ray", kind="usage")
-    if on_pool and args.autoscale:
-        import logging
-
-        logging.basicConfig(format="dfl: %(message)s", level=logging.INFO)
+    if on_pool and args.autoscale:  # every decision, with its reason, as it is taken
+        pooled["on_decision"] = lambda d: print(f"dfl: autoscale: {d.reason}", file=sys.stderr, flush=True)
     run = lambda t: prog.run(input_dir=args.input_dir, files=files, target=t,  # noqa: E731
                              max_ticks=args.max_ticks, each_tick=args.each_tick,
                              **(pooled if on_pool and t != "interp" else {}))

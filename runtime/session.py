@@ -6,6 +6,7 @@ without --autoscale / --engine ray) a run stays in one process (runtime/ticks.py
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -42,18 +43,22 @@ class DistRun:
     wall_s: float
 
 
+PROGRAM_RANGE = "program"  # `--autoscale` with no range: the program's @replicas
+
+
 def policy_for(prog, opts: PoolOptions) -> Policy | None:
+    """The autoscale policy: the command line's MIN..MAX, or with none the program's
+    @replicas (0..cores when it has none); the program's @slo sets the latency target."""
     if opts.autoscale is None:
         return None
     if isinstance(opts.autoscale, Policy):
         return opts.autoscale
     try:
-        base = Policy.parse_range(opts.autoscale)
         ann = Policy.from_annotations(annotation_values(prog.checked.program, "replicas"),
-                                      annotation_values(prog.checked.program, "slo"), base.max_workers)
+                                      annotation_values(prog.checked.program, "slo"), os.cpu_count() or 1)
+        base = ann if opts.autoscale == PROGRAM_RANGE else Policy.parse_range(opts.autoscale)
     except ValueError as e:
         raise DflError(str(e), kind="usage") from None
-    # the command line's range wins; the program's @slo still sets the latency target
     # a queued task is a partition waiting for a worker: one worker per partition
     return Policy(min_workers=base.min_workers, max_workers=base.max_workers,
                   target_latency_s=ann.target_latency_s, backlog_per_worker=1.0)
@@ -73,7 +78,8 @@ def make_pool(opts: PoolOptions, size: int, policy: Policy | None, on_decision: 
     if opts.engine == "ray":
         from dfl.runtime.ray_engine import RayPool
 
-        return RayPool(size if policy is None else max(policy.min_workers, 0), address=opts.address, policy=policy)
+        return RayPool(size if policy is None else max(policy.min_workers, 0), address=opts.address, policy=policy,
+                       log=on_decision)
     if opts.engine != "local":
         raise DflError(f"--engine {opts.engine} is not known", kind="usage", hint="use --engine local or ray")
     from dfl.runtime.pool import LocalPool
@@ -91,11 +97,11 @@ def close_pool(pool) -> None:
         shutdown()
 
 
-def start_pool(prog, opts: PoolOptions):
+def start_pool(prog, opts: PoolOptions, on_decision: Callable[[Decision], None] | None = None):
     """The pool a run on the pool will use, started now (its workers start in the
     background); the caller closes it with close_pool."""
     policy = policy_for(prog, opts)
-    return make_pool(opts, parts_for(opts, policy), policy, None)
+    return make_pool(opts, parts_for(opts, policy), policy, on_decision)
 
 
 def run_on_pool(prog, rows: dict[str, list[tuple]], chans: dict[str, list[tuple]], max_ticks: int | None,

@@ -209,6 +209,25 @@ def test_autoscale_gives_the_same_output(dfl_cli, tmp_path) -> None:
     assert a and a == _csvs(tmp_path / "auto")
 
 
+def test_autoscale_without_a_range_takes_the_programs_replicas(dfl_cli, write, tmp_path) -> None:
+    prog = write("rep.dfl", "@replicas(min = 0, max = 3)\n@slo(p99_ms = 200)\ninput e(a: int, b: int)\n"
+                            "output c(a: int, n: int)\nc(a, count()) :- e(a, b).\n")
+    ind = tmp_path / "in"
+    ind.mkdir()
+    (ind / "e.csv").write_text("a,b\n1,2\n1,3\n2,2\n")
+    r = dfl_cli("run", prog, "-I", ind, "-O", tmp_path / "out", "--autoscale",
+                "--stats-json", tmp_path / "s.json")
+    assert r.returncode == 0, r.stderr
+    stats = json.loads((tmp_path / "s.json").read_text())
+    assert stats["partitions"] == 3  # @replicas max
+    assert all(d["after"] <= 3 for d in stats["autoscale"]) and stats["autoscale"]
+    assert "autoscale:" in r.stderr  # each decision is logged with its reason
+    assert (tmp_path / "out" / "c.csv").read_text().splitlines()[1:] == ["1,2", "2,1"]
+    bad = write("bad.dfl", "@replicas(min = 4, max = 2)\ninput e(a: int)\noutput o(a: int)\no(a) :- e(a).\n")
+    r = dfl_cli("run", bad, "-I", ind, "--autoscale")
+    assert r.returncode == 2 and "min" in r.stderr
+
+
 def test_address_without_ray_is_a_usage_error(dfl_cli) -> None:
     prog, ind = EXAMPLES / "reachability" / "prog.dfl", EXAMPLES / "reachability" / "in"
     r = dfl_cli("run", prog, "-I", ind, "--address", "x")
