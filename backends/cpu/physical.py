@@ -21,7 +21,7 @@ _OPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "union": ("concatenate columns", ()),
     "distinct": ("dedup: a unique int column (bitmap check) makes it free; else integer columns packed "
                  "into one key (array if dense, else hash), else row hashing",
-                 ("all_distinct_dense", "factorize_dense", "factorize")),
+                 ("all_distinct_dense", "factorize_dense", "factorize1", "factorize")),
     "aggregate": ("group-by: group ids (dense array or hash), count/sum by bincount, min/max by "
                   "grouped reduction", ("factorize_dense", "factorize", "group_sum_i", "group_sum_f",
                                          "group_sum_i128", "group_reduce")),
@@ -39,10 +39,11 @@ _OPS: dict[str, tuple[str, tuple[str, ...]]] = {
 def _fixpoint(n: Node) -> tuple[str, tuple[str, ...]]:
     c = match_closure(n)
     if c is not None:
-        return c.describe(), ("factorize_dense", "closure_bfs")
+        return c.describe(), ("factorize_dense", "group_order", "closure_bfs")
     s = match_shortest_paths(n)
     if s is not None:
-        return s.describe(), ("factorize_dense", "dijkstra", "lattice_update", "set_lookup", "chain_probe")
+        return s.describe(), ("factorize_dense", "group_order", "dijkstra", "lattice_update", "set_lookup",
+                                  "chain_probe")
     body: Graph = n.attr("body")
     lattice = any(y.schema.is_lattice for y in body.by_op("yield"))
     store = "hash map key -> merged values" if lattice else "hash row set"

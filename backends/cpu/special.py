@@ -108,16 +108,12 @@ def run_closure(spec: Closure, init: Table, edges: Table) -> Table:
     n_nodes = len(values)
     tgt = ids[:init.n]
     esrc, edst = ids[init.n:init.n + edges.n], ids[init.n + edges.n:]
-    order = np.argsort(esrc, kind="stable")
+    order, adj_off = K.group_order(esrc, n_nodes)  # the CSR adjacency
     adj = edst[order]
-    adj_off = np.zeros(n_nodes + 1, np.int64)
-    np.cumsum(np.bincount(esrc, minlength=n_nodes), out=adj_off[1:])
     sid, sfirst = factorize_columns([init.cols[0]], init.n)
     sources = init.cols[0][sfirst]
-    sorder = np.argsort(sid, kind="stable")
+    sorder, src_off = K.group_order(sid, len(sources))
     src_targets = tgt[sorder]
-    src_off = np.zeros(len(sources) + 1, np.int64)
-    np.cumsum(np.bincount(sid, minlength=len(sources)), out=src_off[1:])
     empty = np.empty(0, np.int64)
     counts = K.closure_bfs(src_off, src_targets, adj_off, adj, n_nodes, empty, empty, True)
     out_off = np.zeros(len(sources) + 1, np.int64)
@@ -190,9 +186,7 @@ def run_shortest_paths(spec: ShortestPaths, init: Table, edges: Table) -> Table 
     start = ids[:init.n]
     esrc = ids[init.n:init.n + edges.n]
     edst = ids[init.n + edges.n:]
-    order = np.argsort(esrc, kind="stable")
-    adj_off = np.zeros(n_nodes + 1, np.int64)
-    np.cumsum(np.bincount(esrc, minlength=n_nodes), out=adj_off[1:])
+    order, adj_off = K.group_order(esrc, n_nodes)  # the CSR adjacency
     d_dtype = init.cols[1].dtype
     if d_dtype == np.int64 and edges.n:
         # int sums wrap at 64 bits, and a wrapped sum would be "shorter": Dijkstra only

@@ -74,7 +74,7 @@ def factorize_columns(cols: list[np.ndarray], n: int, exact: bool = False) -> tu
         key, span, _ = packed
         if span <= 4 * n + 4096:
             return K.factorize_dense(key, span)
-        return K.factorize(key.reshape(n, 1))
+        return K.factorize1(np.ascontiguousarray(key, dtype=np.int64))
     return K.factorize(key_matrix(cols, n, exact))
 
 

@@ -521,3 +521,26 @@ def test_per_unique_calls_once_per_distinct_argument(ev) -> None:
     out = ev.per_unique([ints(3, 1, 3, 3, 1)], [I], f, I, 5)
     assert out.tolist() == [6, 2, 6, 6, 2] and sorted(calls) == [1, 3]
     assert ev.per_unique([ints()], [I], f, I, 0).tolist() == []
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_factorize1_agrees_with_the_row_factorize(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    key = rng.integers(-(1 << 62), 1 << 62, 3000)
+    key[rng.integers(0, 3000, 1000)] = key[rng.integers(0, 3000, 1000)]  # repeats
+    key[:5] = [INT_MIN, INT_MAX, 0, -1, INT_MIN]
+    ids, first = K.factorize1(key)
+    ids2, first2 = K.factorize(key.reshape(-1, 1))
+    assert (ids == ids2).all() and (first == first2).all()
+    assert (key[first][ids] == key).all()
+
+
+@pytest.mark.parametrize("n_keys", [1, 7, 100])
+def test_group_order_is_a_stable_counting_sort(n_keys: int) -> None:
+    rng = np.random.default_rng(n_keys)
+    keys = rng.integers(0, n_keys, 500)
+    order, offsets = K.group_order(keys, n_keys)
+    assert (order == np.argsort(keys, kind="stable")).all()
+    assert (offsets == np.concatenate([[0], np.cumsum(np.bincount(keys, minlength=n_keys))])).all()
+    empty_order, empty_off = K.group_order(np.empty(0, np.int64), 3)
+    assert len(empty_order) == 0 and empty_off.tolist() == [0, 0, 0, 0]
