@@ -539,6 +539,78 @@ def factorize1(key: np.ndarray):
 
 
 @njit(cache=True)
+def _rehash_words(slots: np.ndarray, hashes: np.ndarray, g: int, cap: int) -> np.ndarray:
+    new = np.full(cap, EMPTY, np.int64)
+    mask = np.uint64(cap - 1)
+    for w in range(g):
+        s = hashes[w] & mask
+        while new[s] != EMPTY:
+            s = (s + np.uint64(1)) & mask
+        new[s] = w
+    return new
+
+
+@njit(cache=True)
+def split_words(data: np.ndarray, sep: int):
+    """The words of UTF-8 bytes cut at byte `sep` (an ASCII separator, so never inside a
+    character): the id of each word in order (ids by first appearance), and each distinct
+    word's byte range. Only the distinct words become Python strings, not every word."""
+    n = data.shape[0]
+    nw = 1
+    for i in range(n):
+        if data[i] == sep:
+            nw += 1
+    ids = np.empty(nw, np.int64)
+    cap = 1 << 12
+    slots = np.full(cap, EMPTY, np.int64)
+    starts = np.empty(256, np.int64)
+    ends = np.empty(256, np.int64)
+    hashes = np.empty(256, np.uint64)
+    g = 0
+    w = 0
+    start = 0
+    for i in range(n + 1):
+        if i < n and data[i] != sep:
+            continue
+        h = np.uint64(0xCBF29CE484222325)  # FNV-1a over the word's bytes
+        for j in range(start, i):
+            h = (h ^ np.uint64(data[j])) * np.uint64(0x100000001B3)
+        h = _mix(h, np.uint64(i - start))
+        mask = np.uint64(cap - 1)
+        s = h & mask
+        while True:
+            r = slots[s]
+            if r == EMPTY:
+                if g == starts.shape[0]:
+                    starts = np.concatenate((starts, np.empty(g, np.int64)))
+                    ends = np.concatenate((ends, np.empty(g, np.int64)))
+                    hashes = np.concatenate((hashes, np.empty(g, np.uint64)))
+                starts[g] = start
+                ends[g] = i
+                hashes[g] = h
+                slots[s] = g
+                ids[w] = g
+                g += 1
+                if 2 * g > cap:
+                    cap *= 2
+                    slots = _rehash_words(slots, hashes, g, cap)
+                break
+            if hashes[r] == h and ends[r] - starts[r] == i - start:
+                same = True
+                for j in range(i - start):
+                    if data[starts[r] + j] != data[start + j]:
+                        same = False
+                        break
+                if same:
+                    ids[w] = r
+                    break
+            s = (s + np.uint64(1)) & mask
+        w += 1
+        start = i + 1
+    return ids, starts[:g].copy(), ends[:g].copy()
+
+
+@njit(cache=True)
 def group_order(keys: np.ndarray, n_keys: int):
     """A counting sort: the rows in order of their key (0 .. n_keys-1), stable, and where
     each key's rows start (n_keys + 1 offsets). Linear, where an argsort is n log n: the
@@ -578,6 +650,7 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "factorize_dense": ("(int64[:], int64)",),
     "all_distinct_dense": ("(int64[:], int64, int64)",),
     "group_order": ("(int64[:], int64)",),
+    "split_words": ("(uint8[:], int64)",),
     "factorize1": ("(int64[:],)",),
     "set_insert": ("(int64[:], int64[:, :], int64, int64[:, :])",),
     "set_lookup": ("(int64[:], int64[:, :], int64[:, :])",),

@@ -188,6 +188,17 @@ class Evaluator:
 
     # -- generators
 
+    def _split_ascii(self, text: str, sep: str) -> np.ndarray:
+        """text.split(sep) as string codes, cut on the UTF-8 bytes by a kernel: only the
+        distinct words are decoded and looked up in the pool, not every word."""
+        from dfl.backends.cpu import kernels as K
+
+        data = np.frombuffer(text.encode("utf-8", "surrogatepass"), np.uint8)
+        ids, starts, ends = K.split_words(data, ord(sep))
+        raw = data.tobytes()
+        words = [raw[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts.tolist(), ends.tolist())]
+        return self.pool.encode(words)[ids]
+
     def generate(self, e: Fn, t: Table) -> tuple[np.ndarray, np.ndarray]:
         """(row index repeated per element, the elements) of a list-valued builtin."""
         args = [self.eval(a, t) for a in e.args]
@@ -210,7 +221,10 @@ class Evaluator:
             texts = uniq[0]
             lens = np.fromiter(map(sep.value.__class__.count, texts, [sep.value] * len(texts)), np.int64,
                                count=len(texts)) + 1
-            flat = self.from_py(sep.value.join(texts).split(sep.value) if texts else [], e.type)
+            if ord(sep.value) < 128 and texts:
+                flat = self._split_ascii(sep.value.join(texts), sep.value)
+            else:
+                flat = self.from_py(sep.value.join(texts).split(sep.value) if texts else [], e.type)
         else:
             lists = [list(impl(*combo)) for combo in zip(*uniq)]
             lens = np.array([len(x) for x in lists], np.int64)

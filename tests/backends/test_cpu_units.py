@@ -544,3 +544,31 @@ def test_group_order_is_a_stable_counting_sort(n_keys: int) -> None:
     assert (offsets == np.concatenate([[0], np.cumsum(np.bincount(keys, minlength=n_keys))])).all()
     empty_order, empty_off = K.group_order(np.empty(0, np.int64), 3)
     assert len(empty_order) == 0 and empty_off.tolist() == [0, 0, 0, 0]
+
+
+@pytest.mark.parametrize("sep", [" ", ",", "\t", "é"])
+def test_split_on_the_bytes_agrees_with_str_split(sep: str) -> None:
+    from tests.backends.test_parity import run_both
+
+    lines = ["", sep, f"{sep}a{sep}", f"a{sep}{sep}b", "日本語" + sep + "ß", "🎉 party, x\ty", "e\u0301" + sep + "e\u0301",
+             sep.join(f"w{i % 13}" for i in range(400))]
+    src = f"""
+input line(i: int, t: str)
+output wc(w: str, n: int)
+output pieces(i: int, w: str)
+wc(w, count()) :- line(i, t), w in split(t, "{sep}").
+pieces(i, w) :- line(i, t), w in split(t, "{sep}").
+"""
+    rows = [(i, t) for i, t in enumerate(lines)]
+    ref = run_both(src, line=rows)
+    want = sorted({(i, w) for i, t in rows for w in t.split(sep)})
+    assert sorted(ref["pieces"]) == want
+
+
+def test_split_words_kernel_directly() -> None:
+    text = "a,bb,,a,ccc,bb,"
+    data = np.frombuffer(text.encode(), np.uint8)
+    ids, starts, ends = K.split_words(data, ord(","))
+    words = [text.encode()[a:b].decode() for a, b in zip(starts, ends)]
+    assert [words[i] for i in ids] == text.split(",")
+    assert words == ["a", "bb", "", "ccc"]  # first appearance order
