@@ -611,6 +611,20 @@ def split_words(data: np.ndarray, sep: int):
 
 
 @njit(cache=True)
+def first_in_row(rows: np.ndarray, vals: np.ndarray, span: int) -> np.ndarray:
+    """For a generator's output (rows ascending, values in 0 .. span-1): which elements are
+    the first of their value within their row. An array of the row that last saw each
+    value, so no hashing."""
+    seen = np.full(span, -1, np.int64)
+    keep = np.empty(rows.shape[0], np.bool_)
+    for i in range(rows.shape[0]):
+        v = vals[i]
+        keep[i] = seen[v] != rows[i]
+        seen[v] = rows[i]
+    return keep
+
+
+@njit(cache=True)
 def group_order(keys: np.ndarray, n_keys: int):
     """A counting sort: the rows in order of their key (0 .. n_keys-1), stable, and where
     each key's rows start (n_keys + 1 offsets). Linear, where an argsort is n log n: the
@@ -650,6 +664,7 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "factorize_dense": ("(int64[:], int64)",),
     "all_distinct_dense": ("(int64[:], int64, int64)",),
     "group_order": ("(int64[:], int64)",),
+    "first_in_row": ("(int64[:], int64[:], int64)",),
     "split_words": ("(uint8[:], int64)",),
     "factorize1": ("(int64[:],)",),
     "set_insert": ("(int64[:], int64[:, :], int64, int64[:, :])",),

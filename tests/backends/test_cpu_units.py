@@ -572,3 +572,22 @@ def test_split_words_kernel_directly() -> None:
     words = [text.encode()[a:b].decode() for a, b in zip(starts, ends)]
     assert [words[i] for i in ids] == text.split(",")
     assert words == ["a", "bb", "", "ccc"]  # first appearance order
+
+
+def test_first_in_row_keeps_each_value_once_per_row() -> None:
+    rows = np.array([0, 0, 0, 1, 1, 3, 3, 3], np.int64)
+    vals = np.array([5, 2, 5, 5, 5, 2, 0, 2], np.int64)
+    assert K.first_in_row(rows, vals, 6).tolist() == [True, True, False, True, False, True, True, False]
+
+
+def test_a_generator_over_distinct_rows_repeating_elements_counts_right() -> None:
+    from tests.backends.test_parity import run_both
+
+    src = """
+input line(i: int, t: str)
+output wc(w: str, n: int)
+output r(i: int, k: int, n: int)
+wc(w, count()) :- line(i, t), w in split(t, " ").
+r(i, k, count()) :- line(i, _), k in range(0, i), j in range(k, 3).
+"""
+    run_both(src, {"wc": [("", 1), ("a", 2), ("b", 2), ("c", 1)]}, line=[(0, "a a b"), (1, "b c b a"), (2, "")])
