@@ -142,7 +142,7 @@ class Program:
                 from dfl.runtime.session import PoolOptions, run_on_pool
 
                 dist = run_on_pool(self, rows, chans, max_ticks, each_tick, PoolOptions(workers, autoscale, engine, address),
-                                   pool=pool, on_stage=on_stage)
+                                   pool, on_stage=on_stage)
                 run = dist.run
             else:
                 run = run_ticks(self.graph, self.plan(target), rows, chans, max_ticks, each_tick)

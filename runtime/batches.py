@@ -52,13 +52,17 @@ class Spill:
     def write(self, c: np.ndarray) -> Spilled | np.ndarray:
         if c.nbytes < self.min_bytes or shutil.disk_usage(self.dir).free < 4 * c.nbytes:
             return c  # tmpfs nearly full: writing past it would kill the process (SIGBUS)
-        path = os.path.join(self.dir, f"{self.prefix}{os.getpid()}_{next(_COUNTER)}.col")
+        path = self._path()
         np.ascontiguousarray(c).tofile(path)
         return Spilled(path, c.dtype.str, len(c))
 
+    def _path(self) -> str:
+        """A new file name of this run: the writer's pid in it, for _remove_stale."""
+        return os.path.join(self.dir, f"{self.prefix}{os.getpid()}_{next(_COUNTER)}.col")
+
     def new_file(self, nbytes: int) -> str:
         """An empty file of nbytes for this run, to be written at offsets."""
-        path = os.path.join(self.dir, f"{self.prefix}{os.getpid()}_{next(_COUNTER)}.col")
+        path = self._path()
         with open(path, "wb") as f:
             f.truncate(nbytes)
         return path

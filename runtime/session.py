@@ -104,28 +104,25 @@ def start_pool(prog, opts: PoolOptions, on_decision: Callable[[Decision], None] 
     return make_pool(opts, parts_for(opts, policy), policy, on_decision)
 
 
+def _placed(prog, opts: PoolOptions, sizes: dict[str, int], read_by_workers=frozenset()):
+    """The program placed over the partitions the options ask for, with the run's sizes."""
+    parts = parts_for(opts, policy_for(prog, opts))
+    hints = hints_of(prog.checked.program)
+    hints.read_by_workers = set(read_by_workers)
+    return placement(prog.graph, parts, CostModel(rows=sizes), hints), parts
+
+
 def run_on_pool(prog, rows: dict[str, list[tuple]], chans: dict[str, list[tuple]], max_ticks: int | None,
-                each_tick: bool, opts: PoolOptions, pool=None,
-                on_stage=None, on_decision: Callable[[Decision], None] | None = None) -> DistRun:
-    policy = policy_for(prog, opts)
-    parts = parts_for(opts, policy)
+                each_tick: bool, opts: PoolOptions, pool, on_stage=None) -> DistRun:
+    """The ticks of a run on `pool` (start_pool's, or the caller's own)."""
     from dfl.runtime.file_inputs import FileInput, estimated_rows
 
     sizes = {rel: estimated_rows(r) if isinstance(r, FileInput) else len(r) for rel, r in rows.items()}
-    hints = hints_of(prog.checked.program)
-    hints.read_by_workers = {rel for rel, r in rows.items() if isinstance(r, FileInput)}
-    placed = placement(prog.graph, parts, CostModel(rows=sizes), hints)
-    own = pool is None
-    if own:
-        pool = make_pool(opts, parts, policy, on_decision)  # the autoscaler logs each decision itself
+    placed, parts = _placed(prog, opts, sizes, {rel for rel, r in rows.items() if isinstance(r, FileInput)})
     t0 = time.monotonic()
-    try:
-        plan = PartitionedPlan(placed.graph, pool, parts, max_retries=opts.max_retries, on_stage=on_stage)
-        run = run_ticks(prog.graph, plan, rows, chans, max_ticks, each_tick)
-        seen = len({pid for pid in plan.stats.workers})
-    finally:
-        if own:
-            close_pool(pool)
+    plan = PartitionedPlan(placed.graph, pool, parts, max_retries=opts.max_retries, on_stage=on_stage)
+    run = run_ticks(prog.graph, plan, rows, chans, max_ticks, each_tick)
+    seen = len({pid for pid in plan.stats.workers})
     return DistRun(run, placed, plan, pool.stats, seen, time.monotonic() - t0)
 
 
@@ -148,10 +145,6 @@ class ColumnsOnPool:
 
 
 def columns_on_pool(prog, opts: PoolOptions, pool, sizes: dict[str, int]) -> ColumnsOnPool:
-    policy = policy_for(prog, opts)
-    parts = parts_for(opts, policy)
-    placed = placement(prog.graph, parts, CostModel(rows=sizes), hints_of(prog.checked.program))
-    own = None
-    if pool is None:
-        pool = own = make_pool(opts, parts, policy, None)
-    return ColumnsOnPool(PartitionedPlan(placed.graph, pool, parts, max_retries=opts.max_retries), own)
+    placed, parts = _placed(prog, opts, sizes)
+    own = start_pool(prog, opts) if pool is None else None
+    return ColumnsOnPool(PartitionedPlan(placed.graph, own or pool, parts, max_retries=opts.max_retries), own)

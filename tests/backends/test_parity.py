@@ -89,6 +89,18 @@ def run_both(src: str, expect: dict | None = None, *, max_ticks: int | None = No
     return ref
 
 
+def load_case(case: Path):
+    """A suite case's program and its run's input arguments; None for a case whose program
+    does not compile (its expected outcome is that compile error)."""
+    indir = case / "in"
+    try:
+        prog = dfl.load(case / "prog.dfl")
+    except DflError as e:
+        assert e.kind == "compile"
+        return None
+    return prog, ({"input_dir": str(indir)} if indir.is_dir() else {})
+
+
 def outcome(prog, target: str, **rows):
     """('ok', result) or ('error', kind)."""
     try:
@@ -152,13 +164,10 @@ def test_acceptance_on_backend(case: Path, backend: str, tmp_path: Path, dfl_cli
 @pytest.mark.parametrize("case", cases(EXAMPLES) + cases(ACCEPTANCE), ids=lambda c: c.name)
 def test_api_results_agree(case: Path) -> None:
     """The Python API on both backends: the same rows (and ticks), or the same kind of error."""
-    indir = case / "in"
-    kw = {"input_dir": str(indir)} if indir.is_dir() else {}
-    try:
-        prog = dfl.load(case / "prog.dfl")
-    except DflError as e:
-        assert e.kind == "compile"
+    loaded = load_case(case)
+    if loaded is None:
         return
+    prog, kw = loaded
     ref = prog.run(target="interp", each_tick=True, **kw)
     cpu = dfl.load(case / "prog.dfl").run(target="cpu", each_tick=True, **kw)
     assert_same_results(cpu, ref, case.name)

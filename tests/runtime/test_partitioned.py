@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 
 import dfl
-from dfl.errors import DflError
 from dfl.runtime import batches, file_inputs
 from dfl.runtime.pool import LocalPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: shared helpers
 
-from tests.backends.test_parity import CASES, assert_same_results  # noqa: E402
+from tests.backends.test_parity import CASES, assert_same_results, load_case, outcome  # noqa: E402
 from test_examples import ACCEPTANCE, EXAMPLES, cases  # noqa: E402
 
 PARTS = [1, 2, 3]
@@ -31,13 +30,6 @@ def pool():
         yield p
 
 
-def _outcome(run):
-    try:
-        return "ok", run()
-    except DflError as e:
-        return "error", e.kind
-
-
 @pytest.mark.parametrize("parts,cut", [(1, False), (2, False), (3, False), (2, True)],
                          ids=["1", "2", "3", "2-files-read-by-workers-all-through-shm"])
 @pytest.mark.parametrize("case", cases(EXAMPLES) + cases(ACCEPTANCE), ids=lambda c: c.name)
@@ -46,15 +38,12 @@ def test_suite_case_on_the_pool(case: Path, parts: int, cut: bool, pool, monkeyp
         # batch and output goes through shared memory, however small
         monkeypatch.setattr(file_inputs, "MIN_BYTES", 0)
         monkeypatch.setattr(batches, "SHM_MIN_BYTES", 0)
-    indir = case / "in"
-    kw = {"input_dir": str(indir)} if indir.is_dir() else {}
-    try:
-        prog = dfl.load(case / "prog.dfl")
-    except DflError as e:
-        assert e.kind == "compile"
+    loaded = load_case(case)
+    if loaded is None:
         return
-    ref = _outcome(lambda: prog.run(target="interp", each_tick=True, **kw))
-    got = _outcome(lambda: prog.run(each_tick=True, workers=parts, pool=pool, **kw))
+    prog, kw = loaded
+    ref = outcome(prog, "interp", each_tick=True, **kw)
+    got = outcome(prog, "cpu", each_tick=True, workers=parts, pool=pool, **kw)
     assert got[0] == ref[0], f"{case.name}: {got} vs {ref}"
     if ref[0] == "ok":
         assert_same_results(got[1], ref[1], f"{case.name} on {parts} partitions")
@@ -70,8 +59,8 @@ def test_targeted_program_on_the_pool(case, parts: int, shm: bool, pool, monkeyp
         monkeypatch.setattr(batches, "SHM_MIN_BYTES", 0)
     prog = dfl.compile(case.src)
     kw = dict(max_ticks=case.max_ticks, each_tick=case.each_tick, **case.rows)
-    ref = _outcome(lambda: prog.run(target="interp", **kw))
-    got = _outcome(lambda: prog.run(workers=parts, pool=pool, **kw))
+    ref = outcome(prog, "interp", **kw)
+    got = outcome(prog, "cpu", workers=parts, pool=pool, **kw)
     assert got[0] == ref[0], f"{case.id}: {got} vs {ref}"
     if ref[0] == "ok":
         assert_same_results(got[1], ref[1], f"{case.id} on {parts} partitions")
