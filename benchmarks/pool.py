@@ -50,7 +50,8 @@ TARGET_SPEEDUP = 1.6
 # ============================================================================ phase timing
 class Phases:
     """Wraps the driver's functions so one run's time splits into phases (seconds, summed
-    over calls). Single-threaded runs only; a call costs two perf_counter reads."""
+    over calls; a wrapped call inside another counts for itself only, so the phases add
+    up). Single-threaded runs only; a call costs two perf_counter reads."""
 
     def __init__(self) -> None:
         import dfl.api as api
@@ -58,14 +59,16 @@ class Phases:
         import dfl.runtime.ticks as ticks
         from dfl.backends.cpu.plan import CpuPlan
         from dfl.runtime.partitioned import PartitionedPlan
+        from dfl.runtime.pool import LocalPool
 
         self.times: dict[str, float] = {}
+        self._stack: list[list] = []  # [label, time spent in wrapped calls inside it]
         self._targets = [
             (api, "validate_rows", "validate Python rows"),
             (session, "placement", "placement"),
             (PartitionedPlan, "_split_sources", "encode + split inputs"),
             (PartitionedPlan, "_prepare", "ship inputs to workers"),
-            (PartitionedPlan, "_stage", "stages on workers (incl. IPC)"),
+            (LocalPool, "answers", "stages on workers (incl. IPC)"),
             (PartitionedPlan, "_merged", "collect outputs (map, concatenate)"),
             (PartitionedPlan, "_result", "decode outputs to rows"),
             (CpuPlan, "run", "execute tick (one process)"),
@@ -75,15 +78,20 @@ class Phases:
         self._saved: list[tuple[object, str, object]] = []
 
     def _wrap(self, fn, label):
-        times = self.times
+        times, stack = self.times, self._stack
 
         @functools.wraps(fn)
         def timed(*a, **k):
             t = time.perf_counter()
+            stack.append([label, 0.0])
             try:
                 return fn(*a, **k)
             finally:
-                times[label] = times.get(label, 0.0) + time.perf_counter() - t
+                spent = time.perf_counter() - t
+                _, inner = stack.pop()
+                times[label] = times.get(label, 0.0) + spent - inner
+                if stack:
+                    stack[-1][1] += spent
         return timed
 
     def __enter__(self) -> "Phases":
@@ -156,11 +164,79 @@ def join_rows(nf: int, nd: int, seed: int) -> tuple[list[tuple], list[tuple]]:
     return fact, dim
 
 
+def jw_columns(nf: int, nd: int, rng) -> dict[str, list]:
+    """The join workload's inputs as columns (join_rows' distribution)."""
+    keys = rng.choice(10 * nd, nd, replace=False).astype(np.int64)
+    return {"fact": [np.arange(nf), keys[rng.integers(0, nd, nf)], rng.integers(0, 1000, nf)],
+            "dim": [keys, rng.integers(0, 1000, nd), rng.integers(0, 100, nd)]}
+
+
 def loadavg() -> list[float]:
     try:
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:
         return []
+
+
+# ============================================================================ 4. schedules
+SKEWED_SRC = """
+input a(x: int, y: int)
+input b(y: int, z: int)
+input c(x: int, y: int)
+input e(y: int, z: int)
+input f(z: int, w: int)
+output ra(x: int, z: int)
+output rb(x: int, w: int)
+ra(x, z) :- a(x, y), b(y, z), x % 1000 = z % 1000.
+rb(x, w) :- c(x, y), e(y, z), f(z, w), x % 1000 = w % 1000.
+"""
+
+
+def skewed_columns(n: int, seed: int) -> dict[str, list]:
+    """Two independent rules, each with its heavy join on another partition (of 2) and at
+    another stage: `ra`'s join runs where the first partition's `y` values hash, before
+    any exchange; `rb`'s second join where the second partition's `z` values hash, after
+    one. In stages the two add up; pipelined, the second starts when its rows exist."""
+    from dfl.backends.cpu.table import Table
+    from dfl.ir.types import Type
+    from dfl.runtime.batches import partition_of
+
+    def owned_by(k: int, part: int) -> np.ndarray:
+        v = np.arange(k * 4, dtype=np.int64)
+        return v[partition_of(Table([v], len(v)), (0,), [Type.INT], None, 2) == part][:k]
+
+    rng = np.random.default_rng(seed)
+    y0, y1, z1 = owned_by(2000, 0), owned_by(2000, 1), owned_by(2000, 1)
+    return {"a": [np.arange(n), rng.choice(y0, n)], "b": [rng.choice(y0, n // 2), np.arange(n // 2)],
+            "c": [np.arange(n), rng.choice(y1, n)], "e": [rng.choice(y1, n // 20), rng.choice(z1, n // 20)],
+            "f": [rng.choice(z1, n // 20), np.arange(n // 20)]}
+
+
+def schedules(cases: list[tuple[str, str, str, dict]], repeat: int, log) -> list[dict]:
+    """Each workload on 2 workers (one kernel thread each, run_columns), with the
+    bulk-synchronous schedule (a barrier at every exchange) and the pipelined one."""
+    from dfl.runtime.pool import LocalPool
+
+    out = []
+    for name, label, src, columns in cases:
+        prog = dfl.compile(src)
+
+        def rows_of(r) -> dict:
+            return {rel: len(next(iter(v.values()))) if v else 0 for rel, v in r.items()}
+
+        ref = prog.run_columns(**columns)
+        res: dict = {"workload": name, "config": label}
+        with LocalPool(2, threads_per_worker=1) as pool:
+            for sched in ("stages", "pipelined"):
+                log(f"[4] {name} [{label}]: 2 workers, schedule {sched} ...")
+                prog.run_columns(workers=2, pool=pool, schedule=sched, **columns)  # warm
+                best, _, _, k = timed_run(lambda: prog.run_columns(workers=2, pool=pool, schedule=sched, **columns),
+                                          repeat, rows_of)
+                assert k == rows_of(ref), f"{name}: schedule {sched} gave other row counts"
+                res[f"{sched}_s"] = best
+        res["pipelined_over_stages"] = res["stages_s"] / res["pipelined_s"]
+        out.append(res)
+    return out
 
 
 # ============================================================================ 1. speedup
@@ -446,6 +522,15 @@ def report(out: dict, con) -> None:
               fmt(j["measured_ratio_naive_over_placed"], ".1f") + "x", "", "")
     con.print(b)
 
+    t = Table(title=f"4. Pipelined against bulk-synchronous stages: 2 workers, one kernel thread each, "
+                    f"run_columns (best of {out['repeat']}, s)")
+    for col in ("workload", "stages", "pipelined", "stages / pipelined"):
+        t.add_column(col, justify="left" if col == "workload" else "right")
+    for r in out.get("schedules", []):
+        t.add_row(f"{r['workload']} [{r['config']}]", fmt(r["stages_s"]), fmt(r["pipelined_s"]),
+                  f"{r['pipelined_over_stages']:.2f}x")
+    con.print(t)
+
     a = out["autoscaler"]
     s = Table(title=f"3. Autoscaler step load: {a['threads']} threads x {a['load_s']} s, "
                     f"{a['rows_per_run']:,} rows per run, Policy(0..2, idle 0.5 s, zero after 1.0 s, cooldown 0.1 s)")
@@ -526,6 +611,18 @@ def main(argv=None) -> int:
     fact, dim = join_rows(*join_cfg, args.seed)
     out["exchanged"] = exchanged(f"{join_cfg[0]:,} fact / {join_cfg[1]:,} dim", fact, dim, log)
     del fact, dim
+    from workloads import join as jw
+
+    nf, nd = join_cfg
+    skew_n = 100_000 if q else 400_000
+    tc_n = (1_000, 3_000) if q else (5_000, 10_000)
+    out["schedules"] = schedules([
+        ("skewed branches", f"{skew_n:,} rows, heavy joins on different partitions and stages", SKEWED_SRC,
+         skewed_columns(skew_n, args.seed)),
+        ("join", f"{nf:,} fact / {nd:,} dim", jw.DFL_SRC, jw_columns(nf, nd, rng)),
+        ("tc", f"{tc_n[0]:,} nodes / {tc_n[1]:,} edges", tc.DFL_SRC,
+         {"edge": [rng.integers(0, tc_n[0], tc_n[1]), rng.integers(0, tc_n[0], tc_n[1])]}),
+    ], repeat, log)
     small = groupby_rows(2_000, 200, args.seed)
     out["autoscaler"] = autoscaler(threads=4, load_s=2.0 if q else 3.0, rows=small, log=log)
     out["total_s"] = time.perf_counter() - t0

@@ -91,7 +91,7 @@ class Program:
             files: Mapping[str, str] | None = None, target: str = "cpu", max_ticks: int | None = None,
             each_tick: bool = False, workers: int | None = None, autoscale=None, engine: str = "local",
             address: str | None = None, pool=None, on_stage=None, on_decision=None,
-            **relations: Iterable) -> Result:
+            schedule: str = "pipelined", **relations: Iterable) -> Result:
         """Runs the program. Rows come from keyword arguments / `inputs` (Python values),
         else from `files` (relation -> path) and `input_dir` (r.csv, else r.facts).
 
@@ -99,7 +99,9 @@ class Program:
         `autoscale="MIN..MAX"` (or an autoscale.Policy), `engine="ray"` (with `address`),
         or a `pool` of your own (runtime/pool.LocalPool, shared between runs); results
         are those of a one-process run. `Result.dist` then holds the placement and stats;
-        `on_decision` is called with each autoscale decision."""
+        `on_decision` is called with each autoscale decision. `schedule="pipelined"` (the
+        default) runs monotone operators on rows as they arrive, with barriers only where
+        an operator needs all of its input; `"stages"` puts a barrier at every exchange."""
         # the pool's modules (and numba) are imported only for a run on the pool
         on_pool = workers is not None or autoscale is not None or engine != "local" or pool is not None
         given = {**(inputs or {}), **relations}
@@ -114,16 +116,17 @@ class Program:
             from dfl.runtime.session import PoolOptions, close_pool, start_pool
 
             # the workers start (imports, kernels) while the driver reads the inputs
-            early = pool = start_pool(self, PoolOptions(workers, autoscale, engine, address), on_decision)
+            opts = PoolOptions(workers, autoscale, engine, address, schedule=schedule)
+            early = pool = start_pool(self, opts, on_decision)
         try:
             return self._run(given, input_dir, files, target, max_ticks, each_tick, workers, autoscale, engine,
-                             address, pool, on_stage, on_pool)
+                             address, pool, on_stage, on_pool, schedule)
         finally:
             if early is not None:
                 close_pool(early)
 
     def _run(self, given, input_dir, files, target, max_ticks, each_tick, workers, autoscale, engine, address,
-             pool, on_stage, on_pool) -> Result:
+             pool, on_stage, on_pool, schedule: str = "pipelined") -> Result:
         from dfl.runtime.ticks import run_ticks
 
         rows: dict[str, list[tuple]] = {}
@@ -141,7 +144,8 @@ class Program:
             if on_pool:
                 from dfl.runtime.session import PoolOptions, run_on_pool
 
-                dist = run_on_pool(self, rows, chans, max_ticks, each_tick, PoolOptions(workers, autoscale, engine, address),
+                opts = PoolOptions(workers, autoscale, engine, address, schedule=schedule)
+                dist = run_on_pool(self, rows, chans, max_ticks, each_tick, opts,
                                    pool, on_stage=on_stage)
                 run = dist.run
             else:
@@ -158,7 +162,7 @@ class Program:
 
     def run_columns(self, target: str = "cpu", *, workers: int | None = None, autoscale=None,
                     engine: str = "local", address: str | None = None, pool=None,
-                    **columns) -> dict[str, dict]:
+                    schedule: str = "pipelined", **columns) -> dict[str, dict]:
         """One tick on columnar data, with no per-row Python: `columns[rel]` is a sequence of
         numpy arrays (or a dict by column name) in declaration order; string columns may be
         numpy arrays of str (they are dictionary-encoded). Returns each output relation as a
@@ -172,7 +176,7 @@ class Program:
 
         if target != "cpu":
             raise DflError("run_columns needs the cpu target", kind="usage")
-        opts = PoolOptions(workers, autoscale, engine, address)
+        opts = PoolOptions(workers, autoscale, engine, address, schedule=schedule)
         pooled = opts.wanted or pool is not None
         plan = columns_on_pool(self, opts, pool, {r: _ncols(c) for r, c in columns.items()}) if pooled \
             else self.plan("cpu")

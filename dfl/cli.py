@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--engine", default="local", choices=["local", "ray"],
                    help="the worker pool: local processes (default) or Ray actors (needs dfl[ray])")
     r.add_argument("--address", metavar="ADDR", help="with --engine ray: the Ray cluster (default: a local Ray)")
+    r.add_argument("--schedule", default="pipelined", choices=["pipelined", "stages"],
+                   help="on the worker pool: pipelined (monotone operators run on rows as they arrive; "
+                        "barriers only before aggregation, negation and outputs; the default) or stages "
+                        "(bulk-synchronous: a barrier at every exchange)")
     r.add_argument("--stats", action="store_true",
                    help="print per-operator and per-worker statistics and billed worker-seconds (stderr)")
     r.add_argument("--stats-json", metavar="FILE", help="write the same statistics as JSON to FILE")

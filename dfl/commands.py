@@ -41,10 +41,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                            kind="usage",
                            hint=f"inputs: {', '.join(sorted(prog.inputs) + sorted(prog.channels)) or 'none'}")
     target = _target(args.target or "cpu")
-    pooled = dict(workers=args.workers, autoscale=args.autoscale, engine=args.engine, address=args.address)
+    pooled = dict(workers=args.workers, autoscale=args.autoscale, engine=args.engine, address=args.address,
+                  schedule=args.schedule)
     on_pool = args.workers is not None or args.autoscale is not None or args.engine != "local"
     if (args.stats or args.stats_json) and not on_pool:
         raise DflError("--stats and --stats-json report a run on the worker pool", kind="usage",
+                       hint="add --workers N (or --autoscale MIN..MAX, or --engine ray)")
+    if args.schedule != "pipelined" and not on_pool:
+        raise DflError("--schedule says how a run on the worker pool waits between partitions", kind="usage",
                        hint="add --workers N (or --autoscale MIN..MAX, or --engine ray)")
     if args.address and args.engine != "ray":
         raise DflError("--address names a Ray cluster and needs --engine ray", kind="usage")

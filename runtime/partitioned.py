@@ -55,9 +55,16 @@ class RunStats:
     retries: int = 0
     ticks: int = 0
     wall_s: float = 0.0
+    schedule: str = "stages"
+    steps: int = 0  # pipelined: steps run by the partitions (stages: stage calls)
+    waves: int = 0  # pipelined: times the driver sent work out (stages: stages)
+    seals: int = 0  # pipelined: exchanges sealed, the only waits between partitions
+    early_rows: int = 0  # pipelined: rows emitted before the emitting operator's inputs were complete
 
 
 class PartitionedPlan:
+    schedule = "stages"
+
     def __init__(self, graph: Graph, pool, parts: int, max_retries: int = 3,
                  on_stage: Callable[[int, int, object], None] | None = None, threads: int | None = None) -> None:
         self.graph = graph
@@ -73,7 +80,7 @@ class PartitionedPlan:
                 self.iterative[self.stage[n.id]].append(n)
         self.local = CpuPlan(graph)  # the driver's own string pool and output ordering
         self.schemas = {r.name: r.schema for r in graph.relations}
-        self.stats = RunStats()
+        self.stats = RunStats(schedule=self.schedule)
         self.key = object()  # identifies this graph to the workers that loaded it
         self.spill = spill_for_run()  # large batches through shared memory, cleaned each tick
         self.threads = threads
@@ -192,6 +199,7 @@ class PartitionedPlan:
                     raise _LostInRound(lost)  # its replay would need the rounds again
                 for w in lost:
                     self._recover(w.slot, home, begins, history, s)
+            self.stats.waves += 1
             inbox = {p: {} for p in range(self.parts)}
             for p, out in outs.items():
                 self._account(out)
@@ -333,6 +341,8 @@ class PartitionedPlan:
     def _account(self, out: StageOut) -> None:
         st = self.stats
         st.exchanged_bytes += out.sent_bytes
+        st.steps += 1
+        st.early_rows += out.early_rows
         w = st.workers[out.pid]
         w[0] += 1
         for node, (rin, rout, cpu) in out.stats.items():

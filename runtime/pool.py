@@ -129,6 +129,7 @@ class SlotPool:
         self.target = size if size is not None else policy.min_workers
         self.loop: AutoscaleLoop | None = None
         self.closed = False
+        self.sent: dict[int, tuple] = {}  # slot -> (sent at, an answer known at once) for requests out
 
     def _begin(self, log, interval_s: float) -> None:
         """Starts the first workers and the autoscaler (after the subclass is ready)."""
@@ -246,6 +247,22 @@ class SlotPool:
             self.latencies.append(time.monotonic() - t0)
             del self.latencies[:-200]
 
+    # ---------------------------------------------------------------- requests
+    def call(self, requests: dict[int, list[tuple[str, tuple]]]) -> dict[int, object]:
+        """Sends each leased worker its list of (method, args), all at once, and waits for
+        all answers: a list of results, an ("err", payload) tuple, or a WorkerLost."""
+        t0 = time.monotonic()
+        for slot, reqs in requests.items():
+            self.submit(slot, reqs)
+        out: dict[int, object] = {}
+        pending = set(requests)
+        while pending:
+            for slot, res in self.answers(pending):
+                out[slot] = res
+                pending.discard(slot)
+        self._latency(t0)
+        return out
+
     # ---------------------------------------------------------------- lifetime
     def close(self) -> None:
         if self.loop is not None:
@@ -300,37 +317,46 @@ class LocalPool(SlotPool):
     def pid(self, slot: int) -> int:
         return self.procs[slot].process.pid
 
-    def call(self, requests: dict[int, list[tuple[str, tuple]]]) -> dict[int, object]:
-        """Sends each leased worker its list of (method, args) and waits for all answers:
-        a list of results, an ("err", payload) tuple, or a WorkerLost."""
-        t0 = time.monotonic()
-        out: dict[int, object] = {}
-        pending: dict[Connection, int] = {}
-        for slot, reqs in requests.items():
-            proc = self.procs[slot]
-            try:
-                proc.conn.send(reqs)
-                pending[proc.conn] = slot
-            except (OSError, ValueError):
-                out[slot] = WorkerLost(slot, proc.process.exitcode)
-        while pending:
-            ready = wait(list(pending) + [self.procs[s].process.sentinel for s in pending.values()], timeout=1.0)
+    def submit(self, slot: int, reqs: list[tuple[str, tuple]]) -> None:
+        """Sends a leased worker its list of (method, args) without waiting; its answer
+        comes from `answers`. One request per worker at a time."""
+        proc = self.procs[slot]
+        try:
+            proc.conn.send(reqs)
+        except (OSError, ValueError):
+            self.sent[slot] = (time.monotonic(), WorkerLost(slot, proc.process.exitcode))
+            return
+        self.sent[slot] = (time.monotonic(), None)
+
+    def answers(self, slots) -> list[tuple[int, object]]:
+        """Waits until at least one of `slots` (each with a request out) has answered:
+        (slot, a list of results | an ("err", payload) tuple | a WorkerLost) for each."""
+        out: list[tuple[int, object]] = []
+        for slot in slots:  # a request that could not even be sent
+            if self.sent[slot][1] is not None:
+                out.append((slot, self.sent.pop(slot)[1]))
+        if out:
+            return out
+        by_conn = {self.procs[s].conn: s for s in slots}
+        while not out:
+            ready = wait(list(by_conn) + [self.procs[s].process.sentinel for s in slots], timeout=1.0)
             for r in ready:
-                if isinstance(r, Connection) and r in pending:
-                    slot = pending.pop(r)
+                if isinstance(r, Connection) and r in by_conn:
+                    slot = by_conn.pop(r)
                     try:
                         tag, payload = r.recv()
-                        out[slot] = payload if tag == "ok" else ("err", payload)
+                        res = payload if tag == "ok" else ("err", payload)
                     except (EOFError, OSError):
-                        out[slot] = WorkerLost(slot, self.procs[slot].process.exitcode)
-                    self._bill(slot, t0)
-            for conn, slot in list(pending.items()):  # a process that died without answering
+                        res = WorkerLost(slot, self.procs[slot].process.exitcode)
+                    out.append((slot, res))
+            for conn, slot in list(by_conn.items()):  # a process that died without answering
                 p = self.procs[slot].process
                 if not p.is_alive() and not conn.poll():
-                    pending.pop(conn)
+                    by_conn.pop(conn)
                     p.join(timeout=1)
-                    out[slot] = WorkerLost(slot, p.exitcode)
-        self._latency(t0)
+                    out.append((slot, WorkerLost(slot, p.exitcode)))
+        for slot, _ in out:
+            self._bill(slot, self.sent.pop(slot)[0])
         return out
 
     def kill(self, slot: int) -> None:

@@ -121,25 +121,23 @@ class RayPool(SlotPool):
         """The process id of a slot's actor (on whichever node it runs)."""
         return self._ray.get(self.procs[slot].actor.pid.remote())
 
-    def call(self, requests: dict[int, list[tuple[str, tuple]]]) -> dict[int, object]:
-        """Sends each leased worker its list of (method, args), all at once, and waits for
-        all answers: a list of results, an ("err", payload) tuple, or a WorkerLost."""
+    def submit(self, slot: int, reqs: list[tuple[str, tuple]]) -> None:
+        """Sends a leased actor its list of (method, args) without waiting (`answers`)."""
+        try:
+            self.sent[slot] = (time.monotonic(), self.procs[slot].actor.handle.remote(reqs))
+        except self._lost:
+            self.sent[slot] = (time.monotonic(), WorkerLost(slot, None))
+
+    def answers(self, slots) -> list[tuple[int, object]]:
+        """Waits until at least one of `slots` has answered (as LocalPool.answers)."""
         ray = self._ray
-        t0 = time.monotonic()
-        out: dict[int, object] = {}
-        pending: dict[object, int] = {}
-        for slot, reqs in requests.items():
-            try:
-                pending[self.procs[slot].actor.handle.remote(reqs)] = slot
-            except self._lost:
-                out[slot] = WorkerLost(slot, None)
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            for ref in ready:
-                slot = pending.pop(ref)
-                out[slot] = self._answer(ray, ref, slot)
-                self._bill(slot, t0)
-        self._latency(t0)
+        out = [(s, self.sent[s][1]) for s in slots if isinstance(self.sent[s][1], WorkerLost)]
+        if not out:
+            refs = {self.sent[s][1]: s for s in slots}
+            ready, _ = ray.wait(list(refs), num_returns=1)
+            out = [(refs[r], self._answer(ray, r, refs[r])) for r in ready]
+        for slot, _ in out:
+            self._bill(slot, self.sent.pop(slot)[0])
         return out
 
     def _answer(self, ray, ref, slot: int) -> object:

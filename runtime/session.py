@@ -20,6 +20,9 @@ from dfl.runtime.ticks import TickRun, run_ticks
 
 
 
+SCHEDULES = ("pipelined", "stages")
+
+
 @dataclass
 class PoolOptions:
     workers: int | None = None  # fixed pool size (and partitions)
@@ -27,6 +30,12 @@ class PoolOptions:
     engine: str = "local"  # local | ray
     address: str | None = None  # a Ray cluster; a local Ray without it
     max_retries: int = 3
+    schedule: str = "pipelined"  # pipelined | stages (bulk-synchronous: a barrier at every exchange)
+
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise DflError(f"schedule {self.schedule!r} is not known", kind="usage",
+                           hint=f"use one of: {', '.join(SCHEDULES)}")
 
     @property
     def wanted(self) -> bool:
@@ -112,6 +121,16 @@ def _placed(prog, opts: PoolOptions, sizes: dict[str, int], read_by_workers=froz
     return placement(prog.graph, parts, CostModel(rows=sizes), hints), parts
 
 
+def make_plan(graph, pool, parts: int, opts: PoolOptions, on_stage=None) -> PartitionedPlan:
+    """The driver for a placed graph: pipelined (barriers only where an operator needs
+    all of its input) or bulk-synchronous stages (a barrier at every exchange)."""
+    if opts.schedule == "pipelined":
+        from dfl.runtime.pipelined import PipelinedPlan
+
+        return PipelinedPlan(graph, pool, parts, max_retries=opts.max_retries, on_stage=on_stage)
+    return PartitionedPlan(graph, pool, parts, max_retries=opts.max_retries, on_stage=on_stage)
+
+
 def run_on_pool(prog, rows: dict[str, list[tuple]], chans: dict[str, list[tuple]], max_ticks: int | None,
                 each_tick: bool, opts: PoolOptions, pool, on_stage=None) -> DistRun:
     """The ticks of a run on `pool` (start_pool's, or the caller's own)."""
@@ -120,7 +139,7 @@ def run_on_pool(prog, rows: dict[str, list[tuple]], chans: dict[str, list[tuple]
     sizes = {rel: estimated_rows(r) if isinstance(r, FileInput) else len(r) for rel, r in rows.items()}
     placed, parts = _placed(prog, opts, sizes, {rel for rel, r in rows.items() if isinstance(r, FileInput)})
     t0 = time.monotonic()
-    plan = PartitionedPlan(placed.graph, pool, parts, max_retries=opts.max_retries, on_stage=on_stage)
+    plan = make_plan(placed.graph, pool, parts, opts, on_stage)
     run = run_ticks(prog.graph, plan, rows, chans, max_ticks, each_tick)
     seen = len({pid for pid in plan.stats.workers})
     return DistRun(run, placed, plan, pool.stats, seen, time.monotonic() - t0)
@@ -147,4 +166,4 @@ class ColumnsOnPool:
 def columns_on_pool(prog, opts: PoolOptions, pool, sizes: dict[str, int]) -> ColumnsOnPool:
     placed, parts = _placed(prog, opts, sizes)
     own = start_pool(prog, opts) if pool is None else None
-    return ColumnsOnPool(PartitionedPlan(placed.graph, own or pool, parts, max_retries=opts.max_retries), own)
+    return ColumnsOnPool(make_plan(placed.graph, own or pool, parts, opts), own)

@@ -25,6 +25,8 @@ def stats_json(d: DistRun) -> dict[str, Any]:
         "bytes": {"exchanged": st.exchanged_bytes, "inputs_sent": st.input_bytes,
                   "outputs_collected": st.output_bytes, "estimated_by_placement": d.placed.moved_bytes},
         "workers": workers, "operators": ops, "retries": st.retries,
+        "schedule": {"kind": st.schedule, "steps": st.steps, "waves": st.waves, "seals": st.seals,
+                     "early_rows": st.early_rows},
         "pool": {"started": ps.started, "stopped": ps.stopped, "replaced": ps.replaced,
                  "held_worker_s": round(ps.held_s, 6), "busy_worker_s": round(ps.busy_s, 6),
                  "billed_worker_s": round(ps.billed_s, 3)},
@@ -65,5 +67,11 @@ def print_stats(d: DistRun, file=None) -> None:
     con.print(f"workers started {p['started']}, replaced {p['replaced']}, retries {data['retries']}; "
               f"held {p['held_worker_s']:.3f} worker-s, busy {p['busy_worker_s']:.3f}, "
               f"billed {p['billed_worker_s']:.3f} worker-s (per call, rounded up to 1 ms); wall {data['wall_s']:.3f} s")
+    sc = data["schedule"]
+    if sc["kind"] == "pipelined":
+        con.print(f"pipelined: {sc['steps']:,} steps in {sc['waves']:,} waves; {sc['early_rows']:,} rows emitted "
+                  f"before their operator's inputs were complete; {sc['seals']:,} exchanges sealed (the waits)")
+    else:
+        con.print(f"stages: {sc['waves']:,} stages, a barrier after each ({sc['steps']:,} stage calls)")
     for x in data["autoscale"]:
         con.print(f"autoscale at {x['at_s']:.3f} s: {x['reason']}")

@@ -26,14 +26,10 @@ from dfl.errors import DflError
 from dfl.ir.graph import Graph, Node
 from dfl.ir.types import Type
 from dfl.runtime.file_inputs import FileChunk
+from dfl.runtime.flow import Flow, iterative, pushed_tables
 from dfl.runtime.batches import Batch, Spill, from_batch, merge, partition_of, split, to_batch
 
 COLLECTED = ("sink", "persist", "defer")
-
-
-def iterative(n: Node) -> bool:
-    """A fixpoint run by distributed semi-naive iteration (runtime/dist_fixpoint.py)."""
-    return n.op == "fixpoint" and n.attr("iterate") is not None
 
 
 def stages_of(g: Graph) -> dict[str, int]:
@@ -71,6 +67,11 @@ class StageOut:
     stats: dict[str, list[float]] = field(default_factory=dict)  # node -> [rows in, rows out, cpu s]
     sent_bytes: int = 0
     pid: int = 0
+    # pipelined steps (runtime/flow.py) only:
+    sealed: list[str] = field(default_factory=list)  # exchanges this partition has finished sending
+    ready: list[str] = field(default_factory=list)  # distributed fixpoints whose inputs are complete here
+    finished: bool = False  # every node complete: `collected` holds the outputs
+    early_rows: int = 0  # rows emitted before the emitting node's inputs were complete
 
 
 class PartitionWorker:
@@ -85,6 +86,8 @@ class PartitionWorker:
         self.spill: Spill | None = None
         self.fix: dict = {}  # (partition, fixpoint node) -> DistFixpoint, during its rounds
         self.held: dict[int, dict[str, Table]] = {}  # outputs waiting for write_out
+        self.flows: dict[int, Flow] = {}  # partition -> its pipelined state, during a tick
+        self.exchanges_from: dict[str, list[Node]] = {}  # node -> the exchanges reading it
 
     def load(self, graph: Graph, parts: int, spill: Spill | None = None, threads: int | None = None) -> int:
         """The placed graph to run; where large batches go (shared memory); how many
@@ -100,6 +103,9 @@ class PartitionWorker:
         self.parts = parts
         self.stage = stages_of(graph)
         self.last_stage = max(self.stage.values(), default=0)
+        self.exchanges_from = {}
+        for n in graph.by_op("exchange"):
+            self.exchanges_from.setdefault(n.inputs[0], []).append(n)
         return os.getpid()
 
     def begin(self, part: int, inputs: dict[tuple[str, str], Batch]) -> None:
@@ -109,6 +115,7 @@ class PartitionWorker:
                for key, b in inputs.items()}
         self.ctx[part] = Context(plan.pool, plan.ev, enc, chains={}, inner=frozenset())
         self.values[part] = {}
+        self.flows.pop(part, None)
 
     def run_stage(self, part: int, s: int, inbox: dict[str, list[Batch]]) -> StageOut:
         with np.errstate(all="ignore"):  # int wraps and IEEE specials are the language's
@@ -134,18 +141,52 @@ class PartitionWorker:
             if n.op == "exchange" and self.stage[n.id] == s + 1:
                 self._send(n, part, values[n.inputs[0]], out)
         if s == self.last_stage:
-            held = {}
-            for n in g.nodes:
-                if n.op in COLLECTED and (part == 0 or dist_of(n).kind not in ("replicated", "single")):
-                    t = values[n.id]
-                    if self._direct(t, n):
-                        held[n.id] = t  # written straight into the driver's file (write_out)
-                        out.collected[n.id] = Held(t.n, t.distinct)
-                    else:
-                        out.collected[n.id] = to_batch(t, n.schema.types, plan.pool, self.spill)
-            if held:
-                self.held[part] = held
-            del self.values[part], self.ctx[part]
+            self._collect(part, values, out)
+        return out
+
+    def _collect(self, part: int, values: dict[str, Table], out: StageOut) -> None:
+        """The end of partition `part`'s tick: its sinks, table states and deferred rows
+        (large numeric ones held for write_out); its values are dropped."""
+        held = {}
+        for n in self.graph.nodes:
+            if n.op in COLLECTED and (part == 0 or dist_of(n).kind not in ("replicated", "single")):
+                t = values[n.id]
+                if self._direct(t, n):
+                    held[n.id] = t  # written straight into the driver's file (write_out)
+                    out.collected[n.id] = Held(t.n, t.distinct)
+                else:
+                    out.collected[n.id] = to_batch(t, n.schema.types, self.plan.pool, self.spill)
+        if held:
+            self.held[part] = held
+        del self.values[part], self.ctx[part]
+        self.flows.pop(part, None)
+
+    # ------------------------------------------------ pipelined steps (runtime/flow.py)
+    def flow(self, part: int, events: list[tuple]) -> StageOut:
+        """One pipelined step of partition `part`: takes the driver's events (rows pushed
+        to its exchanges, seals, ended fixpoints), runs every node on what is new, and
+        returns what its exchanges send now, which exchanges it has finished, and, once
+        every node is complete, its outputs."""
+        with np.errstate(all="ignore"):  # int wraps and IEEE specials are the language's
+            return self._flow(part, events)
+
+    def _flow(self, part: int, events: list[tuple]) -> StageOut:
+        g, pool = self.graph, self.plan.pool
+        f = self.flows.get(part)
+        if f is None:
+            f = self.flows[part] = Flow(g, self.ctx[part])
+        pushed, sealed, fixed = pushed_tables(events, lambda ex, bs: merge(bs, pool, g.node(ex).schema.types))
+        step = f.step(pushed, sealed, fixed)
+        out = StageOut(pid=os.getpid(), stats=step.stats, early_rows=step.early_rows)
+        for nid, d in step.delta.items():
+            for ex in self.exchanges_from.get(nid, ()):
+                self._send(ex, part, d, out)
+        for nid in step.completed:
+            out.sealed.extend(ex.id for ex in self.exchanges_from.get(nid, ()))
+        out.ready = f.newly_ready()
+        if f.finished:
+            out.finished = True
+            self._collect(part, {n.id: f.final[n.id] for n in g.nodes if n.op in COLLECTED}, out)
         return out
 
     def _direct(self, t: Table, n: Node) -> bool:
@@ -166,9 +207,9 @@ class PartitionWorker:
         from dfl.runtime.dist_fixpoint import DistFixpoint
 
         n = self.graph.node(node_id)
-        values = self.values[part]
-        self.fix[(part, node_id)] = f = DistFixpoint(n, part, self.parts, [values[i] for i in n.inputs],
-                                                     self.ctx[part])
+        flow = self.flows.get(part)
+        ins = [flow.full(i) if flow is not None else self.values[part][i] for i in n.inputs]
+        self.fix[(part, node_id)] = f = DistFixpoint(n, part, self.parts, ins, self.ctx[part])
         return self._batches(f.deltas(), f.schemas)
 
     def fix_step(self, part: int, node_id: str, others: dict[str, list[Batch]]) -> dict[str, dict[int, Batch]]:

@@ -15,9 +15,12 @@ numpy). A division by zero inside a fused loop stops it and reports the row's va
 """
 from __future__ import annotations
 
+import contextlib
+import glob
 import hashlib
 import importlib.util
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 
@@ -227,17 +230,39 @@ def load(chain: Chain, in_types: list[Type]):
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(f"# DFL fused pipeline kernel (generated; the name is a hash of this code)\n{code}")
         os.replace(tmp, path)
-    spec = importlib.util.spec_from_file_location(f"dfl_kernel_{digest}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    fn = _LOADED[digest] = module.kernel
+    fn = _LOADED[digest] = _module(digest, path).kernel
     return fn
 
 
-def run_chain(chain: Chain, t: Table, in_types: list[Type]) -> Table:
+def _module(digest: str, path: str):
+    spec = importlib.util.spec_from_file_location(f"dfl_kernel_{digest}", path)
+    module = importlib.util.module_from_spec(spec)
+    # numba's cache records a kernel's module by name and imports it when it loads the
+    # kernel in a later process: the module must be findable, else the kernel is filed
+    # under numba's '<dynamic>' module, which no later process can import
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _call(chain: Chain, in_types: list[Type], cols: list[np.ndarray], n: int):
     fn = load(chain, in_types)
+    try:
+        return fn(*cols, n)
+    except ModuleNotFoundError:
+        # a cache entry written before kernels' modules were registered (see _module):
+        # drop it and compile the kernel again
+        digest = fn.__module__.removeprefix("dfl_kernel_")
+        for stale in glob.glob(os.path.join(cache_dir(), "__pycache__", f"k_{digest}.*")):
+            with contextlib.suppress(OSError):
+                os.remove(stale)
+        fn = _LOADED[digest] = _module(digest, os.path.join(cache_dir(), f"k_{digest}.py")).kernel
+        return fn(*cols, n)
+
+
+def run_chain(chain: Chain, t: Table, in_types: list[Type]) -> Table:
     cols = [np.ascontiguousarray(c) for c in t.cols]
-    bad, x, y, op, outs = fn(*cols, t.n)
+    bad, x, y, op, outs = _call(chain, in_types, cols, t.n)
     if bad >= 0:
         name, typ = op.split(":")
         sym = {"div": "/", "floordiv": "//", "mod": "%"}[name]

@@ -60,3 +60,21 @@ def test_division_by_zero_in_a_fused_loop_names_the_values() -> None:
     with pytest.raises(dfl.DflError) as e:
         dfl.compile("input n(x: int)\noutput o(y: int)\no(y) :- n(x), x < 5, y = 7 // x.").run(n=[(3,), (0,)])
     assert "division by zero: 7 // 0" in str(e.value) and e.value.kind == "runtime"
+
+
+def test_a_cached_kernel_loads_in_a_later_process(tmp_path) -> None:
+    """numba files a cached kernel under its module's name and imports it on loading; a
+    kernel whose module cannot be found was filed under '<dynamic>', and the second
+    process to run it failed with "No module named '<dynamic>'" (an int `%` needs the
+    kernel's environment)."""
+    import subprocess
+
+    code = ("import dfl, numpy as np\n"
+            "p = dfl.compile('input a(x: int, y: int)\\noutput o(x: int)\\no(x) :- a(x, y), x % 7 = y % 7.\\n')\n"
+            "x = np.arange(1000); print(len(p.run_columns(a=[x, x * 3])['o']['x']))\n")
+    env = {**os.environ, "DFL_FUSE_MIN_ROWS": "0", "DFL_CACHE_DIR": str(tmp_path / "cache")}
+    outs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True) for _ in range(2)]
+    for r in outs:
+        assert r.returncode == 0, r.stderr[-2000:]
+    assert outs[0].stdout == outs[1].stdout
+    assert list((tmp_path / "cache" / "kernels" / "__pycache__").glob("k_*.nbi"))  # it was cached

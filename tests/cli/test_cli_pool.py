@@ -250,3 +250,23 @@ def test_explain_malformed_underscored_rows_is_a_usage_error(dfl_cli, write, bad
     r = dfl_cli("explain", prog, "--rows", bad)
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert "--rows" in r.stderr
+
+
+@pytest.mark.parametrize("schedule", ["pipelined", "stages"])
+def test_run_schedule_matches_one_process_and_is_reported(dfl_cli, tmp_path, schedule: str) -> None:
+    prog, ind = EXAMPLES / "reachability" / "prog.dfl", EXAMPLES / "reachability" / "in"
+    one = dfl_cli("run", prog, "-I", ind, "-O", tmp_path / "one")
+    sj = tmp_path / "s.json"
+    r = dfl_cli("run", prog, "-I", ind, "-O", tmp_path / "pool", "--workers", "2", "--schedule", schedule,
+                "--stats", "--stats-json", sj)
+    assert one.returncode == 0 and r.returncode == 0, r.stderr
+    assert _csvs(tmp_path / "one") == _csvs(tmp_path / "pool")
+    sc = json.loads(sj.read_text())["schedule"]
+    assert sc["kind"] == schedule and sc["steps"] >= 2
+    assert (f"{schedule}: " in r.stderr) and ("sealed" in r.stderr) == (schedule == "pipelined")
+
+
+def test_schedule_without_pool_is_a_usage_error(dfl_cli) -> None:
+    prog, ind = EXAMPLES / "reachability" / "prog.dfl", EXAMPLES / "reachability" / "in"
+    r = dfl_cli("run", prog, "-I", ind, "--schedule", "stages")
+    assert r.returncode == 2 and "--workers" in r.stderr

@@ -39,14 +39,16 @@ def _killer(at_stage: int, times: int):
     return hook
 
 
+@pytest.mark.parametrize("schedule", ["pipelined", "stages"])
 @pytest.mark.parametrize("stage", [0, 1, 2])
-def test_a_killed_worker_is_replaced_and_the_result_is_identical(stage: int) -> None:
+def test_a_killed_worker_is_replaced_and_the_result_is_identical(stage: int, schedule: str) -> None:
+    """`stage`: a stage of the bulk-synchronous schedule, a wave of steps of the pipelined one."""
     prog = dfl.compile(TC)
     rows = _edges()
     want = prog.run(target="interp", edge=rows)
     hook = _killer(stage, 1)
     with LocalPool(2) as pool:
-        got = prog.run(edge=rows, workers=2, pool=pool, on_stage=hook)
+        got = prog.run(edge=rows, workers=2, pool=pool, on_stage=hook, schedule=schedule)
         assert pool.stats.replaced == 1
     assert hook.kills == [stage]
     assert got["path"] == want["path"] and got["n"] == want["n"]
@@ -107,8 +109,35 @@ def test_a_worker_killed_during_distributed_semi_naive_rounds_restarts_the_tick(
             pool.kill(home[1])
 
     with LocalPool(2) as pool:
-        got = prog.run(edge=rows, workers=2, pool=pool, on_stage=hook)
+        got = prog.run(edge=rows, workers=2, pool=pool, on_stage=hook, schedule="stages")
         assert pool.stats.replaced == 1
     assert kills == [at]
+    assert got["dist"] == want["dist"]
+    assert got.dist.plan.stats.retries == 1
+
+
+def test_a_worker_killed_during_pipelined_rounds_restarts_the_tick(monkeypatch) -> None:
+    """The pipelined schedule runs a distributed fixpoint's rounds once every partition
+    has its inputs; a worker lost in them restarts the tick there too."""
+    from dfl.runtime.pipelined import PipelinedPlan
+
+    prog = dfl.compile(SSSP)
+    rng = random.Random(12)
+    rows = [(rng.randrange(80), rng.randrange(80), rng.randrange(1, 30)) for _ in range(400)]
+    want = prog.run(target="interp", edge=rows)
+    original = PipelinedPlan._iterate
+    kills = []
+
+    def iterate(self, home, n) -> None:
+        if not kills:
+            kills.append(n.id)
+            self.pool.kill(home[1])
+        original(self, home, n)
+
+    monkeypatch.setattr(PipelinedPlan, "_iterate", iterate)
+    with LocalPool(2) as pool:
+        got = prog.run(edge=rows, workers=2, pool=pool)
+        assert pool.stats.replaced == 1
+    assert len(kills) == 1
     assert got["dist"] == want["dist"]
     assert got.dist.plan.stats.retries == 1

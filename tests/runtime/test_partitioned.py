@@ -1,6 +1,7 @@
 """The worker pool computes what one process computes: every example, every acceptance
 case and every targeted parity program (tests/backends/test_parity.py) runs placed over
-1, 2 and 3 partitions on a local pool of worker processes, against the interpreter.
+1, 2 and 3 partitions on a local pool of worker processes, against the interpreter, with
+the pipelined schedule (the default) and, on 2 partitions, the bulk-synchronous one.
 
 The pool is shared by the whole module (workers start once); each program's graph is
 loaded by the workers on its first tick.
@@ -30,10 +31,12 @@ def pool():
         yield p
 
 
-@pytest.mark.parametrize("parts,cut", [(1, False), (2, False), (3, False), (2, True)],
-                         ids=["1", "2", "3", "2-files-read-by-workers-all-through-shm"])
+@pytest.mark.parametrize("parts,cut,schedule", [(1, False, "pipelined"), (2, False, "pipelined"),
+                                                (3, False, "pipelined"), (2, True, "pipelined"),
+                                                (2, False, "stages")],
+                         ids=["1", "2", "3", "2-files-read-by-workers-all-through-shm", "2-stages"])
 @pytest.mark.parametrize("case", cases(EXAMPLES) + cases(ACCEPTANCE), ids=lambda c: c.name)
-def test_suite_case_on_the_pool(case: Path, parts: int, cut: bool, pool, monkeypatch) -> None:
+def test_suite_case_on_the_pool(case: Path, parts: int, cut: bool, schedule: str, pool, monkeypatch) -> None:
     if cut:  # every input file is read by the workers in parts, and every column of every
         # batch and output goes through shared memory, however small
         monkeypatch.setattr(file_inputs, "MIN_BYTES", 0)
@@ -43,7 +46,7 @@ def test_suite_case_on_the_pool(case: Path, parts: int, cut: bool, pool, monkeyp
         return
     prog, kw = loaded
     ref = outcome(prog, "interp", each_tick=True, **kw)
-    got = outcome(prog, "cpu", each_tick=True, workers=parts, pool=pool, **kw)
+    got = outcome(prog, "cpu", each_tick=True, workers=parts, pool=pool, schedule=schedule, **kw)
     assert got[0] == ref[0], f"{case.name}: {got} vs {ref}"
     if ref[0] == "ok":
         assert_same_results(got[1], ref[1], f"{case.name} on {parts} partitions")
@@ -52,15 +55,17 @@ def test_suite_case_on_the_pool(case: Path, parts: int, cut: bool, pool, monkeyp
         assert got[1] == ref[1]
 
 
-@pytest.mark.parametrize("parts,shm", [(2, False), (3, False), (2, True)], ids=["2", "3", "2-all-through-shm"])
+@pytest.mark.parametrize("parts,shm,schedule", [(2, False, "pipelined"), (3, False, "pipelined"),
+                                                (2, True, "pipelined"), (2, False, "stages")],
+                         ids=["2", "3", "2-all-through-shm", "2-stages"])
 @pytest.mark.parametrize("case", [c.param() for c in CASES])
-def test_targeted_program_on_the_pool(case, parts: int, shm: bool, pool, monkeypatch) -> None:
+def test_targeted_program_on_the_pool(case, parts: int, shm: bool, schedule: str, pool, monkeypatch) -> None:
     if shm:
         monkeypatch.setattr(batches, "SHM_MIN_BYTES", 0)
     prog = dfl.compile(case.src)
     kw = dict(max_ticks=case.max_ticks, each_tick=case.each_tick, **case.rows)
     ref = outcome(prog, "interp", **kw)
-    got = outcome(prog, "cpu", workers=parts, pool=pool, **kw)
+    got = outcome(prog, "cpu", workers=parts, pool=pool, schedule=schedule, **kw)
     assert got[0] == ref[0], f"{case.id}: {got} vs {ref}"
     if ref[0] == "ok":
         assert_same_results(got[1], ref[1], f"{case.id} on {parts} partitions")

@@ -24,6 +24,7 @@ from dfl.compiler.placement import placement  # noqa: E402
 from dfl.errors import DflError  # noqa: E402
 from dfl.runtime.csvio import find_input, read_relation  # noqa: E402
 from dfl.runtime.partitioned import PartitionedPlan  # noqa: E402
+from dfl.runtime.pipelined import PipelinedPlan  # noqa: E402
 from dfl.runtime.ray_engine import RayPool, shutdown  # noqa: E402
 from dfl.runtime.ticks import run_ticks  # noqa: E402
 
@@ -83,15 +84,15 @@ def assert_rows(got: list[tuple], want: list[tuple], what: str) -> None:
     assert ok, f"{what}:\n  ray:    {got!r}\n  interp: {want!r}"
 
 
-def run_on_ray(prog, pool, rows, channels=None, on_stage=None):
+def run_on_ray(prog, pool, rows, channels=None, on_stage=None, plan_cls=PartitionedPlan):
     placed = placement(prog.graph, PARTS).graph
-    plan = PartitionedPlan(placed, pool, PARTS, on_stage=on_stage)
+    plan = plan_cls(placed, pool, PARTS, on_stage=on_stage)
     return run_ticks(prog.graph, plan, rows, channels), plan
 
 
-def check_same(src: str, pool, **rows) -> None:
+def check_same(src: str, pool, plan_cls=PartitionedPlan, **rows) -> None:
     prog = dfl.compile(src)
-    got, _ = run_on_ray(prog, pool, rows)
+    got, _ = run_on_ray(prog, pool, rows, plan_cls=plan_cls)
     want = prog.run(target="interp", **rows)
     for rel in prog.outputs:
         assert_rows(list(got.outputs.get(rel, ())), want[rel], f"relation {rel!r}")
@@ -160,10 +161,11 @@ PROGRAMS = {
 }
 
 
+@pytest.mark.parametrize("plan_cls", [PartitionedPlan, PipelinedPlan], ids=["stages", "pipelined"])
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
-def test_program_matches_interp(name: str, pool) -> None:
+def test_program_matches_interp(name: str, plan_cls, pool) -> None:
     src, rows = PROGRAMS[name]
-    check_same(src, pool, **rows)
+    check_same(src, pool, plan_cls, **rows)
 
 
 @pytest.mark.parametrize("case", sorted(d for d in EXAMPLES.iterdir() if (d / "prog.dfl").is_file()),
@@ -189,7 +191,8 @@ def test_worker_error_is_a_dfl_error(pool) -> None:
 # ---------------------------------------------------------------- faults
 
 
-def test_actor_killed_mid_run(ray_session) -> None:
+@pytest.mark.parametrize("plan_cls", [PartitionedPlan, PipelinedPlan], ids=["stages", "pipelined"])
+def test_actor_killed_mid_run(plan_cls, ray_session) -> None:
     prog = dfl.compile(CLOSURE)
     killed = []
 
@@ -200,7 +203,7 @@ def test_actor_killed_mid_run(ray_session) -> None:
             p.kill(home[0])
 
     with RayPool(2) as p:
-        got, plan = run_on_ray(prog, p, CLOSURE_ROWS, on_stage=kill_once)
+        got, plan = run_on_ray(prog, p, CLOSURE_ROWS, on_stage=kill_once, plan_cls=plan_cls)
         assert killed, "the placed graph has no stage 1: nothing was killed"
         assert plan.stats.retries >= 1
         assert p.stats.replaced >= 1
