@@ -64,6 +64,15 @@ def assert_rows(got: list[tuple], want: list[tuple], what: str) -> None:
     assert rows_equal(got, want), f"{what}:\n  got:      {got!r}\n  expected: {want!r}"
 
 
+def assert_same_outcome(got: tuple, ref: tuple, what: str) -> None:
+    """Two `outcome`s agree: the same results, or errors of the same kind."""
+    assert got[0] == ref[0], f"{what}: {got} vs {ref}"
+    if ref[0] == "ok":
+        assert_same_results(got[1], ref[1], what)
+    else:
+        assert got[1] == ref[1]
+
+
 def assert_same_results(cpu, ref, what: str = "") -> None:
     """cpu == interp: every output relation, the tick count, quiescence, and every tick's outputs."""
     assert sorted(cpu) == sorted(ref), f"{what}: output relations {sorted(cpu)} != {sorted(ref)}"

@@ -26,7 +26,7 @@ from dfl.runtime.worker import PartitionWorker, error_payload
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: shared helpers
 
-from tests.backends.test_parity import CASES, assert_same_results, load_case, outcome  # noqa: E402
+from tests.backends.test_parity import CASES, assert_same_outcome, load_case, outcome  # noqa: E402
 from test_examples import ACCEPTANCE, EXAMPLES, cases  # noqa: E402
 
 
@@ -79,11 +79,7 @@ def test_suite_case_in_any_worker_order(case: Path, seed: int) -> None:
     ref = outcome(prog, "interp", each_tick=True, **kw)
     with InlinePool(3, seed) as pool:
         got = outcome(prog, "cpu", each_tick=True, workers=3, pool=pool, **kw)
-    assert got[0] == ref[0], f"{case.name}: {got} vs {ref}"
-    if ref[0] == "ok":
-        assert_same_results(got[1], ref[1], f"{case.name}, worker order {seed}")
-    else:
-        assert got[1] == ref[1]
+    assert_same_outcome(got, ref, f"{case.name}, worker order {seed}")
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -94,11 +90,7 @@ def test_targeted_program_in_any_worker_order(case, seed: int) -> None:
     ref = outcome(prog, "interp", **kw)
     with InlinePool(3, seed) as pool:
         got = outcome(prog, "cpu", workers=3, pool=pool, **kw)
-    assert got[0] == ref[0], f"{case.id}: {got} vs {ref}"
-    if ref[0] == "ok":
-        assert_same_results(got[1], ref[1], f"{case.id}, worker order {seed}")
-    else:
-        assert got[1] == ref[1]
+    assert_same_outcome(got, ref, f"{case.id}, worker order {seed}")
 
 
 def test_the_workers_answer_in_more_than_one_order() -> None:

@@ -19,7 +19,7 @@ from dfl.runtime.pool import LocalPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: shared helpers
 
-from tests.backends.test_parity import CASES, assert_same_results, load_case, outcome  # noqa: E402
+from tests.backends.test_parity import CASES, assert_same_outcome, load_case, outcome  # noqa: E402
 from test_examples import ACCEPTANCE, EXAMPLES, cases  # noqa: E402
 
 PARTS = [1, 2, 3]
@@ -47,12 +47,9 @@ def test_suite_case_on_the_pool(case: Path, parts: int, cut: bool, schedule: str
     prog, kw = loaded
     ref = outcome(prog, "interp", each_tick=True, **kw)
     got = outcome(prog, "cpu", each_tick=True, workers=parts, pool=pool, schedule=schedule, **kw)
-    assert got[0] == ref[0], f"{case.name}: {got} vs {ref}"
+    assert_same_outcome(got, ref, f"{case.name} on {parts} partitions")
     if ref[0] == "ok":
-        assert_same_results(got[1], ref[1], f"{case.name} on {parts} partitions")
         assert got[1].dist is not None and got[1].dist.placed.parts == parts
-    else:
-        assert got[1] == ref[1]
 
 
 @pytest.mark.parametrize("parts,shm,schedule", [(2, False, "pipelined"), (3, False, "pipelined"),
@@ -66,11 +63,7 @@ def test_targeted_program_on_the_pool(case, parts: int, shm: bool, schedule: str
     kw = dict(max_ticks=case.max_ticks, each_tick=case.each_tick, **case.rows)
     ref = outcome(prog, "interp", **kw)
     got = outcome(prog, "cpu", workers=parts, pool=pool, schedule=schedule, **kw)
-    assert got[0] == ref[0], f"{case.id}: {got} vs {ref}"
-    if ref[0] == "ok":
-        assert_same_results(got[1], ref[1], f"{case.id} on {parts} partitions")
-    else:
-        assert got[1] == ref[1]
+    assert_same_outcome(got, ref, f"{case.id} on {parts} partitions")
 
 
 def test_a_run_off_the_pool_imports_neither_the_pool_nor_numba_for_the_interpreter() -> None:
