@@ -73,7 +73,7 @@ class Flow:
     def __init__(self, graph: Graph, ctx) -> None:
         self.g = graph
         self.ctx = ctx
-        self.nodes = [n for n in graph.nodes]
+        self.nodes = list(graph.nodes)
         self.schema = {n.id: n.schema for n in graph.nodes}
         # the nodes whose rows so far are read whole: the inputs of joins and barriers
         self.kept: set[str] = set()

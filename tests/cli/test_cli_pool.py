@@ -10,18 +10,12 @@ import pytest
 
 import dfl
 from benchmarks.workloads.join import DFL_SRC as JOIN_SRC
+from benchmarks.workloads.tc import DFL_SRC as TC
 from dfl.compiler.cost import CostModel
 from dfl.compiler.placement import hints_of, placement
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
-
-TC = """
-input  edge(src: int, dst: int)
-output path(src: int, dst: int)
-path(x, y) :- edge(x, y).
-path(x, z) :- path(x, y), edge(y, z).
-"""
 
 GROUP_BY = """
 input  e(a: int, b: int)
