@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import lark
@@ -16,7 +15,7 @@ from lark import Token, Transformer, v_args
 
 from dfl.errors import DflError, Span
 from dfl.ir.types import BASE_TYPES, LATTICE_OPS, Type
-from dfl.lang import ast
+from dfl.lang import ast, parse_table
 from dfl.lang.syntax_errors import syntax_error
 from dfl.runtime.values import INT_MAX, INT_MIN
 from dfl.stdlib.builtins import BUILTINS
@@ -24,16 +23,8 @@ from dfl.stdlib.builtins import BUILTINS
 
 @lru_cache(maxsize=1)
 def grammar() -> lark.Lark:
-    text = resources.files("dfl.lang").joinpath("dfl.lark").read_text(encoding="utf-8")
-    # strict: fail on any grammar conflict instead of settling it silently (DESIGN.md style 1).
-    # cache: Lark keeps the built parse table in a temporary file keyed by the grammar's
-    # hash, which saves ~0.2 s at every start
-    try:
-        return lark.Lark(text, parser="lalr", lexer="basic", strict=True, propagate_positions=True,
-                         maybe_placeholders=False, cache=True)
-    except OSError:  # no writable temporary directory: build it every time
-        return lark.Lark(text, parser="lalr", lexer="basic", strict=True, propagate_positions=True,
-                         maybe_placeholders=False)
+    # the parser shipped in the package (parse_table.py), never a cache in a shared folder
+    return parse_table.load()
 
 
 @dataclass(frozen=True)
