@@ -53,7 +53,8 @@ class Spill:
         if c.nbytes < self.min_bytes or shutil.disk_usage(self.dir).free < 4 * c.nbytes:
             return c  # tmpfs nearly full: writing past it would kill the process (SIGBUS)
         path = self._path()
-        np.ascontiguousarray(c).tofile(path)
+        with os.fdopen(_create(path), "wb") as f:
+            np.ascontiguousarray(c).tofile(f)
         return Spilled(path, c.dtype.str, len(c))
 
     def _path(self) -> str:
@@ -63,8 +64,11 @@ class Spill:
     def new_file(self, nbytes: int) -> str:
         """An empty file of nbytes for this run, to be written at offsets."""
         path = self._path()
-        with open(path, "wb") as f:
-            f.truncate(nbytes)
+        fd = _create(path)
+        try:
+            os.ftruncate(fd, nbytes)
+        finally:
+            os.close(fd)
         return path
 
     def write_at(self, paths: list[str], t: Table, offset: int) -> None:
@@ -91,6 +95,13 @@ class Spill:
             threading.Thread(target=unlink, name="dfl-spill-cleanup", daemon=False).start()
         else:
             unlink()
+
+
+def _create(path: str) -> int:
+    """A new file only its owner can read: /dev/shm is shared by every local user, and a
+    column of the run's data must not be readable by them (O_EXCL: never a file or link
+    someone else put there)."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
 
 
 def spill_for_run() -> Spill | None:

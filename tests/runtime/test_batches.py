@@ -75,3 +75,22 @@ def test_files_of_a_killed_run_are_removed_once_old(tmp_path, monkeypatch) -> No
     monkeypatch.setattr(batches, "_STALE_CHECKED", False)
     batches._remove_stale(str(tmp_path))
     assert not dead.exists() and mine.exists() and young.exists()
+
+
+def test_spill_files_are_readable_by_their_owner_only(tmp_path) -> None:
+    """/dev/shm is shared by every local user: a spilled column is created 0600, whatever
+    the umask (0 here, under which a plain open() made it world-readable)."""
+    spill = Spill(str(tmp_path), "dfl_test_", min_bytes=0)
+    old = os.umask(0)
+    try:
+        written = spill.write(np.arange(1000, dtype=np.int64))
+        empty = spill.new_file(8 * 1000)
+    finally:
+        os.umask(old)
+    assert isinstance(written, batches.Spilled)
+    for path in (written.path, empty):
+        assert os.stat(path).st_mode & 0o777 == 0o600
+    assert batches.mapped_file(written.path, np.int64, 1000).tolist() == list(range(1000))
+    assert os.path.getsize(empty) == 8000
+    spill.cleanup()
+    assert not os.listdir(tmp_path)
