@@ -3,9 +3,9 @@
 numpy evaluates an expression one operator at a time, each pass over the whole column
 making a temporary; a fused kernel reads each input row once, tests every filter and
 computes every output column in one loop. Kernels are generated as Python source into
-real files in a cache directory, named by a hash of the chain's IR (numba can cache code
-from real files only), so the same chain compiles once per machine and a second run of
-the program compiles nothing.
+real files in a private cache folder (kernel_cache.py), named by a hash of their code
+(numba can cache code from real files only), so the same chain compiles once per machine
+and a second run of the program compiles nothing.
 
 Compiling a kernel costs a fraction of a second, so a chain is fused only when the rows
 it sees make that worthwhile (`DFL_FUSE_MIN_ROWS`, default 1,000,000; 0 fuses always),
@@ -15,13 +15,7 @@ numpy). A division by zero inside a fused loop stops it and reports the row's va
 """
 from __future__ import annotations
 
-import contextlib
-import glob
-import hashlib
-import importlib.util
 import os
-import sys
-import tempfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +23,7 @@ import numpy as np
 from dfl.ir.expr import Col, IRExpr, Lit
 from dfl.ir.graph import Graph, Node
 from dfl.ir.types import Type
+from dfl.backends.cpu import kernel_cache
 from dfl.backends.cpu.table import DTYPES, Table
 from dfl.stdlib.builtins import BuiltinError
 
@@ -41,19 +36,6 @@ _SYM = {"add": "+", "sub": "-", "mul": "*", "eq": "==", "ne": "!=", "lt": "<", "
 
 def min_rows() -> int:
     return int(os.environ.get("DFL_FUSE_MIN_ROWS", "1000000"))
-
-
-def cache_dir() -> str:
-    base = os.environ.get("DFL_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "dfl")
-    path = os.path.join(base, "kernels")
-    try:
-        os.makedirs(path, exist_ok=True)
-        return path
-    except OSError:
-        path = os.path.join(tempfile.gettempdir(), "dfl-kernels")
-        os.makedirs(path, exist_ok=True)
-        return path
 
 
 def fusible(e: IRExpr, guarded: bool = False) -> bool:
@@ -214,55 +196,9 @@ def generate(chain: Chain, in_types: list[Type]) -> str:
     return "\n".join(head + src.lines) + "\n"
 
 
-_LOADED: dict[str, object] = {}
-
-
-def load(chain: Chain, in_types: list[Type]):
-    """The compiled kernel of a chain: its source written once to the cache directory."""
-    code = generate(chain, in_types)
-    digest = hashlib.sha256(code.encode()).hexdigest()[:20]
-    fn = _LOADED.get(digest)
-    if fn is not None:
-        return fn
-    path = os.path.join(cache_dir(), f"k_{digest}.py")
-    if not os.path.exists(path):
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(f"# DFL fused pipeline kernel (generated; the name is a hash of this code)\n{code}")
-        os.replace(tmp, path)
-    fn = _LOADED[digest] = _module(digest, path).kernel
-    return fn
-
-
-def _module(digest: str, path: str):
-    spec = importlib.util.spec_from_file_location(f"dfl_kernel_{digest}", path)
-    module = importlib.util.module_from_spec(spec)
-    # numba's cache records a kernel's module by name and imports it when it loads the
-    # kernel in a later process: the module must be findable, else the kernel is filed
-    # under numba's '<dynamic>' module, which no later process can import
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def _call(chain: Chain, in_types: list[Type], cols: list[np.ndarray], n: int):
-    fn = load(chain, in_types)
-    try:
-        return fn(*cols, n)
-    except ModuleNotFoundError:
-        # a cache entry written before kernels' modules were registered (see _module):
-        # drop it and compile the kernel again
-        digest = fn.__module__.removeprefix("dfl_kernel_")
-        for stale in glob.glob(os.path.join(cache_dir(), "__pycache__", f"k_{digest}.*")):
-            with contextlib.suppress(OSError):
-                os.remove(stale)
-        fn = _LOADED[digest] = _module(digest, os.path.join(cache_dir(), f"k_{digest}.py")).kernel
-        return fn(*cols, n)
-
-
 def run_chain(chain: Chain, t: Table, in_types: list[Type]) -> Table:
     cols = [np.ascontiguousarray(c) for c in t.cols]
-    bad, x, y, op, outs = _call(chain, in_types, cols, t.n)
+    bad, x, y, op, outs = kernel_cache.call(generate(chain, in_types), *cols, t.n)
     if bad >= 0:
         name, typ = op.split(":")
         sym = {"div": "/", "floordiv": "//", "mod": "%"}[name]

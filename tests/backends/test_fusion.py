@@ -11,7 +11,7 @@ import sys
 import pytest
 
 import dfl
-from dfl.backends.cpu import fuse
+from dfl.backends.cpu import fuse, kernel_cache
 
 sys.path.insert(0, os.path.dirname(__file__))
 from test_parity import CASES, RUNTIME_ERRORS, Case, errors_on_both, run_both  # noqa: E402
@@ -41,7 +41,7 @@ def test_a_chain_is_found_and_its_kernel_file_written(tmp_path) -> None:
     assert chains and all(len(c.nodes) >= 2 for c in chains.values())
     res = prog.run(n=[(i, i % 5) for i in range(50)])
     assert res.stats.get("fused", 0) >= 1
-    files = os.listdir(fuse.cache_dir())
+    files = os.listdir(kernel_cache.cache_dir())
     assert any(f.startswith("k_") and f.endswith(".py") for f in files)
     assert res["o"] == prog.run(n=[(i, i % 5) for i in range(50)], target="interp")["o"]
 
