@@ -81,20 +81,24 @@ def cache_dir() -> str | None:
     return None
 
 
+def digest(code: str) -> str:
+    """A kernel's name: a hash of its code (a file of another content is not this kernel)."""
+    return hashlib.sha256(code.encode()).hexdigest()[:20]
+
+
 def load(code: str) -> Callable[..., Any]:
     """The `kernel` function that `code` (a module's source, from fuse.generate) defines."""
-    digest = hashlib.sha256(code.encode()).hexdigest()[:20]
-    fn = _LOADED.get(digest)
+    fn = _LOADED.get(key := digest(code))
     if fn is None:
-        fn = _LOADED[digest] = _compile(code, digest, cache_dir())
+        fn = _LOADED[key] = _compile(code, key, cache_dir())
     return fn
 
 
 def call(code: str, *args: Any) -> Any:
     """Runs code's kernel on args; a first call that fails is retried once from scratch."""
-    digest = hashlib.sha256(code.encode()).hexdigest()[:20]
+    key = digest(code)
     fn = load(code)
-    if digest in _PROVEN:
+    if key in _PROVEN:
         return fn(*args)
     try:
         out = fn(*args)
@@ -104,26 +108,29 @@ def call(code: str, *args: Any) -> Any:
             raise
         # numba's entries were damaged (a truncated or garbage index) or written by an
         # older DFL: drop them and compile again; a second failure is a real one
-        _forget(fn, folder, digest)
-        fn = _LOADED[digest] = _compile(code, digest, folder)
+        _forget(fn, folder, key)
+        fn = _LOADED[key] = _compile(code, key, folder)
         out = fn(*args)
-    _PROVEN.add(digest)
+    _PROVEN.add(key)
     return out
 
 
-def _compile(code: str, digest: str, folder: str | None) -> Callable[..., Any]:
+def _compile(code: str, key: str, folder: str | None) -> Callable[..., Any]:
     if folder is None:  # nothing on disk: numba compiles in memory only
         ns: dict[str, Any] = {}
-        exec(compile(code.replace("@njit(cache=True)", "@njit"), f"<fused kernel {digest}>", "exec"), ns)
+        exec(compile(code.replace("@njit(cache=True)", "@njit"), f"<fused kernel {key}>", "exec"), ns)
         return ns["kernel"]
-    path = os.path.join(folder, f"k_{digest}.py")
+    path = os.path.join(folder, f"k_{key}.py")
     text = HEADER + code
     if _read(path) != text:
-        _purge(os.path.join(folder, "__pycache__"), digest)
-        _write(folder, path, text)
+        _purge(os.path.join(folder, "__pycache__"), key)
+        try:
+            _write(folder, path, text)
+        except OSError:  # e.g. the disk is full: this kernel goes uncached
+            return _compile(code, key, None)
     # the file exists for numba (its cache is keyed by the file's path and stamp), but
     # what runs is the text just generated, never what the file holds
-    module = types.ModuleType(f"dfl_kernel_{digest}")
+    module = types.ModuleType(f"dfl_kernel_{key}")
     module.__file__ = path
     # numba's cache records a kernel's module by name and imports it when it loads the
     # kernel in a later process: the module must be findable, else the kernel is filed
@@ -135,7 +142,7 @@ def _compile(code: str, digest: str, folder: str | None) -> Callable[..., Any]:
 
 def _read(path: str) -> str | None:
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8", newline="") as f:
             return f.read()
     except (OSError, UnicodeDecodeError):
         return None
@@ -145,7 +152,7 @@ def _write(folder: str, path: str, text: str) -> None:
     """Atomically: a process loading the kernel meanwhile sees the old file or the new."""
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
         os.replace(tmp, path)
     except BaseException:
@@ -154,14 +161,14 @@ def _write(folder: str, path: str, text: str) -> None:
         raise
 
 
-def _forget(fn: Callable[..., Any], folder: str, digest: str) -> None:
+def _forget(fn: Callable[..., Any], folder: str, key: str) -> None:
     cache = getattr(fn, "_cache", None)
     where = getattr(cache, "cache_path", None) or os.path.join(folder, "__pycache__")
-    _purge(where, digest)
+    _purge(where, key)
 
 
-def _purge(where: str, digest: str) -> None:
+def _purge(where: str, key: str) -> None:
     """Removes numba's index and code files of one kernel."""
-    for entry in glob.glob(os.path.join(glob.escape(where), f"k_{digest}.*")):
+    for entry in glob.glob(os.path.join(glob.escape(where), f"k_{key}.*")):
         with contextlib.suppress(OSError):
             os.remove(entry)
