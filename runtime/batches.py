@@ -41,6 +41,13 @@ class Spilled:
         return self.n * np.dtype(self.dtype).itemsize
 
 
+def _create(path: str) -> int:
+    """A new file only its owner can read: /dev/shm is shared by every local user, and a
+    column of the run's data must not be readable by them (O_EXCL: never a file or link
+    someone else put there)."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+
+
 @dataclass(frozen=True)
 class Spill:
     """Where a run's large columns go between processes: files named `prefix*` in `dir`
@@ -95,13 +102,6 @@ class Spill:
             threading.Thread(target=unlink, name="dfl-spill-cleanup", daemon=False).start()
         else:
             unlink()
-
-
-def _create(path: str) -> int:
-    """A new file only its owner can read: /dev/shm is shared by every local user, and a
-    column of the run's data must not be readable by them (O_EXCL: never a file or link
-    someone else put there)."""
-    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
 
 
 def spill_for_run() -> Spill | None:
