@@ -15,7 +15,7 @@ from lark import Token, Transformer, v_args
 
 from dfl.errors import DflError, Span
 from dfl.ir.types import BASE_TYPES, LATTICE_OPS, Type
-from dfl.lang import ast, parse_table
+from dfl.lang import ast
 from dfl.lang.syntax_errors import syntax_error
 from dfl.runtime.values import INT_MAX, INT_MIN
 from dfl.stdlib.builtins import BUILTINS
@@ -24,6 +24,8 @@ from dfl.stdlib.builtins import BUILTINS
 @lru_cache(maxsize=1)
 def grammar() -> lark.Lark:
     # the parser shipped in the package (parse_table.py), never a cache in a shared folder
+    from dfl.lang import parse_table
+
     return parse_table.load()
 
 
