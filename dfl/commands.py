@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 
@@ -48,6 +49,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if (args.stats or args.stats_json) and not on_pool:
         raise DflError("--stats and --stats-json report a run on the worker pool", kind="usage",
                        hint="add --workers N (or --autoscale MIN..MAX, or --engine ray)")
+    if args.stats_json:
+        _check_writable_file(args.stats_json, "--stats-json")
     if args.schedule != "pipelined" and not on_pool:
         raise DflError("--schedule says how a run on the worker pool waits between partitions", kind="usage",
                        hint="add --workers N (or --autoscale MIN..MAX, or --engine ray)")
@@ -90,6 +93,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         print_tables(relations, max_rows=args.max_rows)
     return 0
+
+
+def _check_writable_file(path: str, flag: str) -> None:
+    """A usage error now, before the run, if `path` cannot be written as a file: finding out
+    after a long run would lose its statistics. Opening it for append tests exactly what
+    the write will do (a folder, a missing folder, no permission) without truncating it."""
+    if os.path.isdir(path):
+        raise DflError(f"{flag} {path}: is a folder; it takes the name of a file to write",
+                       kind="usage", hint=f"e.g. {flag} {os.path.join(path, 'stats.json')}")
+    existed = os.path.exists(path)
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as e:
+        raise DflError(f"{flag} {path}: cannot write it: {e.strerror or e}", kind="usage") from None
+    if not existed:
+        os.remove(path)  # made only to test; a failed run must not leave an empty file behind
 
 
 def _target(name: str) -> str:
