@@ -13,6 +13,7 @@ import sys
 import traceback
 
 from dfl.errors import EXIT_COMPILE, EXIT_RUNTIME, DflError
+from dfl.terminal import printable
 
 
 def internal_exit_code(command: str) -> int:
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # a bug of ours, not the user's mistake
         if args.debug:
             traceback.print_exc()
-        print(f"dfl: internal error: {type(e).__name__}: {e}\n"
+        print(f"dfl: internal error: {type(e).__name__}: {printable(str(e))}\n"
               f"  this is a bug in DFL; run again with --debug for a traceback and please report it",
               file=sys.stderr)
         return internal_exit_code(args.command)

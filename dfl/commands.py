@@ -7,6 +7,7 @@ import sys
 from collections import Counter
 
 from dfl.errors import DflError
+from dfl.terminal import printable
 
 
 def _load(path: str):
@@ -70,7 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # they did not ask for a target, say so and run on the reference interpreter.
         if args.target is not None or target == "interp" or args.debug:
             raise
-        print(f"dfl: warning: the cpu target failed ({type(e).__name__}: {e}); this is a bug in DFL, "
+        print(f"dfl: warning: the cpu target failed ({type(e).__name__}: {printable(str(e))}); this is a bug in DFL, "
               f"please report it. Running on the reference interpreter instead.", file=sys.stderr)
         result = run("interp")
     if not result.quiescent and args.max_ticks is None:

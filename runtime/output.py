@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dfl.errors import DflError
+from dfl.terminal import printable
 from dfl.ir.types import Schema
 from dfl.runtime.values import format_value, sort_rows
 
@@ -126,7 +127,9 @@ def print_tables(relations: Relations, console: Console | None = None, max_rows:
             table.add_column(Text(str(column)), justify="right" if column.type.numeric else "left")
         types = schema.types
         for row in ordered[:max_rows]:
-            table.add_row(*(Text(format_value(v, t)) for v, t in zip(row, types)))
+            # Text() keeps rich from reading markup in values; printable() keeps control
+            # characters (an ANSI escape in the data) from reaching the terminal raw.
+            table.add_row(*(Text(printable(format_value(v, t))) for v, t in zip(row, types)))
         console.print(table)
         if len(ordered) > max_rows:
             more = len(ordered) - max_rows
