@@ -30,7 +30,8 @@ EXIT_RUNTIME = 3
 class DflError(Exception):
     """A mistake of the user's: printed as `file:line:col: error: msg`, the line, carets, a hint.
 
-    `kind` decides the exit status: "compile" (1), "input"/"usage" (2), "runtime" (3).
+    `kind` decides the exit status: "compile" (1), "input"/"usage"/"output" (2: §7's I/O
+    problems; "output" when writing the outputs fails), "runtime" (3).
     `source` is the text the span points into (when known), so the line can be shown.
     `related` holds further errors reported in the same run (several errors at once).
     """
@@ -50,14 +51,15 @@ class DflError(Exception):
 
     @property
     def exit_code(self) -> int:
-        return {"compile": EXIT_COMPILE, "input": EXIT_INPUT, "usage": EXIT_INPUT,
+        return {"compile": EXIT_COMPILE, "input": EXIT_INPUT, "usage": EXIT_INPUT, "output": EXIT_INPUT,
                 "runtime": EXIT_RUNTIME}.get(self.kind, EXIT_COMPILE)
 
     def all(self) -> list["DflError"]:
         return [self, *self.related]
 
     def render_one(self) -> str:
-        label = {"runtime": "run-time error", "input": "input error", "usage": "usage error"}.get(self.kind, "error")
+        label = {"runtime": "run-time error", "input": "input error", "usage": "usage error",
+                 "output": "output error"}.get(self.kind, "error")
         # Messages may quote input data and file names: no raw control character reaches the terminal.
         message = printable(self.message, keep_newlines=True)
         if self.span is None:

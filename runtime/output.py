@@ -15,6 +15,7 @@ from rich.text import Text
 from dfl.errors import DflError
 from dfl.terminal import printable
 from dfl.ir.types import Schema
+from dfl.runtime import output_set
 from dfl.runtime.values import format_value, sort_rows
 
 Relations = dict[str, tuple[Schema, list[tuple]]]
@@ -51,39 +52,96 @@ def write_each_tick(out_dir: str, ticks: list[Relations]) -> None:
 
 
 def _write_all(files: dict[str, str], out_dir: str) -> None:
-    """Write every file under a temporary name, then rename them all into place.
+    """Put every file under `out_dir` as one set (runtime/output_set.py), else, where the
+    file system cannot exchange folders, one by one (`_write_each`).
 
-    On any failure, what this call created (temporaries, renamed files, folders) is removed,
-    so a failed run leaves no partial output to be mistaken for a result.
+    On any failure, what this call created (temporaries, files, folders) is removed, so a
+    failed run leaves no partial output to be mistaken for a result.
     """
+    made_dirs: list[str] = []
+    try:
+        parent = os.path.dirname(os.path.abspath(out_dir))
+        _make_dirs(parent, made_dirs)
+        output_set.reclaim(parent)
+        if output_set.supported(parent):
+            try:
+                _write_set(files, out_dir)
+                return
+            except output_set.NoExchange:
+                pass  # e.g. DIR is a mount point: nothing changed yet
+        _write_each(files, out_dir)
+    except BaseException as e:
+        _remove_dirs(made_dirs)
+        if isinstance(e, OSError):
+            where = e.filename or out_dir
+            raise DflError(f"cannot write output {where}: {e.strerror or e}", kind="output") from None
+        raise
+
+
+def _write_set(files: dict[str, str], out_dir: str) -> None:
+    """All files into a fresh folder next to `out_dir`, which then takes its place at once."""
+    rel = {os.path.relpath(path, out_dir): text for path, text in files.items()}
+    names = sorted({r.split(os.sep, 1)[0] for r in rel})
+    new = output_set.new_folder(out_dir)
+    try:
+        output_set.write_manifest(new, names)  # first: a reclaim after a kill knows what is ours
+        for path, text in rel.items():
+            target = os.path.join(new, path)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            # O_EXCL on a fresh name; mode 0o666 so the umask decides, as for any new file.
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+        output_set.link_foreign(out_dir, new, set(names))
+        output_set.swap_in(new, out_dir)
+    except BaseException:
+        if os.path.isdir(new):  # not swapped in yet (or the old folder not yet emptied)
+            if os.path.isdir(out_dir):
+                output_set.settle(new, out_dir)
+            else:
+                output_set.discard(new)
+        raise
+
+
+def _write_each(files: dict[str, str], out_dir: str) -> None:
+    """Write every file under a temporary name, then rename them all into place."""
     made_dirs: list[str] = []
     temps: dict[str, str] = {}
     placed: list[str] = []
+    mode = 0o666 & ~_umask()
     try:
         _make_dirs(out_dir, made_dirs)
         for path, text in files.items():
             folder = os.path.dirname(path)
             _make_dirs(folder, made_dirs)
             # In the same folder as the target, so os.replace is a rename, never a copy.
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{output_set.TMP_PREFIX}{os.getpid()}.", suffix=".tmp")
             temps[path] = tmp
+            os.fchmod(fd, mode)  # mkstemp makes 0600; an output gets what the umask says
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
                 f.write(text)
         for path, tmp in temps.items():
             os.replace(tmp, path)
             placed.append(path)
-    except BaseException as e:
+    except BaseException:
         for path in [*temps.values(), *placed]:
             _remove(path)
-        for folder in reversed(made_dirs):
-            try:
-                os.rmdir(folder)
-            except OSError:
-                pass
-        if isinstance(e, OSError):
-            where = e.filename or out_dir
-            raise DflError(f"cannot write output {where}: {e.strerror or e}", kind="input") from None
+        _remove_dirs(made_dirs)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask
+
+
+def _remove_dirs(made: list[str]) -> None:
+    for folder in reversed(made):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
 
 
 def _make_dirs(folder: str, made: list[str]) -> None:

@@ -64,3 +64,11 @@ def test_stats_json_check_leaves_no_file_when_the_run_fails(dfl_cli, prog, tmp_p
                 "--target", "cpu")
     assert r.returncode == 3
     assert not os.path.exists(target)
+
+
+def test_output_under_a_file_is_an_output_error_exit_2(dfl_cli, prog, tmp_path) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    r = dfl_cli("run", prog, "-I", tmp_path / "in", "-O", tmp_path / "file" / "out", "--target", "interp")
+    assert r.returncode == 2
+    assert r.stderr.startswith("output error: cannot write output"), r.stderr
+    assert "input error" not in r.stderr

@@ -1,0 +1,223 @@
+"""Putting a run's output files into `-O DIR` as one set: readers see all the old outputs or
+all the new ones, never a mix, even if DFL is killed half-way (docs/runtime.md, "Outputs").
+
+The new set is written into a fresh sibling folder `.dfl-tmp-<pid>-<name>-<random>` next to
+DIR, and that folder and DIR trade places in one atomic `renameat2(RENAME_EXCHANGE)` (a plain
+rename when DIR does not exist yet). Files in DIR that DFL did not write (the user's) are
+carried across: hard-linked into the new folder before the exchange, and anything else (a
+folder, a file that appeared meanwhile) moved after it. The old folder, now under the
+temporary name, is then emptied and removed.
+
+Which entries of DIR are DFL's is recorded in DIR's manifest, an extended attribute
+(`user.dfl.outputs`, a JSON list of top-level names) that lives on the folder itself, so DIR
+holds nothing but outputs. Outputs of relations the program no longer writes are in the old
+manifest and not in the new set: they go with the old folder.
+
+A run killed mid-way leaves a `.dfl-tmp-<pid>-…` folder; the next write into the same parent
+reclaims those of dead processes (`reclaim`), moving back any file of the user's that was in
+transit and deleting only what a manifest says DFL wrote.
+
+`supported(parent)` says whether the machine and file system allow all this (Linux's
+renameat2 and user extended attributes); where they do not, the caller falls back to
+renaming files one by one.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import json
+import os
+import re
+import secrets
+import shutil
+
+TMP_PREFIX = ".dfl-tmp-"
+_TMP_RE = re.compile(r"\.dfl-tmp-(\d+)[-.]")  # `-` a set's folder, `.` a probe
+MANIFEST_ATTR = "user.dfl.outputs"
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _libc_renameat2():
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_renameat2 = _libc_renameat2()
+
+
+class NoExchange(OSError):
+    """These two folders cannot be exchanged (a mount point, a file system without it):
+    nothing was changed, the caller falls back to renaming files one by one."""
+
+
+def exchange(a: str, b: str) -> None:
+    """Swap the paths `a` and `b` atomically (both must exist)."""
+    if _renameat2 is None:
+        raise NoExchange(errno.ENOSYS, "renameat2 is not available", a)
+    if _renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) != 0:
+        e = ctypes.get_errno()
+        raise NoExchange(e, os.strerror(e), a, None, b)
+
+
+def supported(parent: str) -> bool:
+    """Can folders be exchanged and tagged with a manifest in `parent`? Tried on two scratch
+    folders, since both depend on the file system as much as on the kernel."""
+    if _renameat2 is None:
+        return False
+    a = os.path.join(parent, f"{TMP_PREFIX}{os.getpid()}.probe-{secrets.token_hex(4)}")
+    b = a + "b"
+    try:
+        os.mkdir(a)
+        os.mkdir(b)
+        write_manifest(a, [])
+        exchange(a, b)
+        return True
+    except OSError:
+        return False
+    finally:
+        for d in (a, b):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+
+
+def read_manifest(folder: str) -> set[str]:
+    """The top-level names DFL wrote in `folder` (none when it has no manifest)."""
+    try:
+        return set(json.loads(os.getxattr(folder, MANIFEST_ATTR, follow_symlinks=False)))
+    except (OSError, ValueError, TypeError):
+        return set()
+
+
+def write_manifest(folder: str, names: list[str]) -> None:
+    os.setxattr(folder, MANIFEST_ATTR, json.dumps(sorted(names)).encode(), follow_symlinks=False)
+
+
+def new_folder(out_dir: str) -> str:
+    """A fresh temporary folder next to `out_dir`, named so that `reclaim` knows whose it is."""
+    parent, name = os.path.split(os.path.abspath(out_dir))
+    path = os.path.join(parent, f"{TMP_PREFIX}{os.getpid()}-{name[:64]}-{secrets.token_hex(4)}")
+    os.mkdir(path)
+    if os.path.isdir(out_dir):
+        # The set replaces DIR: keep the permissions the user gave it.
+        os.chmod(path, os.stat(out_dir).st_mode & 0o7777)
+    return path
+
+
+def link_foreign(out_dir: str, new: str, ours: set[str]) -> None:
+    """Hard-link into `new` the user's files in `out_dir` (neither in DFL's old manifest nor
+    in the new set), so they are there the moment the folders are exchanged."""
+    if not os.path.isdir(out_dir):
+        return
+    old_ours = read_manifest(out_dir)
+    for entry in os.scandir(out_dir):
+        if entry.name in ours or entry.name in old_ours or _TMP_RE.match(entry.name):
+            continue
+        if entry.is_file(follow_symlinks=False):
+            try:
+                os.link(entry.path, os.path.join(new, entry.name))
+            except OSError:
+                pass  # moved after the exchange instead (settle)
+
+
+def swap_in(new: str, out_dir: str) -> None:
+    """Make `new` be `out_dir` in one atomic step, then empty and remove the old folder."""
+    if not os.path.lexists(out_dir):
+        os.rename(new, out_dir)  # nothing to exchange with: a plain rename is atomic
+        return
+    if not os.path.isdir(out_dir):
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder", out_dir)
+    exchange(new, out_dir)
+    settle(new, out_dir)
+
+
+def settle(old: str, out_dir: str) -> bool:
+    """Empty `old` (a folder that was `out_dir`, or was to become it) and remove it: DFL's
+    entries (in either manifest, or replaced by the new set) are deleted, the user's are
+    moved into `out_dir` unless already there (hard-linked). Never deletes a user's entry
+    that `out_dir` lacks; says whether `old` is gone."""
+    ours = read_manifest(old) | read_manifest(out_dir)
+    for entry in os.scandir(old):
+        there = os.path.join(out_dir, entry.name)
+        if entry.name in ours or _same_file(entry.path, there):
+            _delete(entry.path)
+        elif not os.path.lexists(there):
+            os.rename(entry.path, there)
+    try:
+        os.rmdir(old)
+        return True
+    except OSError:
+        return False  # a user's entry that collides with an output: left, never lost
+
+
+def reclaim(parent: str) -> None:
+    """Settle the temporary folders in `parent` left by DFL processes that were killed."""
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return
+    for entry in entries:
+        m = _TMP_RE.match(entry.name)
+        if m is None or _alive(int(m.group(1))) or not entry.is_dir(follow_symlinks=False):
+            continue
+        out_dir = _target_of(parent, entry.name)
+        try:
+            if out_dir is not None and os.path.isdir(out_dir):
+                settle(entry.path, out_dir)
+            else:  # no DIR to give the user's entries back to: delete only what is DFL's
+                discard(entry.path)
+        except OSError:
+            pass  # reclaiming is best effort; the run itself goes on
+
+
+def discard(folder: str) -> None:
+    """Delete what `folder`'s manifest says DFL wrote in it, and the folder if that empties it."""
+    for name in read_manifest(folder):
+        if os.path.lexists(os.path.join(folder, name)):
+            _delete(os.path.join(folder, name))
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass  # something not DFL's is in it: kept
+
+
+def _target_of(parent: str, tmp_name: str) -> str | None:
+    """The DIR a temporary folder was made for: `.dfl-tmp-<pid>-<name>-<8 hex>`."""
+    m = re.fullmatch(r"\.dfl-tmp-\d+-(.+)-[0-9a-f]{8}", tmp_name)
+    return os.path.join(parent, m.group(1)) if m else None
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        sa, sb = os.lstat(a), os.lstat(b)
+    except OSError:
+        return False
+    return (sa.st_ino, sa.st_dev) == (sb.st_ino, sb.st_dev)
+
+
+def _delete(path: str) -> None:
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)
