@@ -60,7 +60,7 @@ def _write_all(files: dict[str, str], out_dir: str) -> None:
     """
     made_dirs: list[str] = []
     try:
-        parent = os.path.dirname(os.path.abspath(out_dir))
+        parent = os.path.dirname(os.path.realpath(out_dir))
         _make_dirs(parent, made_dirs)
         output_set.reclaim(parent)
         if output_set.supported(parent):
@@ -82,6 +82,8 @@ def _write_set(files: dict[str, str], out_dir: str) -> None:
     """All files into a fresh folder next to `out_dir`, which then takes its place at once."""
     rel = {os.path.relpath(path, out_dir): text for path, text in files.items()}
     names = sorted({r.split(os.sep, 1)[0] for r in rel})
+    # A DIR that is a symbolic link stays one: the folder it points to is what is replaced.
+    out_dir = os.path.realpath(out_dir)
     new = output_set.new_folder(out_dir)
     try:
         output_set.write_manifest(new, names)  # first: a reclaim after a kill knows what is ours
@@ -109,6 +111,8 @@ def _write_each(files: dict[str, str], out_dir: str) -> None:
     temps: dict[str, str] = {}
     placed: list[str] = []
     mode = 0o666 & ~_umask()
+    for folder in {out_dir, *map(os.path.dirname, files)}:
+        output_set.reclaim(folder)  # temporaries of killed runs that wrote here this way
     try:
         _make_dirs(out_dir, made_dirs)
         for path, text in files.items():

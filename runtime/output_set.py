@@ -160,14 +160,21 @@ def settle(old: str, out_dir: str) -> bool:
 
 
 def reclaim(parent: str) -> None:
-    """Settle the temporary folders in `parent` left by DFL processes that were killed."""
+    """Settle the temporary folders in `parent` left by DFL processes that were killed, and
+    delete their temporary files."""
     try:
         entries = list(os.scandir(parent))
     except OSError:
         return
     for entry in entries:
         m = _TMP_RE.match(entry.name)
-        if m is None or _alive(int(m.group(1))) or not entry.is_dir(follow_symlinks=False):
+        if m is None or _alive(int(m.group(1))):
+            continue
+        if not entry.is_dir(follow_symlinks=False):
+            try:  # a file being renamed into place one by one (the fallback) when it was killed
+                os.unlink(entry.path)
+            except OSError:
+                pass
             continue
         out_dir = _target_of(parent, entry.name)
         try:

@@ -149,3 +149,24 @@ def test_leftovers_of_a_dead_process_are_reclaimed_not_those_of_a_live_one(tmp_p
     write_outputs(str(tmp_path / "out"), NEW)
     assert not left.exists()
     assert live.exists()  # its owner may still be writing
+
+
+def test_a_dir_that_is_a_symlink_stays_one(tmp_path: Path) -> None:
+    real = _old_dir(tmp_path)
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    write_outputs(str(link), NEW)
+    assert link.is_symlink() and os.path.samefile(link, real)
+    assert _outputs(real) == _expected(NEW)
+    assert {rel: (real / rel).read_text() for rel in USERS} == USERS
+    assert _temps(tmp_path) == []
+
+
+def test_the_fallback_reclaims_temporary_files_of_a_dead_process(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(output.output_set, "supported", lambda parent: False)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / f"{output_set.TMP_PREFIX}{int(dead.stdout)}.x1y2.tmp").write_text("v\n")
+    write_outputs(str(out), NEW)
+    assert sorted(p.name for p in out.iterdir()) == ["a.csv", "b.csv", "c.csv"]
