@@ -170,3 +170,44 @@ def test_the_fallback_reclaims_temporary_files_of_a_dead_process(tmp_path: Path,
     (out / f"{output_set.TMP_PREFIX}{int(dead.stdout)}.x1y2.tmp").write_text("v\n")
     write_outputs(str(out), NEW)
     assert sorted(p.name for p in out.iterdir()) == ["a.csv", "b.csv", "c.csv"]
+
+
+# `dfl run` itself, killed just before and just after the exchange that swaps the set in.
+RUN_CHILD = textwrap.dedent("""
+    import os, signal, sys
+    from dfl.runtime import output_set
+    from dfl.cli import main
+    where, args = sys.argv[1], sys.argv[2:]
+
+    def killer(fn, before):
+        def step(*a, **kw):
+            if ".probe-" in a[0]:  # supported() trying the file system out
+                return fn(*a, **kw)
+            if before:
+                os.kill(os.getpid(), signal.SIGKILL)
+            fn(*a, **kw)
+            os.kill(os.getpid(), signal.SIGKILL)
+        return step
+
+    output_set.exchange = killer(output_set.exchange, where == "before")
+    sys.exit(main(args))
+""")
+PROG = "input e(v: int)\noutput a(v: int)\noutput c(v: int)\na(x) :- e(x).\nc(y) :- e(x), y = x * 10.\n"
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_dfl_run_killed_around_the_swap(tmp_path: Path, where: str) -> None:
+    out = _old_dir(tmp_path)
+    (tmp_path / "p.dfl").write_text(PROG)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "e.csv").write_text("v\n1\n2\n")
+    args = ["run", str(tmp_path / "p.dfl"), "-I", str(tmp_path / "in"), "-O", str(out), "--target", "interp"]
+    r = subprocess.run([sys.executable, "-c", RUN_CHILD, where, *args], capture_output=True, text=True, timeout=120)
+    assert r.returncode == -signal.SIGKILL, r.stderr
+    new = {"a.csv": "v\n1\n2\n", "c.csv": "v\n10\n20\n"}
+    assert _outputs(out) == (_expected(OLD) if where == "before" else new)
+    assert _temps(tmp_path)  # the killed run's folder is still there
+    done = subprocess.run([sys.executable, "-m", "dfl", *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert _outputs(out) == new and _temps(tmp_path) == []
+    assert {rel: (out / rel).read_text() for rel in USERS} == USERS
