@@ -63,7 +63,8 @@ def _write_all(files: dict[str, str], out_dir: str) -> None:
         parent = os.path.dirname(os.path.realpath(out_dir))
         _make_dirs(parent, made_dirs)
         output_set.reclaim(parent)
-        if output_set.supported(parent):
+        # Exchanging the working folder would leave the shell that ran us in a deleted one.
+        if output_set.supported(parent) and not _is_cwd(out_dir):
             try:
                 _write_set(files, out_dir)
                 return
@@ -127,11 +128,28 @@ def _write_each(files: dict[str, str], out_dir: str) -> None:
         for path, tmp in temps.items():
             os.replace(tmp, path)
             placed.append(path)
+        _record(out_dir, {os.path.relpath(p, out_dir).split(os.sep, 1)[0] for p in files})
     except BaseException:
         for path in [*temps.values(), *placed]:
             _remove(path)
         _remove_dirs(made_dirs)
         raise
+
+
+def _record(out_dir: str, names: set[str]) -> None:
+    """Add `names` to DIR's manifest, where it can have one, so a later run that replaces the
+    set knows these files are DFL's (best effort: without a manifest they are kept)."""
+    try:
+        output_set.write_manifest(out_dir, sorted(output_set.read_manifest(out_dir) | names))
+    except OSError:
+        pass
+
+
+def _is_cwd(folder: str) -> bool:
+    try:
+        return os.path.samefile(folder, os.getcwd())
+    except OSError:
+        return False
 
 
 def _umask() -> int:

@@ -211,3 +211,13 @@ def test_dfl_run_killed_around_the_swap(tmp_path: Path, where: str) -> None:
     assert done.returncode == 0, done.stderr
     assert _outputs(out) == new and _temps(tmp_path) == []
     assert {rel: (out / rel).read_text() for rel in USERS} == USERS
+
+
+def test_the_working_folder_is_written_in_place(tmp_path: Path, monkeypatch) -> None:
+    out = _old_dir(tmp_path)
+    inode = out.stat().st_ino
+    monkeypatch.chdir(out)
+    write_outputs(".", NEW)
+    assert out.stat().st_ino == inode  # the same folder, so a shell in it still sees the outputs
+    assert {n: t for n, t in _outputs(out).items() if n != "stale.csv"} == _expected(NEW)
+    assert output_set.read_manifest(str(out)) >= {"a.csv", "b.csv", "c.csv"}  # recorded for the next set
