@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 import tempfile
@@ -82,9 +83,10 @@ def _write_all(files: dict[str, str], out_dir: str) -> None:
 def _write_set(files: dict[str, str], out_dir: str) -> None:
     """All files into a fresh folder next to `out_dir`, which then takes its place at once."""
     rel = {os.path.relpath(path, out_dir): text for path, text in files.items()}
-    names = sorted({r.split(os.sep, 1)[0] for r in rel})
+    names = sorted(r.replace(os.sep, "/") for r in rel)
     # A DIR that is a symbolic link stays one: the folder it points to is what is replaced.
     out_dir = os.path.realpath(out_dir)
+    _check_collisions(out_dir, names)
     new = output_set.new_folder(out_dir)
     try:
         output_set.write_manifest(new, names)  # first: a reclaim after a kill knows what is ours
@@ -104,6 +106,19 @@ def _write_set(files: dict[str, str], out_dir: str) -> None:
             else:
                 output_set.discard(new)
         raise
+
+
+def _check_collisions(out_dir: str, paths: list[str]) -> None:
+    """Fail as writing in place would where the user has a folder at an output's path, or a
+    file where a tick's folder goes: the set must not carry their entry away."""
+    for rel in paths:
+        parts = rel.split("/")
+        for i in range(1, len(parts) + 1):
+            path = os.path.join(out_dir, *parts[:i])
+            if i == len(parts) and os.path.isdir(path):
+                raise IsADirectoryError(errno.EISDIR, "is a folder", path)
+            if i < len(parts) and os.path.lexists(path) and not os.path.isdir(path):
+                raise NotADirectoryError(errno.ENOTDIR, "not a folder", path)
 
 
 def _write_each(files: dict[str, str], out_dir: str) -> None:
@@ -128,7 +143,7 @@ def _write_each(files: dict[str, str], out_dir: str) -> None:
         for path, tmp in temps.items():
             os.replace(tmp, path)
             placed.append(path)
-        _record(out_dir, {os.path.relpath(p, out_dir).split(os.sep, 1)[0] for p in files})
+        _record(out_dir, {os.path.relpath(p, out_dir).replace(os.sep, "/") for p in files})
     except BaseException:
         for path in [*temps.values(), *placed]:
             _remove(path)

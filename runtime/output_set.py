@@ -8,9 +8,9 @@ carried across: hard-linked into the new folder before the exchange, and anythin
 folder, a file that appeared meanwhile) moved after it. The old folder, now under the
 temporary name, is then emptied and removed.
 
-Which entries of DIR are DFL's is recorded in DIR's manifest, an extended attribute
-(`user.dfl.outputs`, a JSON list of top-level names) that lives on the folder itself, so DIR
-holds nothing but outputs. Outputs of relations the program no longer writes are in the old
+Which files of DIR are DFL's is recorded in DIR's manifest, an extended attribute
+(`user.dfl.outputs`, a JSON list of paths relative to DIR) that lives on the folder itself,
+so DIR holds nothing but outputs. Outputs of relations the program no longer writes are in the old
 manifest and not in the new set: they go with the old folder.
 
 A run killed mid-way leaves a `.dfl-tmp-<pid>-…` folder; the next write into the same parent
@@ -91,15 +91,20 @@ def supported(parent: str) -> bool:
 
 
 def read_manifest(folder: str) -> set[str]:
-    """The top-level names DFL wrote in `folder` (none when it has no manifest)."""
+    """The files DFL wrote in `folder`, as paths relative to it with `/` (e.g. `r.csv`,
+    `0/r.csv`); none when it has no manifest."""
     try:
         return set(json.loads(os.getxattr(folder, MANIFEST_ATTR, follow_symlinks=False)))
     except (OSError, ValueError, TypeError):
         return set()
 
 
-def write_manifest(folder: str, names: list[str]) -> None:
-    os.setxattr(folder, MANIFEST_ATTR, json.dumps(sorted(names)).encode(), follow_symlinks=False)
+def write_manifest(folder: str, paths: list[str]) -> None:
+    os.setxattr(folder, MANIFEST_ATTR, json.dumps(sorted(paths)).encode(), follow_symlinks=False)
+
+
+def top_names(paths: set[str]) -> set[str]:
+    return {p.split("/", 1)[0] for p in paths}
 
 
 def new_folder(out_dir: str) -> str:
@@ -114,19 +119,18 @@ def new_folder(out_dir: str) -> str:
 
 
 def link_foreign(out_dir: str, new: str, ours: set[str]) -> None:
-    """Hard-link into `new` the user's files in `out_dir` (neither in DFL's old manifest nor
-    in the new set), so they are there the moment the folders are exchanged."""
+    """Hard-link into `new` the user's files at the top of `out_dir` (in neither DFL's old
+    manifest nor the new set `ours`), so they are there the moment the folders are exchanged."""
     if not os.path.isdir(out_dir):
         return
-    old_ours = read_manifest(out_dir)
+    taken = top_names(ours | read_manifest(out_dir))
     for entry in os.scandir(out_dir):
-        if entry.name in ours or entry.name in old_ours or _TMP_RE.match(entry.name):
+        if entry.name in taken or not entry.is_file(follow_symlinks=False):
             continue
-        if entry.is_file(follow_symlinks=False):
-            try:
-                os.link(entry.path, os.path.join(new, entry.name))
-            except OSError:
-                pass  # moved after the exchange instead (settle)
+        try:
+            os.link(entry.path, os.path.join(new, entry.name))
+        except OSError:
+            pass  # moved after the exchange instead (settle)
 
 
 def swap_in(new: str, out_dir: str) -> None:
@@ -142,21 +146,40 @@ def swap_in(new: str, out_dir: str) -> None:
 
 def settle(old: str, out_dir: str) -> bool:
     """Empty `old` (a folder that was `out_dir`, or was to become it) and remove it: DFL's
-    entries (in either manifest, or replaced by the new set) are deleted, the user's are
-    moved into `out_dir` unless already there (hard-linked). Never deletes a user's entry
-    that `out_dir` lacks; says whether `old` is gone."""
-    ours = read_manifest(old) | read_manifest(out_dir)
-    for entry in os.scandir(old):
-        there = os.path.join(out_dir, entry.name)
-        if entry.name in ours or _same_file(entry.path, there):
-            _delete(entry.path)
-        elif not os.path.lexists(there):
+    files (in either manifest) are deleted, the user's moved into `out_dir` unless already
+    there (hard-linked), folder by folder. Never deletes a user's file; says whether `old`
+    is gone (it stays when a user's entry collides with an output)."""
+    _settle(old, out_dir, read_manifest(old) | read_manifest(out_dir), "")
+    return _rmdir(old)
+
+
+def _settle(old: str, new: str | None, ours: set[str], prefix: str) -> None:
+    """Delete DFL's files under `old`, move the user's into `new` (None: leave them)."""
+    for entry in list(os.scandir(old)):
+        rel = prefix + entry.name
+        there = os.path.join(new, entry.name) if new is not None else None
+        if entry.is_dir(follow_symlinks=False):
+            if not any(p.startswith(rel + "/") for p in ours):
+                if there is not None and not os.path.lexists(there):
+                    os.rename(entry.path, there)  # the user's folder
+                continue
+            # A folder DFL wrote into (a tick's): its files go, the user's join `there`.
+            into = there if there is not None and os.path.isdir(there) and not os.path.islink(there) else None
+            _settle(entry.path, into, ours, rel + "/")
+            if not _rmdir(entry.path) and there is not None and not os.path.lexists(there):
+                os.rename(entry.path, there)
+        elif rel in ours or (there is not None and _same_file(entry.path, there)):
+            os.unlink(entry.path)  # DFL's, or a user's file already linked into `new`
+        elif there is not None and not os.path.lexists(there):
             os.rename(entry.path, there)
+
+
+def _rmdir(folder: str) -> bool:
     try:
-        os.rmdir(old)
+        os.rmdir(folder)
         return True
     except OSError:
-        return False  # a user's entry that collides with an output: left, never lost
+        return False
 
 
 def reclaim(parent: str) -> None:
@@ -188,13 +211,8 @@ def reclaim(parent: str) -> None:
 
 def discard(folder: str) -> None:
     """Delete what `folder`'s manifest says DFL wrote in it, and the folder if that empties it."""
-    for name in read_manifest(folder):
-        if os.path.lexists(os.path.join(folder, name)):
-            _delete(os.path.join(folder, name))
-    try:
-        os.rmdir(folder)
-    except OSError:
-        pass  # something not DFL's is in it: kept
+    _settle(folder, None, read_manifest(folder), "")
+    _rmdir(folder)
 
 
 def _target_of(parent: str, tmp_name: str) -> str | None:
@@ -221,10 +239,3 @@ def _same_file(a: str, b: str) -> bool:
     except OSError:
         return False
     return (sa.st_ino, sa.st_dev) == (sb.st_ino, sb.st_dev)
-
-
-def _delete(path: str) -> None:
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path)
-    else:
-        os.unlink(path)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from dfl.errors import DflError
 from dfl.ir.types import Column, Schema, Type
 from dfl.runtime import output, output_set
 from dfl.runtime.output import write_each_tick, write_outputs
@@ -221,3 +222,26 @@ def test_the_working_folder_is_written_in_place(tmp_path: Path, monkeypatch) -> 
     assert out.stat().st_ino == inode  # the same folder, so a shell in it still sees the outputs
     assert {n: t for n, t in _outputs(out).items() if n != "stale.csv"} == _expected(NEW)
     assert output_set.read_manifest(str(out)) >= {"a.csv", "b.csv", "c.csv"}  # recorded for the next set
+
+
+def test_each_tick_keeps_the_users_files_in_a_tick_folder(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_each_tick(str(out), [{"a": (ONE, [(t,)])} for t in range(3)])
+    (out / "0" / "notes.txt").write_text("mine\n")
+    (out / "2" / "notes.txt").write_text("mine too\n")
+    write_each_tick(str(out), [{"a": (ONE, [(t + 5,)])} for t in range(2)])
+    assert (out / "0" / "notes.txt").read_text() == "mine\n"
+    assert sorted(p.name for p in (out / "2").iterdir()) == ["notes.txt"]  # tick 2's output went
+    assert (out / "0" / "a.csv").read_text() == "v\n5\n"
+    assert _temps(tmp_path) == []
+
+
+def test_a_users_folder_named_like_an_output_is_never_deleted(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "a.csv").mkdir(parents=True)
+    (out / "a.csv" / "keep.txt").write_text("mine\n")
+    with pytest.raises(DflError) as info:
+        write_outputs(str(out), NEW)  # as before the set: an output cannot replace a folder
+    assert info.value.kind == "output" and "is a folder" in info.value.message
+    assert (out / "a.csv" / "keep.txt").read_text() == "mine\n"
+    assert sorted(p.name for p in out.iterdir()) == ["a.csv"] and _temps(tmp_path) == []
