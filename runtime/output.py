@@ -89,7 +89,10 @@ def _write_set(files: dict[str, str], out_dir: str) -> None:
     _check_collisions(out_dir, names)
     new = output_set.new_folder(out_dir)
     try:
-        output_set.write_manifest(new, names)  # first: a reclaim after a kill knows what is ours
+        try:
+            output_set.write_manifest(new, names)  # first: a reclaim after a kill knows what is ours
+        except OSError as e:  # too many outputs to record: write them one by one
+            raise output_set.NoExchange(e.errno, f"the manifest does not fit: {e.strerror}", new) from None
         for path, text in rel.items():
             target = os.path.join(new, path)
             os.makedirs(os.path.dirname(target), exist_ok=True)

@@ -30,7 +30,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 
 TMP_PREFIX = ".dfl-tmp-"
 _TMP_RE = re.compile(r"\.dfl-tmp-(\d+)[-.]")  # `-` a set's folder, `.` a probe
@@ -94,13 +93,33 @@ def read_manifest(folder: str) -> set[str]:
     """The files DFL wrote in `folder`, as paths relative to it with `/` (e.g. `r.csv`,
     `0/r.csv`); none when it has no manifest."""
     try:
-        return set(json.loads(os.getxattr(folder, MANIFEST_ATTR, follow_symlinks=False)))
-    except (OSError, ValueError, TypeError):
+        data = json.loads(os.getxattr(folder, MANIFEST_ATTR, follow_symlinks=False))
+        ticks = data.get("ticks", {})
+        return set(data["files"]) | {f"{t}/{rest}" for rest, n in ticks.items() for t in range(int(n))}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return set()
 
 
 def write_manifest(folder: str, paths: list[str]) -> None:
-    os.setxattr(folder, MANIFEST_ATTR, json.dumps(sorted(paths)).encode(), follow_symlinks=False)
+    """Record `paths` on `folder`. An extended attribute holds a few KB (ext4: one block for
+    all of them), so `--each-tick`'s `<t>/<rest>` for every t below N is written once, as
+    `{"ticks": {rest: N}}`; an OSError says the manifest does not fit."""
+    by_rest: dict[str, set[int]] = {}
+    files = []
+    for p in paths:
+        tick, sep, rest = p.partition("/")
+        if sep and tick.isascii() and tick.isdigit() and str(int(tick)) == tick:
+            by_rest.setdefault(rest, set()).add(int(tick))
+        else:
+            files.append(p)
+    ticks = {}
+    for rest, seen in by_rest.items():
+        if seen == set(range(len(seen))):
+            ticks[rest] = len(seen)
+        else:
+            files += [f"{t}/{rest}" for t in seen]
+    data = json.dumps({"files": sorted(files), "ticks": ticks}, separators=(",", ":"))
+    os.setxattr(folder, MANIFEST_ATTR, data.encode(), follow_symlinks=False)
 
 
 def top_names(paths: set[str]) -> set[str]:
@@ -149,17 +168,25 @@ def settle(old: str, out_dir: str) -> bool:
     files (in either manifest) are deleted, the user's moved into `out_dir` unless already
     there (hard-linked), folder by folder. Never deletes a user's file; says whether `old`
     is gone (it stays when a user's entry collides with an output)."""
-    _settle(old, out_dir, read_manifest(old) | read_manifest(out_dir), "")
+    _settle(old, out_dir, _Ours(read_manifest(old) | read_manifest(out_dir)), "")
     return _rmdir(old)
 
 
-def _settle(old: str, new: str | None, ours: set[str], prefix: str) -> None:
+class _Ours:
+    """DFL's files, and the folders that hold them (a set each: ticks × relations can be many)."""
+
+    def __init__(self, files: set[str]) -> None:
+        self.files = files
+        self.folders = {f.rsplit("/", i)[0] for f in files for i in range(1, f.count("/") + 1)}
+
+
+def _settle(old: str, new: str | None, ours: _Ours, prefix: str) -> None:
     """Delete DFL's files under `old`, move the user's into `new` (None: leave them)."""
     for entry in list(os.scandir(old)):
         rel = prefix + entry.name
         there = os.path.join(new, entry.name) if new is not None else None
         if entry.is_dir(follow_symlinks=False):
-            if not any(p.startswith(rel + "/") for p in ours):
+            if rel not in ours.folders:
                 if there is not None and not os.path.lexists(there):
                     os.rename(entry.path, there)  # the user's folder
                 continue
@@ -168,7 +195,7 @@ def _settle(old: str, new: str | None, ours: set[str], prefix: str) -> None:
             _settle(entry.path, into, ours, rel + "/")
             if not _rmdir(entry.path) and there is not None and not os.path.lexists(there):
                 os.rename(entry.path, there)
-        elif rel in ours or (there is not None and _same_file(entry.path, there)):
+        elif rel in ours.files or (there is not None and _same_file(entry.path, there)):
             os.unlink(entry.path)  # DFL's, or a user's file already linked into `new`
         elif there is not None and not os.path.lexists(there):
             os.rename(entry.path, there)
@@ -211,7 +238,7 @@ def reclaim(parent: str) -> None:
 
 def discard(folder: str) -> None:
     """Delete what `folder`'s manifest says DFL wrote in it, and the folder if that empties it."""
-    _settle(folder, None, read_manifest(folder), "")
+    _settle(folder, None, _Ours(read_manifest(folder)), "")
     _rmdir(folder)
 
 

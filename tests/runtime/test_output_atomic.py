@@ -245,3 +245,20 @@ def test_a_users_folder_named_like_an_output_is_never_deleted(tmp_path: Path) ->
     assert info.value.kind == "output" and "is a folder" in info.value.message
     assert (out / "a.csv" / "keep.txt").read_text() == "mine\n"
     assert sorted(p.name for p in out.iterdir()) == ["a.csv"] and _temps(tmp_path) == []
+
+
+def test_many_ticks_fit_the_manifest(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_each_tick(str(out), [{"a": (ONE, [(t,)]), "b": (ONE, [])} for t in range(600)])
+    assert len(output_set.read_manifest(str(out))) == 1200
+    write_each_tick(str(out), [{"a": (ONE, [(t,)])} for t in range(3)])
+    assert sorted(p.name for p in out.iterdir()) == ["0", "1", "2"]
+    assert [p.name for p in (out / "2").iterdir()] == ["a.csv"]
+
+
+def test_outputs_too_many_for_the_manifest_are_written_one_by_one(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    many = {f"relation_{i}": (ONE, [(i,)]) for i in range(1500)}
+    write_outputs(str(out), many)
+    assert len(list(out.iterdir())) == 1500 and (out / "relation_7.csv").read_text() == "v\n7\n"
+    assert _temps(tmp_path) == []
