@@ -160,8 +160,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _emit(text: str, path: str | None) -> None:
     if path:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
+        try:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as e:  # the user's path, not a bug of ours
+            raise DflError(f"cannot write output {path}: {e.strerror or e}", kind="output") from None
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 

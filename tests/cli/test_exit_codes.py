@@ -72,3 +72,9 @@ def test_output_under_a_file_is_an_output_error_exit_2(dfl_cli, prog, tmp_path) 
     assert r.returncode == 2
     assert r.stderr.startswith("output error: cannot write output"), r.stderr
     assert "input error" not in r.stderr
+
+
+def test_compile_output_to_a_folder_is_an_output_error(dfl_cli, prog, tmp_path) -> None:
+    r = dfl_cli("compile", prog, "--emit", "ir", "-o", tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.startswith(f"output error: cannot write output {tmp_path}"), r.stderr
