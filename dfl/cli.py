@@ -1,6 +1,8 @@
 """The `dfl` command: run, check, ir, compile (LANGUAGE.md §7 for `run`'s contract).
 
 Exit status: 0 success; 1 compile error; 2 bad input or usage; 3 run-time error.
+An internal error (a bug of DFL's, not the user's mistake) keeps to these codes: 3 during
+`run`, 1 during the other commands (they compile), with a message asking for a report.
 Users never see a traceback for a mistake of theirs; `--debug` shows one.
 """
 from __future__ import annotations
@@ -10,9 +12,14 @@ import os
 import sys
 import traceback
 
-from dfl.errors import DflError
+from dfl.errors import EXIT_COMPILE, EXIT_RUNTIME, DflError
+from dfl.terminal import printable
 
-EXIT_INTERNAL = 70
+
+def internal_exit_code(command: str) -> int:
+    """The status of an internal error: only §7's codes are documented, so a bug during
+    `run` is a run-time error (3) and one while checking or compiling a compile error (1)."""
+    return EXIT_RUNTIME if command == "run" else EXIT_COMPILE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -127,10 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # a bug of ours, not the user's mistake
         if args.debug:
             traceback.print_exc()
-        print(f"dfl: internal error: {type(e).__name__}: {e}\n"
+        print(f"dfl: internal error: {type(e).__name__}: {printable(str(e))}\n"
               f"  this is a bug in DFL; run again with --debug for a traceback and please report it",
               file=sys.stderr)
-        return EXIT_INTERNAL
+        return internal_exit_code(args.command)
 
 
 def _print_error(e: DflError) -> None:

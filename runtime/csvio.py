@@ -10,12 +10,29 @@ import io
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, NoReturn
 
 from dfl.errors import DflError, Span
 from dfl.ir.types import Schema, Type
 from dfl.runtime.values import INT_MAX, INT_MIN
+
+def _lift_field_size_limit() -> None:
+    """The csv module rejects a field over 131,072 characters as malformed; a string column
+    may hold more. Raised process-wide (the limit is global), here where every reader of
+    input files (the driver's and each worker's) passes. sys.maxsize overflows a C long on
+    some platforms, so halve it until it fits."""
+    limit = sys.maxsize
+    while True:
+        try:
+            csv.field_size_limit(limit)
+            return
+        except OverflowError:
+            limit //= 2
+
+
+_lift_field_size_limit()
 
 _INT_RE = re.compile(r"\s*[+-]?[0-9]+\s*\Z", re.ASCII)
 _FORMATS = {".csv": "csv", ".facts": "facts"}

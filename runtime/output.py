@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 import tempfile
@@ -13,7 +14,9 @@ from rich.table import Table
 from rich.text import Text
 
 from dfl.errors import DflError
+from dfl.terminal import printable
 from dfl.ir.types import Schema
+from dfl.runtime import output_set
 from dfl.runtime.values import format_value, sort_rows
 
 Relations = dict[str, tuple[Schema, list[tuple]]]
@@ -50,39 +53,135 @@ def write_each_tick(out_dir: str, ticks: list[Relations]) -> None:
 
 
 def _write_all(files: dict[str, str], out_dir: str) -> None:
-    """Write every file under a temporary name, then rename them all into place.
+    """Put every file under `out_dir` as one set (runtime/output_set.py), else, where the
+    file system cannot exchange folders, one by one (`_write_each`).
 
-    On any failure, what this call created (temporaries, renamed files, folders) is removed,
-    so a failed run leaves no partial output to be mistaken for a result.
+    On any failure, what this call created (temporaries, files, folders) is removed, so a
+    failed run leaves no partial output to be mistaken for a result.
     """
+    made_dirs: list[str] = []
+    try:
+        parent = os.path.dirname(os.path.realpath(out_dir))
+        _make_dirs(parent, made_dirs)
+        output_set.reclaim(parent)
+        # Exchanging the working folder would leave the shell that ran us in a deleted one.
+        if output_set.supported(parent) and not _is_cwd(out_dir):
+            try:
+                _write_set(files, out_dir)
+                return
+            except output_set.NoExchange:
+                pass  # e.g. DIR is a mount point: nothing changed yet
+        _write_each(files, out_dir)
+    except BaseException as e:
+        _remove_dirs(made_dirs)
+        if isinstance(e, OSError):
+            where = e.filename or out_dir
+            raise DflError(f"cannot write output {where}: {e.strerror or e}", kind="output") from None
+        raise
+
+
+def _write_set(files: dict[str, str], out_dir: str) -> None:
+    """All files into a fresh folder next to `out_dir`, which then takes its place at once."""
+    rel = {os.path.relpath(path, out_dir): text for path, text in files.items()}
+    names = sorted(r.replace(os.sep, "/") for r in rel)
+    # A DIR that is a symbolic link stays one: the folder it points to is what is replaced.
+    out_dir = os.path.realpath(out_dir)
+    _check_collisions(out_dir, names)
+    new = output_set.new_folder(out_dir)
+    try:
+        try:
+            output_set.write_manifest(new, names)  # first: a reclaim after a kill knows what is ours
+        except OSError as e:  # too many outputs to record: write them one by one
+            raise output_set.NoExchange(e.errno, f"the manifest does not fit: {e.strerror}", new) from None
+        for path, text in rel.items():
+            target = os.path.join(new, path)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            # O_EXCL on a fresh name; mode 0o666 so the umask decides, as for any new file.
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+        output_set.link_foreign(out_dir, new, set(names))
+        output_set.swap_in(new, out_dir)
+    except BaseException:
+        if os.path.isdir(new):  # not swapped in yet (or the old folder not yet emptied)
+            if os.path.isdir(out_dir):
+                output_set.settle(new, out_dir)
+            else:
+                output_set.discard(new)
+        raise
+
+
+def _check_collisions(out_dir: str, paths: list[str]) -> None:
+    """Fail as writing in place would where the user has a folder at an output's path, or a
+    file where a tick's folder goes: the set must not carry their entry away."""
+    for rel in paths:
+        parts = rel.split("/")
+        for i in range(1, len(parts) + 1):
+            path = os.path.join(out_dir, *parts[:i])
+            if i == len(parts) and os.path.isdir(path):
+                raise IsADirectoryError(errno.EISDIR, "is a folder", path)
+            if i < len(parts) and os.path.lexists(path) and not os.path.isdir(path):
+                raise NotADirectoryError(errno.ENOTDIR, "not a folder", path)
+
+
+def _write_each(files: dict[str, str], out_dir: str) -> None:
+    """Write every file under a temporary name, then rename them all into place."""
     made_dirs: list[str] = []
     temps: dict[str, str] = {}
     placed: list[str] = []
+    mode = 0o666 & ~_umask()
+    for folder in {out_dir, *map(os.path.dirname, files)}:
+        output_set.reclaim(folder)  # temporaries of killed runs that wrote here this way
     try:
         _make_dirs(out_dir, made_dirs)
         for path, text in files.items():
             folder = os.path.dirname(path)
             _make_dirs(folder, made_dirs)
             # In the same folder as the target, so os.replace is a rename, never a copy.
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{output_set.TMP_PREFIX}{os.getpid()}.", suffix=".tmp")
             temps[path] = tmp
+            os.fchmod(fd, mode)  # mkstemp makes 0600; an output gets what the umask says
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
                 f.write(text)
         for path, tmp in temps.items():
             os.replace(tmp, path)
             placed.append(path)
-    except BaseException as e:
+        _record(out_dir, {os.path.relpath(p, out_dir).replace(os.sep, "/") for p in files})
+    except BaseException:
         for path in [*temps.values(), *placed]:
             _remove(path)
-        for folder in reversed(made_dirs):
-            try:
-                os.rmdir(folder)
-            except OSError:
-                pass
-        if isinstance(e, OSError):
-            where = e.filename or out_dir
-            raise DflError(f"cannot write output {where}: {e.strerror or e}", kind="input") from None
+        _remove_dirs(made_dirs)
         raise
+
+
+def _record(out_dir: str, names: set[str]) -> None:
+    """Add `names` to DIR's manifest, where it can have one, so a later run that replaces the
+    set knows these files are DFL's (best effort: without a manifest they are kept)."""
+    try:
+        output_set.write_manifest(out_dir, sorted(output_set.read_manifest(out_dir) | names))
+    except OSError:
+        pass
+
+
+def _is_cwd(folder: str) -> bool:
+    try:
+        return os.path.samefile(folder, os.getcwd())
+    except OSError:
+        return False
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask
+
+
+def _remove_dirs(made: list[str]) -> None:
+    for folder in reversed(made):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
 
 
 def _make_dirs(folder: str, made: list[str]) -> None:
@@ -126,7 +225,9 @@ def print_tables(relations: Relations, console: Console | None = None, max_rows:
             table.add_column(Text(str(column)), justify="right" if column.type.numeric else "left")
         types = schema.types
         for row in ordered[:max_rows]:
-            table.add_row(*(Text(format_value(v, t)) for v, t in zip(row, types)))
+            # Text() keeps rich from reading markup in values; printable() keeps control
+            # characters (an ANSI escape in the data) from reaching the terminal raw.
+            table.add_row(*(Text(printable(format_value(v, t))) for v, t in zip(row, types)))
         console.print(table)
         if len(ordered) > max_rows:
             more = len(ordered) - max_rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dfl.errors import DflError
 from dfl.runtime.session import DistRun
 
 
@@ -36,9 +37,12 @@ def stats_json(d: DistRun) -> dict[str, Any]:
 
 
 def write_stats_json(d: DistRun, path: str) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(stats_json(d), f, indent=2)
-        f.write("\n")
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(stats_json(d), f, indent=2)
+            f.write("\n")
+    except OSError as e:  # checked before the run, but the disk may fill or the folder go
+        raise DflError(f"cannot write --stats-json {path}: {e.strerror or e}", kind="output") from None
 
 
 def print_stats(d: DistRun, file=None) -> None:

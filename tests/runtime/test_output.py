@@ -99,7 +99,8 @@ def test_failed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyP
     out = tmp_path / "out"
     with pytest.raises(DflError) as info:
         write_outputs(str(out), {"a": (EDGE, [(1, 2)]), "b": (EDGE, [(3, 4)]), "c": (EDGE, [])})
-    assert info.value.kind == "input" and "No space left" in info.value.message
+    assert info.value.kind == "output" and "No space left" in info.value.message
+    assert info.value.exit_code == 2 and info.value.render().startswith("output error: ")
     assert not out.exists()  # the folder it made is gone too
 
 
@@ -122,6 +123,8 @@ def test_failed_rename_removes_placed_files(tmp_path: Path, monkeypatch: pytest.
         real(src, dst)
 
     monkeypatch.setattr(output.os, "replace", replace)
+    # Renaming file by file is the fallback where folders cannot be exchanged.
+    monkeypatch.setattr(output.output_set, "supported", lambda parent: False)
     with pytest.raises(DflError):
         write_outputs(str(tmp_path), {"a": (EDGE, []), "b": (EDGE, []), "c": (EDGE, [])})
     assert os.listdir(tmp_path) == []
@@ -138,7 +141,8 @@ def test_out_dir_is_a_file(tmp_path: Path) -> None:
     (tmp_path / "out").write_text("")
     with pytest.raises(DflError) as info:
         write_outputs(str(tmp_path / "out"), {"a": (EDGE, [])})
-    assert "out" in info.value.message and info.value.kind == "input"
+    assert "out" in info.value.message and info.value.kind == "output"
+    assert (tmp_path / "out").read_text() == "" and sorted(os.listdir(tmp_path)) == ["out"]
 
 
 def render(relations, **kw) -> str:
