@@ -91,7 +91,8 @@ class Program:
             files: Mapping[str, str] | None = None, target: str = "cpu", max_ticks: int | None = None,
             each_tick: bool = False, workers: int | None = None, autoscale=None, engine: str = "local",
             address: str | None = None, pool=None, on_stage=None, on_decision=None,
-            schedule: str = "pipelined", **relations: Iterable) -> Result:
+            schedule: str = "pipelined", memory_limit: int | str | None = None, force_workers: bool = False,
+            **relations: Iterable) -> Result:
         """Runs the program. Rows come from keyword arguments / `inputs` (Python values),
         else from `files` (relation -> path) and `input_dir` (r.csv, else r.facts).
 
@@ -101,7 +102,17 @@ class Program:
         are those of a one-process run. `Result.dist` then holds the placement and stats;
         `on_decision` is called with each autoscale decision. `schedule="pipelined"` (the
         default) runs monotone operators on rows as they arrive, with barriers only where
-        an operator needs all of its input; `"stages"` puts a barrier at every exchange."""
+        an operator needs all of its input; `"stages"` puts a barrier at every exchange.
+
+        `memory_limit` (bytes, or a size such as "4G"; 0 or "none": no limit; default: the
+        DFL_MEMORY_LIMIT environment variable, else 60% of the machine's memory): an operator
+        whose result would pass it fails the run with a run-time DflError naming it, before
+        its rows are made; on the pool each worker checks its share. `workers` (or an
+        autoscale maximum) past 4 x the cores is refused unless `force_workers`."""
+        from dfl.runtime import limits
+
+        limit = limits.resolve(memory_limit)
+        limits.check_workers(workers, autoscale, force_workers)
         # the pool's modules (and numba) are imported only for a run on the pool
         on_pool = workers is not None or autoscale is not None or engine != "local" or pool is not None
         given = {**(inputs or {}), **relations}
@@ -119,8 +130,17 @@ class Program:
             opts = PoolOptions(workers, autoscale, engine, address, schedule=schedule)
             early = pool = start_pool(self, opts, on_decision)
         try:
-            return self._run(given, input_dir, files, target, max_ticks, each_tick, workers, autoscale, engine,
-                             address, pool, on_stage, on_pool, schedule)
+            with limits.limited(limit):
+                return self._run(given, input_dir, files, target, max_ticks, each_tick, workers, autoscale, engine,
+                                 address, pool, on_stage, on_pool, schedule)
+        except limits.LimitExceeded as e:  # raised outside any operator (none known today)
+            raise DflError(f"the run would produce {e.rows:,} rows, past the memory limit of "
+                           f"{limits.size_text(e.limit)}", kind="runtime") from None
+        except MemoryError:
+            # the machine (or a ulimit) ran out before the limit's checks saw it coming
+            raise DflError("the run ran out of memory", kind="runtime",
+                           hint="set a lower --memory-limit (or DFL_MEMORY_LIMIT) to be told which operator "
+                                "grows too large") from None
         finally:
             if early is not None:
                 close_pool(early)
@@ -246,11 +266,12 @@ def load(path: str | os.PathLike) -> Program:
     return compile(source, path)
 
 
-def run(program: str | os.PathLike, **relations: Iterable) -> Result:
-    """Loads a program (a path, or source text when it holds a newline or `:-`) and runs it."""
+def run(program: str | os.PathLike, *, memory_limit: int | str | None = None, **relations: Iterable) -> Result:
+    """Loads a program (a path, or source text when it holds a newline or `:-`) and runs it
+    (`memory_limit` as for Program.run)."""
     text = os.fspath(program)
     prog = compile(text) if ("\n" in text or ":-" in text) else load(text)
-    return prog.run(**relations)
+    return prog.run(memory_limit=memory_limit, **relations)
 
 
 # ---------------------------------------------------------------- rows given from Python

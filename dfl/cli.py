@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="on the worker pool: pipelined (monotone operators run on rows as they arrive; "
                         "barriers only before aggregation, negation and outputs; the default) or stages "
                         "(bulk-synchronous: a barrier at every exchange)")
+    r.add_argument("--force-workers", action="store_true",
+                   help="allow --workers (or an --autoscale maximum) past 4 worker processes per core")
+    r.add_argument("--memory-limit", metavar="SIZE",
+                   help="fail (exit 3, naming the operator) rather than build a result that would take the run "
+                        "past SIZE, e.g. 4G or 500M; 0 or none: no limit (default: $DFL_MEMORY_LIMIT, else 60%% "
+                        "of the machine's memory); on the worker pool each worker checks its share")
     r.add_argument("--stats", action="store_true",
                    help="print per-operator and per-worker statistics and billed worker-seconds (stderr)")
     r.add_argument("--stats-json", metavar="FILE", help="write the same statistics as JSON to FILE")

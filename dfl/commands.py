@@ -32,7 +32,11 @@ def _parse_ins(items: list[str]) -> dict[str, str]:
 def cmd_run(args: argparse.Namespace) -> int:
     from dfl.runtime.output import print_tables, write_each_tick, write_outputs
 
+    from dfl.runtime import limits
+
     files = _parse_ins(args.inputs)
+    limit = limits.resolve(args.memory_limit)  # a malformed size is a usage error before any work
+    limits.check_workers(args.workers, args.autoscale, args.force_workers)
     if args.max_ticks is not None and args.max_ticks < 1:
         raise DflError("--max-ticks must be at least 1", kind="usage")
     if args.each_tick and not args.output_dir:
@@ -61,11 +65,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         pooled["on_decision"] = lambda d: print(f"dfl: autoscale: {d.reason}", file=sys.stderr, flush=True)
     run = lambda t: prog.run(input_dir=args.input_dir, files=files, target=t,  # noqa: E731
                              max_ticks=args.max_ticks, each_tick=args.each_tick,
+                             memory_limit=limit or 0, force_workers=args.force_workers,
                              **(pooled if on_pool and t != "interp" else {}))
     try:
         result = run(target)
     except DflError:
-        raise
+        raise  # the memory limit's error among them: a run that is too large is too large on any target
+    except MemoryError:
+        raise DflError("the run ran out of memory", kind="runtime") from None
     except Exception as e:
         # A bug of ours in the compiled target must not cost the user their answer: when
         # they did not ask for a target, say so and run on the reference interpreter.

@@ -32,6 +32,7 @@ from dfl.backends.cpu.ops import TABLE, distinct_rows
 from dfl.backends.cpu.table import Table, concat
 from dfl.errors import DflError
 from dfl.ir.graph import Graph, Node
+from dfl.runtime.limits import LimitExceeded
 from dfl.stdlib.builtins import BuiltinError
 
 LINEAR = frozenset({"map", "filter", "flat_map", "union", "exchange"})
@@ -56,6 +57,8 @@ def apply(n: Node, ins: list[Table], ctx) -> Table:
     except BuiltinError as e:
         where = f" in the rule at line {n.span.line}" if n.span else ""
         raise DflError(f"{e}{where}", n.span, kind="runtime") from None
+    except LimitExceeded as e:
+        raise e.error(n.op, n.id, n.span) from None
 
 
 @dataclass

@@ -34,6 +34,7 @@ from dfl.runtime.batches import (Batch, from_batch, mapped_file, merge, partitio
                                  to_batch)
 from dfl.runtime.csvio import read_relation
 from dfl.runtime.file_inputs import FileInput, chunks
+from dfl.runtime import limits
 from dfl.runtime.pool import WorkerLost
 from dfl.runtime.worker import COLLECTED, Held, StageOut, iterative, raise_payload, stages_of
 
@@ -298,7 +299,7 @@ class PartitionedPlan:
         for slot in slots:
             proc = self.pool.procs[slot]
             if force or proc.loaded is not self.key:
-                reqs[slot].append(("load", (self.graph, self.parts, self.spill, self._threads())))
+                reqs[slot].append(("load", (self.graph, self.parts, self.spill, self._threads(), self._memory_share())))
         for p, slot in home.items():
             if slot in slots:
                 reqs[slot].append(("begin", (p, begins[p])))
@@ -316,7 +317,7 @@ class PartitionedPlan:
         """A new process for a dead worker; its partitions replay the tick up to stage s."""
         self.pool.replace(slot)
         mine = [p for p, sl in home.items() if sl == slot]
-        reqs = [("load", (self.graph, self.parts, self.spill, self._threads()))]
+        reqs = [("load", (self.graph, self.parts, self.spill, self._threads(), self._memory_share()))]
         reqs += [("begin", (p, begins[p])) for p in mine]
         for past in range(s):
             reqs += [("run_stage", (p, past, history[p][past])) for p in mine]
@@ -332,6 +333,12 @@ class PartitionedPlan:
         if fixed:
             return fixed
         return max(1, (os.cpu_count() or 1) // max(1, self.pool.size()))
+
+    def _memory_share(self) -> int | None:
+        """Each worker's share of the run's memory limit (runtime/limits.py), which its
+        operators check against in its own process."""
+        limit = limits.current()
+        return None if limit is None else max(1, limit // max(1, self.pool.size()))
 
     @staticmethod
     def _check(res) -> None:

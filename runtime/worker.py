@@ -26,6 +26,7 @@ from dfl.errors import DflError
 from dfl.ir.graph import Graph, Node
 from dfl.ir.types import Type
 from dfl.runtime.file_inputs import FileChunk
+from dfl.runtime import limits
 from dfl.runtime.flow import Flow, iterative, pushed_tables
 from dfl.runtime.batches import Batch, Spill, from_batch, merge, partition_of, split, to_batch
 
@@ -89,10 +90,12 @@ class PartitionWorker:
         self.flows: dict[int, Flow] = {}  # partition -> its pipelined state, during a tick
         self.exchanges_from: dict[str, list[Node]] = {}  # node -> the exchanges reading it
 
-    def load(self, graph: Graph, parts: int, spill: Spill | None = None, threads: int | None = None) -> int:
+    def load(self, graph: Graph, parts: int, spill: Spill | None = None, threads: int | None = None,
+             memory_limit: int | None = None) -> int:
         """The placed graph to run; where large batches go (shared memory); how many
         threads each kernel may use (a pool of N workers on C cores gives each C // N, so
-        workers do not fight over the cores)."""
+        workers do not fight over the cores); this worker's share of the memory limit."""
+        limits.set_limit(memory_limit)
         if threads:
             import numba
 
@@ -268,6 +271,9 @@ def error_payload(e: BaseException) -> tuple:
     """A worker's error as plain values (exceptions with fields do not always pickle)."""
     if isinstance(e, DflError):
         return ("dfl", e.message, e.span, e.hint, e.kind)
+    if isinstance(e, MemoryError):  # the user's run is too large, not a bug: exit 3
+        return ("dfl", f"a worker ran out of memory (pid {os.getpid()})", None,
+                "set a lower --memory-limit to be told which operator grows too large", "runtime")
     return ("internal", f"{type(e).__name__}: {e}", None, None, "runtime")
 
 

@@ -15,6 +15,7 @@ from dfl.ir.types import Schema
 from dfl.backends.cpu import kernels as K
 from dfl.backends.cpu.index import RowSet
 from dfl.backends.cpu.table import DTYPES, Table, key_matrix
+from dfl.runtime import limits
 
 
 class Growing:
@@ -30,6 +31,8 @@ class Growing:
         need = self.n + n
         if self.cols and need > len(self.cols[0]):
             cap = max(need, 2 * len(self.cols[0]))
+            # a fixpoint's growth: the grown columns, and the row set beside them, must fit
+            limits.check_rows(cap, limits.cpu_row_bytes(2 * len(self.cols) + 2))
             grown = []
             for c in self.cols:
                 g = np.empty(cap, c.dtype)

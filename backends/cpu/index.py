@@ -5,6 +5,7 @@ import numpy as np
 
 from dfl.backends.cpu import kernels as K
 from dfl.backends.cpu.table import Table, key_matrix
+from dfl.runtime import limits
 
 
 PARALLEL_ROWS = 200_000  # probes from which a join runs on all cores
@@ -71,12 +72,10 @@ class JoinIndex:
         """The group of each key row (-1 where no indexed row has that key)."""
         return self.groups.lookup(keys)
 
-    def probe(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(probe row, indexed row) pairs with equal keys."""
-        gids = self.groups.lookup(keys)
-        if len(gids) >= PARALLEL_ROWS:  # worth waking the thread pool
-            return K.chain_probe_parallel(self.head, self.next, gids)
-        return K.chain_probe(self.head, self.next, gids)
+    def probe(self, keys: np.ndarray, row_bytes: int = 16) -> tuple[np.ndarray, np.ndarray]:
+        """(probe row, indexed row) pairs with equal keys; `row_bytes`: the size of a
+        result row, for the memory limit."""
+        return _chains(self.head, self.next, self.groups.lookup(keys), row_bytes)
 
 
 class DenseJoinIndex:
@@ -101,14 +100,24 @@ class DenseJoinIndex:
     def gids(self, keys: np.ndarray) -> np.ndarray:
         return K.dense_lookup(self.slot, self.lo, np.ascontiguousarray(keys[:, 0]))
 
-    def probe(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def probe(self, keys: np.ndarray, row_bytes: int = 16) -> tuple[np.ndarray, np.ndarray]:
         gids = self.gids(keys)
-        if self.unique:
+        if self.unique:  # at most one pair per probe row: nothing to check
             hit = np.flatnonzero(gids >= 0)
             return hit, gids[hit]
-        if len(gids) >= PARALLEL_ROWS:
-            return K.chain_probe_parallel(self.head, self.next, gids)
-        return K.chain_probe(self.head, self.next, gids)
+        return _chains(self.head, self.next, gids, row_bytes)
+
+
+def _chains(head: np.ndarray, nxt: np.ndarray, gids: np.ndarray, row_bytes: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of a probe; the kernels count them before allocating, so a join past the
+    memory limit fails (LimitExceeded) having allocated nothing."""
+    probe = K.chain_probe_parallel if len(gids) >= PARALLEL_ROWS else K.chain_probe  # big: all cores
+    small = limits.small_rows(row_bytes)  # pairs that pass without a look at the resident set
+    left, right, total = probe(head, nxt, gids, -1 if small is None else small)
+    if len(left) != total:  # many pairs: do they fit? then count again, and build them
+        limits.check_rows(int(total), row_bytes)
+        left, right, total = probe(head, nxt, gids, -1)
+    return left, right
 
 
 def fresh_index(t: Table, keys: tuple[int, ...]):

@@ -153,8 +153,10 @@ def chain_add(head: np.ndarray, nxt: np.ndarray, gids: np.ndarray, row0: int) ->
 
 
 @njit(cache=True)
-def chain_probe(head: np.ndarray, nxt: np.ndarray, gids: np.ndarray):
-    """Pairs (probe row, indexed row) for every indexed row in the probe row's group."""
+def chain_probe(head: np.ndarray, nxt: np.ndarray, gids: np.ndarray, max_pairs: int):
+    """Pairs (probe row, indexed row) for every indexed row in the probe row's group, and
+    their count; with more than max_pairs (>= 0) pairs, only the count (the memory limit:
+    runtime/limits.py), with no pair allocated."""
     total = 0
     for i in range(gids.shape[0]):
         g = gids[i]
@@ -163,6 +165,8 @@ def chain_probe(head: np.ndarray, nxt: np.ndarray, gids: np.ndarray):
             while r != EMPTY:
                 total += 1
                 r = nxt[r]
+    if 0 <= max_pairs < total:
+        return np.empty(0, np.int64), np.empty(0, np.int64), total
     left = np.empty(total, np.int64)
     right = np.empty(total, np.int64)
     k = 0
@@ -175,11 +179,11 @@ def chain_probe(head: np.ndarray, nxt: np.ndarray, gids: np.ndarray):
                 right[k] = r
                 k += 1
                 r = nxt[r]
-    return left, right
+    return left, right, total
 
 
 @njit(cache=True, parallel=True)
-def chain_probe_parallel(head: np.ndarray, nxt: np.ndarray, gids: np.ndarray):
+def chain_probe_parallel(head: np.ndarray, nxt: np.ndarray, gids: np.ndarray, max_pairs: int):
     """chain_probe over the cores: chain lengths in parallel, a prefix sum, then each probe
     row writes its pairs at its own offset (the same output, in the same order)."""
     n = gids.shape[0]
@@ -197,6 +201,8 @@ def chain_probe_parallel(head: np.ndarray, nxt: np.ndarray, gids: np.ndarray):
     offsets[0] = 0
     for i in range(n):
         offsets[i + 1] = offsets[i] + counts[i]
+    if 0 <= max_pairs < offsets[n]:
+        return np.empty(0, np.int64), np.empty(0, np.int64), offsets[n]
     left = np.empty(offsets[n], np.int64)
     right = np.empty(offsets[n], np.int64)
     for i in prange(n):
@@ -209,7 +215,7 @@ def chain_probe_parallel(head: np.ndarray, nxt: np.ndarray, gids: np.ndarray):
                 right[k] = r
                 k += 1
                 r = nxt[r]
-    return left, right
+    return left, right, offsets[n]
 
 
 # ---------------------------------------------------------------- grouped reductions
@@ -670,8 +676,8 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "set_insert": ("(int64[:], int64[:, :], int64, int64[:, :])",),
     "set_lookup": ("(int64[:], int64[:, :], int64[:, :])",),
     "chain_add": ("(int64[:], int64[:], int64[:], int64)",),
-    "chain_probe": ("(int64[:], int64[:], int64[:])",),
-    "chain_probe_parallel": ("(int64[:], int64[:], int64[:])",),
+    "chain_probe": ("(int64[:], int64[:], int64[:], int64)",),
+    "chain_probe_parallel": ("(int64[:], int64[:], int64[:], int64)",),
     "dense_lookup": ("(int64[:], int64, int64[:])",),
     "group_sum_i": ("(int64[:], int64[:], int64)",),
     "group_sum_i_parallel": ("(int64[:], int64[:], int64, int64)",),

@@ -17,6 +17,7 @@ from dfl.ir.types import Type
 from dfl.backends.cpu import kernels as K
 from dfl.backends.cpu.index import PARALLEL_ROWS, fresh_index, index_of
 from dfl.backends.cpu.table import DTYPES, Table, concat, factorize_columns, key_matrix, pack, unpack
+from dfl.runtime import limits
 
 
 def op_source(node: Node, ins: list[Table], ctx) -> Table:
@@ -70,21 +71,24 @@ def op_flat_map(node: Node, ins: list[Table], ctx) -> Table:
 
 def _pairs(left: Table, right: Table, lk: tuple[int, ...], rk: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Row pairs with equal keys: probe the index a long-lived side keeps (a fixpoint
-    relation, a loop-invariant input), else build one on the smaller side."""
-    if not lk:
+    relation, a loop-invariant input), else build one on the smaller side. Pairs past the
+    memory limit raise LimitExceeded before they are allocated (counted first)."""
+    row_bytes = limits.cpu_row_bytes(len(left.cols) + len(right.cols), 16)
+    if not lk:  # a cross product: its size is known before anything is built
+        limits.check_rows(left.n * right.n, row_bytes)
         return np.repeat(np.arange(left.n), right.n), np.tile(np.arange(right.n), left.n)
 
     def keys(t: Table, k: tuple[int, ...]) -> np.ndarray:
         return key_matrix([t.cols[i] for i in k], t.n)
 
     if right.indexes is not None:
-        return index_of(right, rk).probe(keys(left, lk))
+        return index_of(right, rk).probe(keys(left, lk), row_bytes)
     if left.indexes is not None:
-        ri, li = index_of(left, lk).probe(keys(right, rk))
+        ri, li = index_of(left, lk).probe(keys(right, rk), row_bytes)
         return li, ri
     if right.n <= left.n:
-        return _fresh_index(right, rk).probe(keys(left, lk))
-    ri, li = _fresh_index(left, lk).probe(keys(right, rk))
+        return _fresh_index(right, rk).probe(keys(left, lk), row_bytes)
+    ri, li = _fresh_index(left, lk).probe(keys(right, rk), row_bytes)
     return li, ri
 
 
@@ -201,6 +205,8 @@ def _int_mean(hi: np.ndarray, lo: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def op_aggregate(node: Node, ins: list[Table], ctx) -> Table:
+    # group ids, key and value columns per input row: the grouping's working memory
+    limits.check_rows(ins[0].n, limits.cpu_row_bytes(len(node.attr("keys")) + len(node.attr("aggs")), 16))
     t = distinct_rows(ins[0])  # over the distinct combinations of matching tuples
     keys = [ctx.ev.eval(e, t) for e in node.attr("keys")]
     aggs = node.attr("aggs")

@@ -19,6 +19,7 @@ from dfl.backends.cpu.ops import TABLE
 from dfl.backends.cpu.pool import StringPool
 from dfl.backends.cpu.table import DTYPES, Table
 from dfl.backends.cpu.vexpr import Evaluator
+from dfl.runtime.limits import LimitExceeded
 from dfl.stdlib.builtins import BuiltinError
 
 SUPPORTED_EXPR_OPS = None  # every IR expression op has a numpy lowering in vexpr.py
@@ -76,6 +77,8 @@ def eval_node(node: Node, values: dict[str, Table], ctx: Context) -> Table:
     except BuiltinError as e:
         where = f" in the rule at line {node.span.line}" if node.span else ""
         raise DflError(f"{e}{where}", node.span, kind="runtime") from None
+    except LimitExceeded as e:
+        raise e.error(node.op, node.id, node.span) from None
 
 
 def _eval_chain(chain, values: dict[str, Table], ctx: Context) -> Table:

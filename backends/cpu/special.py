@@ -24,6 +24,7 @@ from dfl.ir.expr import Col, Fn
 from dfl.ir.graph import Graph, Node
 from dfl.backends.cpu import kernels as K
 from dfl.backends.cpu.table import Table, factorize_columns
+from dfl.runtime import limits
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ def run_closure(spec: Closure, init: Table, edges: Table) -> Table:
     counts = K.closure_bfs(src_off, src_targets, adj_off, adj, n_nodes, empty, empty, True)
     out_off = np.zeros(len(sources) + 1, np.int64)
     np.cumsum(counts, out=out_off[1:])
+    limits.check_rows(int(out_off[-1]), limits.cpu_row_bytes(3))  # counted: check before the rows are built
     out = np.empty(out_off[-1], np.int64)
     K.closure_bfs(src_off, src_targets, adj_off, adj, n_nodes, out_off, out, False)
     col0 = np.repeat(sources, counts).astype(dtype, copy=False)

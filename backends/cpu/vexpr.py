@@ -15,6 +15,7 @@ from dfl.ir.types import Type
 
 from dfl.backends.cpu.pool import StringPool
 from dfl.backends.cpu.table import DTYPES, Table, factorize_columns
+from dfl.runtime import limits
 from dfl.stdlib.builtins import BUILTINS, BuiltinError
 from dfl.stdlib.hashing import stable_hash
 
@@ -205,6 +206,9 @@ class Evaluator:
         if e.op == "range":
             lo, hi = args
             counts = np.maximum(hi - lo, 0)
+            # the rows a range makes are known before they are made: check the memory limit
+            # (summed as floats: the count of huge ranges may not fit an int64)
+            limits.check_rows(int(counts.sum(dtype=np.float64)), limits.cpu_row_bytes(len(t.cols) + 1, 8))
             rows = np.repeat(np.arange(t.n), counts)
             starts = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
             return rows, starts + np.arange(len(rows))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dfl.ir.graph import Graph, Node
 from dfl.backends.interp.relation import FullRel, LatticeRel, Rel
+from dfl.runtime import limits
 
 
 def _variant(body: Graph) -> set[str]:
@@ -43,6 +44,7 @@ def run_fixpoint(node: Node, ins: list[Rel], ctx) -> Rel:
         if n.id not in variant:
             fixed[n.id] = eval_node(n, fixed, sub)
     yields = [(n.attr("rel"), n.id) for n in body.by_op("yield")]
+    arities = [s.arity for s in schemas.values()] or [1]
     iterations = 0
     while True:
         iterations += 1
@@ -53,6 +55,8 @@ def run_fixpoint(node: Node, ins: list[Rel], ctx) -> Rel:
         news = {rel: full[rel].add_new(values[nid]) for rel, nid in yields}
         if not any(news.values()):
             break
+        # the relations' growth: this iteration's new rows (already made) must leave room
+        limits.check_rows(sum(map(len, news.values())), limits.py_row_bytes(max(arities)), small_ok=False)
         for rel in rels:
             params[f"delta:{rel}"] = Rel(news.get(rel, []))
     ctx.stats["iterations"] = ctx.stats.get("iterations", 0) + iterations

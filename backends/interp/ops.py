@@ -10,6 +10,7 @@ from dfl.ir.graph import Node
 from dfl.ir.types import Type
 from dfl.backends.interp.exprs import compile_expr, filter_function, row_function
 from dfl.backends.interp.relation import Rel, key_fn
+from dfl.runtime import limits
 from dfl.runtime.values import wrap64
 from dfl.stdlib.floatsum import exact_sum
 
@@ -28,12 +29,27 @@ def op_filter(node: Node, ins: list[Rel], ctx) -> Rel:
 
 def op_flat_map(node: Node, ins: list[Rel], ctx) -> Rel:
     g = ctx.compiled(node, "gen", compile_expr)
-    return Rel([r + (v,) for r in ins[0] for v in g(r)])
+    room = limits.room_rows(limits.py_row_bytes(node.schema.arity))
+    if room is None:
+        return Rel([r + (v,) for r in ins[0] for v in g(r)])
+    out: list[tuple] = []
+    for r in ins[0]:
+        vals = g(r)  # a range or a list: its length is known before its rows are made
+        if len(out) + len(vals) > room:
+            raise limits.exceeded(len(out) + len(vals), limits.py_row_bytes(node.schema.arity), at_least=True)
+        out.extend(r + (v,) for v in vals)
+    return Rel(out)
 
 
 def op_join(node: Node, ins: list[Rel], ctx) -> Rel:
     left, right = ins
     lk, rk = node.attr("left_keys"), node.attr("right_keys")
+    row_bytes = limits.py_row_bytes(node.schema.arity)
+    if not lk:  # a cross product: its size is known before anything is built
+        limits.check_rows(len(left) * len(right), row_bytes)
+    # rows that fit under the memory limit: checked once per outer row, so a join that
+    # would pass it stops within one outer row's matches of the limit
+    room = limits.room_rows(row_bytes)
     out: list[tuple] = []
     # probe the side that has (or is cheaper to give) an index; iterate the other
     if right.has_index(rk) or (not left.has_index(lk) and len(left) <= len(right)):
@@ -41,11 +57,15 @@ def op_join(node: Node, ins: list[Rel], ctx) -> Rel:
         for l in left:
             for r in idx.get(kf(l), ()):
                 out.append(l + r)
+            if room is not None and len(out) > room:
+                raise limits.exceeded(len(out), row_bytes, at_least=True)
     else:
         idx, kf = left.index(lk), key_fn(rk)
         for r in right:
             for l in idx.get(kf(r), ()):
                 out.append(l + r)
+            if room is not None and len(out) > room:
+                raise limits.exceeded(len(out), row_bytes, at_least=True)
     return Rel(out)
 
 
@@ -96,6 +116,8 @@ AGG_FUNCS: dict[str, Callable[[list, Type], Any]] = {
 
 
 def op_aggregate(node: Node, ins: list[Rel], ctx) -> Rel:
+    # each input row's key tuple and its place in a group's list: the grouping's working memory
+    limits.check_rows(len(ins[0]), limits.py_row_bytes(len(node.attr("keys")) + 1))
     keys = [compile_expr(e) for e in node.attr("keys")]
     aggs = [(f, None if e is None else compile_expr(e), None if e is None else e.type) for f, e in node.attr("aggs")]
     groups: dict[tuple, list[tuple]] = {}

@@ -8,6 +8,7 @@ from dfl.ir.graph import Graph, Node
 from dfl.backends.base import TickResult
 from dfl.backends.interp.ops import TABLE
 from dfl.backends.interp.relation import Rel
+from dfl.runtime.limits import LimitExceeded
 from dfl.stdlib.builtins import BuiltinError
 
 
@@ -35,6 +36,8 @@ def eval_node(node: Node, values: dict[str, Rel], ctx: Context) -> Rel:
         raise _runtime(node, str(e)) from None
     except (ArithmeticError, ValueError) as e:  # a float operation Python refuses
         raise _runtime(node, str(e)) from None
+    except LimitExceeded as e:
+        raise e.error(node.op, node.id, node.span) from None
 
 
 def _runtime(node: Node, what: str) -> DflError:

@@ -179,11 +179,15 @@ def test_chain_kernels_directly() -> None:
     nxt = np.empty(6, np.int64)
     K.chain_add(head, nxt, np.array([0, 1, 0], np.int64), 0)
     K.chain_add(head, nxt, np.array([2, 0], np.int64), 3)
-    left, right = K.chain_probe(head, nxt, np.array([0, -1, 2, 1], np.int64))
+    left, right, total = K.chain_probe(head, nxt, np.array([0, -1, 2, 1], np.int64), -1)
     got = sorted(zip(left.tolist(), right.tolist()))
-    assert got == [(0, 0), (0, 2), (0, 4), (2, 3), (3, 1)]
-    left, right = K.chain_probe(head, nxt, np.empty(0, np.int64))
-    assert len(left) == len(right) == 0
+    assert got == [(0, 0), (0, 2), (0, 4), (2, 3), (3, 1)] and total == 5
+    left, right, total = K.chain_probe(head, nxt, np.empty(0, np.int64), -1)
+    assert len(left) == len(right) == total == 0
+    # over max_pairs: the count only, nothing allocated (the memory limit)
+    for probe in (K.chain_probe, K.chain_probe_parallel):
+        left, right, total = probe(head, nxt, np.array([0, -1, 2, 1], np.int64), 4)
+        assert len(left) == len(right) == 0 and total == 5
 
 
 def test_index_of_is_kept_on_the_table() -> None:
