@@ -1,9 +1,14 @@
 """Faults: a worker process killed mid-run is replaced and its partitions re-run; the
 result is identical, nothing hangs, no row is lost. A worker that keeps dying fails the
-run with a clear message after a bounded number of retries."""
+run with a clear message after a bounded number of retries. A worker that stops (SIGSTOP)
+is found silent, killed and replaced the same way; a busy one is left alone."""
 from __future__ import annotations
 
+import os
 import random
+import signal
+import threading
+import time
 
 import pytest
 
@@ -141,3 +146,48 @@ def test_a_worker_killed_during_pipelined_rounds_restarts_the_tick(monkeypatch) 
     assert len(kills) == 1
     assert got["dist"] == want["dist"]
     assert got.dist.plan.stats.retries == 1
+
+
+@pytest.mark.parametrize("schedule", ["pipelined", "stages"])
+def test_a_stopped_worker_is_killed_replaced_and_the_result_is_identical(schedule: str, monkeypatch) -> None:
+    """Without the liveness check the run waits for the stopped worker forever: a watchdog
+    kills it after 60 s so that the test fails instead of hanging."""
+    monkeypatch.setenv("DFL_WORKER_TIMEOUT", "1")
+    prog = dfl.compile(TC)
+    rows = _edges()
+    want = prog.run(target="interp", edge=rows)
+    stopped: list[int] = []
+
+    def hook(tick: int, stage: int, where) -> None:
+        pool, home = where
+        if stage == 1 and not stopped:
+            stopped.append(pool.pid(home[0]))
+            os.kill(stopped[0], signal.SIGSTOP)
+
+    watchdog = threading.Timer(60, lambda: [os.kill(p, signal.SIGKILL) for p in stopped])
+    watchdog.start()
+    t0 = time.monotonic()
+    try:
+        with LocalPool(2) as pool:
+            got = prog.run(edge=rows, workers=2, pool=pool, on_stage=hook, schedule=schedule)
+            took = time.monotonic() - t0
+            assert pool.stats.replaced == 1
+    finally:
+        watchdog.cancel()
+    assert stopped and took < 30
+    assert got["path"] == want["path"] and got["n"] == want["n"]
+    assert got.dist.plan.stats.retries == 1
+
+
+def test_a_worker_busy_in_a_long_kernel_is_not_killed(monkeypatch) -> None:
+    """A numba kernel holds the GIL, so a busy worker's heartbeat thread is silent for as
+    long as a kernel runs; its CPU time shows it is alive. Steps here last well over the
+    0.2 s timeout."""
+    monkeypatch.setenv("DFL_WORKER_TIMEOUT", "0.2")
+    prog = dfl.compile(TC)
+    rows = _edges(5, nodes=1500, m=4000)
+    want = prog.run(edge=rows)  # one process
+    with LocalPool(2) as pool:
+        got = prog.run(edge=rows, workers=2, pool=pool)
+        assert pool.stats.replaced == 0 and pool.stats.hung == 0
+    assert got["path"] == want["path"] and got["n"] == want["n"]
