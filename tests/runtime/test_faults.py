@@ -191,3 +191,17 @@ def test_a_worker_busy_in_a_long_kernel_is_not_killed(monkeypatch) -> None:
         got = prog.run(edge=rows, workers=2, pool=pool)
         assert pool.stats.replaced == 0 and pool.stats.hung == 0
     assert got["path"] == want["path"] and got["n"] == want["n"]
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "inf"])
+def test_a_bad_worker_timeout_is_a_usage_error(value: str, monkeypatch) -> None:
+    monkeypatch.setenv("DFL_WORKER_TIMEOUT", value)
+    with pytest.raises(DflError) as e:
+        LocalPool(1)
+    assert e.value.kind == "usage" and "DFL_WORKER_TIMEOUT" in e.value.message
+
+
+def test_a_worker_timeout_of_zero_turns_the_check_off(monkeypatch) -> None:
+    monkeypatch.setenv("DFL_WORKER_TIMEOUT", "0")
+    with LocalPool(1) as pool:
+        assert pool.watch.timeout_s is None
