@@ -205,3 +205,19 @@ def test_a_worker_timeout_of_zero_turns_the_check_off(monkeypatch) -> None:
     monkeypatch.setenv("DFL_WORKER_TIMEOUT", "0")
     with LocalPool(1) as pool:
         assert pool.watch.timeout_s is None
+
+
+def test_a_worker_that_keeps_hanging_fails_the_run_clearly(monkeypatch) -> None:
+    monkeypatch.setenv("DFL_WORKER_TIMEOUT", "0.5")
+    prog = dfl.compile(TC)
+
+    def always(tick: int, stage: int, where) -> None:
+        pool, home = where
+        os.kill(pool.pid(home[0]), signal.SIGSTOP)
+
+    with LocalPool(2) as pool:
+        with pytest.raises(DflError) as e:
+            prog.run(edge=_edges(), workers=2, pool=pool, on_stage=always)
+        assert pool.stats.hung == 4
+    assert e.value.kind == "runtime" and "giving up after 3 retries" in e.value.message
+    assert "killed after" in e.value.message and "without a sign of life" in e.value.message
