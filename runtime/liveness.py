@@ -101,14 +101,15 @@ class Watch:
         return silent if silent >= self.timeout_s else None
 
 
-def drain(fd: int) -> bool:
-    """Reads the heartbeats waiting on fd; False at end of file (the worker is gone)."""
+def drain(fd: int) -> int | None:
+    """Reads the heartbeats waiting on fd: how many; None at end of file (the worker is gone)."""
     try:
-        return bool(os.read(fd, 1 << 16))
+        data = os.read(fd, 1 << 16)
     except BlockingIOError:
-        return True
+        return 0
     except OSError:
-        return False
+        return None
+    return len(data) if data else None
 
 
 class Heartbeat:

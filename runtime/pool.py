@@ -431,10 +431,11 @@ class LocalPool(SlotPool):
             for r in ready:
                 if r in by_beats:
                     slot = by_beats[r]
-                    if liveness.drain(r.fileno()):
-                        self.watch.beat(slot)
-                    else:
+                    beats = liveness.drain(r.fileno())
+                    if beats is None:
                         by_beats.pop(r)  # closed: its sentinel says the rest
+                    elif beats:
+                        self.watch.beat(slot)
                 elif isinstance(r, Connection) and r in by_conn:
                     slot = by_conn.pop(r)
                     try:
