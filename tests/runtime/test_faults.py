@@ -15,6 +15,7 @@ import pytest
 import dfl
 from dfl.errors import DflError
 from dfl.runtime.pool import LocalPool
+from dfl.runtime.stats import stats_json
 
 TC = """
 input edge(x: int, y: int)
@@ -177,6 +178,7 @@ def test_a_stopped_worker_is_killed_replaced_and_the_result_is_identical(schedul
     assert stopped and took < 30
     assert got["path"] == want["path"] and got["n"] == want["n"]
     assert got.dist.plan.stats.retries == 1
+    assert stats_json(got.dist)["pool"]["hung"] == 1  # --stats-json, and --stats, say so
 
 
 def test_a_worker_busy_in_a_long_kernel_is_not_killed(monkeypatch) -> None:
