@@ -183,8 +183,8 @@ def test_a_stopped_worker_is_killed_replaced_and_the_result_is_identical(schedul
 
 def test_a_worker_busy_in_a_long_kernel_is_not_killed(monkeypatch) -> None:
     """A numba kernel holds the GIL, so a busy worker's heartbeat thread is silent for as
-    long as a kernel runs; its CPU time shows it is alive. Steps here last well over the
-    0.2 s timeout."""
+    long as a kernel runs; its CPU time shows it is alive. Kernels here hold the GIL for
+    longer than the 0.2 s timeout: counting heartbeats alone, this test fails."""
     monkeypatch.setenv("DFL_WORKER_TIMEOUT", "0.2")
     prog = dfl.compile(TC)
     rows = _edges(5, nodes=1500, m=4000)
