@@ -8,7 +8,9 @@ Users never see a traceback for a mistake of theirs; `--debug` shows one.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import signal
 import sys
 import traceback
 
@@ -151,14 +153,28 @@ def _print_error(e: DflError) -> None:
 
 
 def entry() -> None:
-    """The console script: main(), then a fast exit (the interpreter's shutdown with numba
-    loaded takes ~0.3 s and has nothing left to do once the outputs are flushed)."""
-    code = main()
+    """The console script: main(), then the cleanup (pools, shared-memory files,
+    multiprocessing's folder: runtime/shutdown.py), then a fast exit (the interpreter's
+    shutdown with numba loaded takes ~0.3 s and has nothing left to do by then).
+    SIGTERM unwinds the run like ^C and exits with 143."""
+    from dfl.runtime import shutdown
+
+    shutdown.raise_on_sigterm()
+    try:
+        try:
+            code = main()
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # nothing may cut the cleanup short
+    except shutdown.Terminated:
+        print("dfl: terminated", file=sys.stderr)
+        code = shutdown.EXIT_TERMINATED
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except (BrokenPipeError, ValueError):
         pass
+    shutdown.run_exit_hooks()
+    atexit._run_exitfuncs()  # multiprocessing's (its temporary folder), which os._exit would skip
     os._exit(code)
 
 

@@ -17,7 +17,6 @@ import mmap
 import os
 import shutil
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 
@@ -26,6 +25,7 @@ import numpy as np
 from dfl.backends.cpu.pool import StringPool
 from dfl.backends.cpu.table import Table
 from dfl.ir.types import Type
+from dfl.runtime import shutdown
 from dfl.stdlib.hashing import stable_hash
 
 
@@ -65,7 +65,7 @@ class Spill:
         return Spilled(path, c.dtype.str, len(c))
 
     def _path(self) -> str:
-        """A new file name of this run: the writer's pid in it, for _remove_stale."""
+        """A new file name of this run: the writer's pid in it, so no two processes pick the same."""
         return os.path.join(self.dir, f"{self.prefix}{os.getpid()}_{next(_COUNTER)}.col")
 
     def new_file(self, nbytes: int) -> str:
@@ -105,43 +105,43 @@ class Spill:
 
 
 def spill_for_run() -> Spill | None:
-    """Shared memory for this run's batches, where the machine has it."""
-    if not os.path.isdir("/dev/shm") or not os.access("/dev/shm", os.W_OK):
+    """Shared memory for this run's batches, where the machine has it. Its files are
+    named `dfl_<driver pid>_<run>_<writer pid>_<n>.col`: what is left at exit is removed
+    then, and what a killed driver left is removed by the next run."""
+    if not os.path.isdir(SHM_DIR) or not os.access(SHM_DIR, os.W_OK):
         return None
-    _remove_stale("/dev/shm")
-    return Spill("/dev/shm", f"dfl_{uuid.uuid4().hex[:12]}_", SHM_MIN_BYTES)
+    _remove_stale(SHM_DIR)
+    shutdown.at_exit(_remove_own, order=1)  # after the pools, whose workers write them
+    return Spill(SHM_DIR, f"dfl_{os.getpid()}_{uuid.uuid4().hex[:8]}_", SHM_MIN_BYTES)
 
 
+SHM_DIR = "/dev/shm"
 _STALE_CHECKED = False
 
 
-def _remove_stale(dir: str, age_s: float = 60.0) -> None:
-    """Files a killed run left behind (its driver cleans them at each tick's end; a driver
-    killed mid-tick cannot): those whose writing process is gone, older than a minute.
-    Once per process."""
+def _remove_stale(dir: str) -> None:
+    """Files a killed run left behind (its driver cleans them at each tick's end and at
+    exit; a driver killed mid-tick cannot): those whose driver is gone. Once per process."""
     global _STALE_CHECKED
     if _STALE_CHECKED:
         return
     _STALE_CHECKED = True
-    now = time.time()
-    for path in glob.glob(os.path.join(dir, "dfl_*_*_*.col")):
+    for path in glob.glob(os.path.join(dir, "dfl_*_*_*_*.col")):
         try:
-            pid = int(os.path.basename(path).split("_")[2])
-            if now - os.path.getmtime(path) < age_s or _alive(pid):
-                continue
-            os.unlink(path)
-        except (ValueError, IndexError, OSError):
+            if not shutdown.pid_alive(int(os.path.basename(path).split("_")[1])):
+                os.unlink(path)
+        except (ValueError, OSError):
             continue
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _remove_own() -> None:
+    """This driver's files still there at exit (a background cleanup cut short, a run
+    interrupted mid-tick)."""
+    for path in glob.glob(os.path.join(SHM_DIR, f"dfl_{os.getpid()}_*.col")):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 def mapped_file(path: str, dtype, n: int) -> np.ndarray:

@@ -167,7 +167,8 @@ class PartitionedPlan:
         self.stats.retries += len(lost)
         if retries[0] > self.max_retries:
             parts = sorted(p for p, sl in home.items() if sl in {w.slot for w in lost})
-            codes = ", ".join(str(w.exitcode) for w in lost)
+            codes = ", ".join(str(w.exitcode) if w.hung_s is None else
+                              f"{w.exitcode}: killed after {w.hung_s:.1f} s without a sign of life" for w in lost)
             raise DflError(f"a worker process died {retries[0]} times in tick {self.tick} (exit code "
                            f"{codes}), running partition(s) {parts}; giving up after "
                            f"{self.max_retries} retries", kind="runtime",

@@ -72,8 +72,11 @@ class PipelinedPlan(PartitionedPlan):
                     self._check(res)
                     for (p, _), out in zip(sent, res):
                         self._route(p, out, queue, seals, ready, finished, collected)
-        except BaseException:
+        except Exception:
             self._drain(inflight)  # no answer may be left in a pipe for the pool's next user
+            raise
+        except BaseException:  # ^C, SIGTERM: no waiting for the steps out, their workers go
+            self.pool.abandon(list(inflight))
             raise
         return self._collect_all(home, collected)
 

@@ -9,6 +9,8 @@ over them; a run that waits for a worker counts as backlog for the autoscaler.
 
 A worker that dies (killed, out of memory) shows up as WorkerLost from `call`; the pool
 replaces the process and the driver re-runs that worker's partitions (runtime/partitioned.py).
+A worker that hangs (stopped, deadlocked: no heartbeat and no CPU time for
+$DFL_WORKER_TIMEOUT seconds, runtime/liveness.py) is killed and shows up the same way.
 """
 from __future__ import annotations
 
@@ -20,9 +22,12 @@ import signal
 import sys
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
+from multiprocessing.reduction import ForkingPickler
 
+from dfl.runtime import liveness, shutdown
 from dfl.runtime.autoscale import AutoscaleLoop, Autoscaler, Decision, Load, Policy
 
 _CTX = None
@@ -33,6 +38,7 @@ def _context():
     (a plain fork of a process whose kernel threads run can deadlock)."""
     global _CTX
     if _CTX is None:
+        shutdown.own_temp_dir()
         _CTX = mp.get_context("forkserver")
         _CTX.set_forkserver_preload(["dfl.runtime.worker", "dfl.runtime.pool"])
     return _CTX
@@ -55,33 +61,71 @@ def _main_hidden():
             setattr(main, k, v)
 
 
+_LIVE: "weakref.WeakSet[SlotPool]" = weakref.WeakSet()  # pools not closed yet, closed at exit
+
+
+def _close_live() -> None:
+    for pool in list(_LIVE):
+        pool.close()
+
+
 class WorkerLost(Exception):
-    def __init__(self, slot: int, exitcode: int | None) -> None:
-        super().__init__(f"worker {slot} died (exit code {exitcode})")
+    def __init__(self, slot: int, exitcode: int | None, hung_s: float | None = None) -> None:
+        why = f"died (exit code {exitcode})" if hung_s is None else \
+            f"stopped answering for {hung_s:.1f} s and was killed"
+        super().__init__(f"worker {slot} {why}")
         self.slot = slot
         self.exitcode = exitcode
+        self.hung_s = hung_s
 
 
-def _serve(conn: Connection) -> None:
-    """A worker process: answer requests until told to stop or the pipe closes."""
+def _serve(conn: Connection, beats: Connection | None = None, interval_s: float = 1.0) -> None:
+    """A worker process: answer requests until told to stop or the pipe closes; a
+    heartbeat on `beats` while it works (runtime/liveness.py)."""
     from dfl.runtime.worker import PartitionWorker, error_payload
 
+    liveness.die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver handles ^C and stops us
+    # numba's threading layer takes a named semaphore as a lock between processes when the
+    # start method has "fork" in its name ("forkserver" has); a worker shares it with
+    # nobody, and a worker killed (hung, abandoned) would leave it to the resource
+    # tracker, which warns of it on the user's terminal. A worker starts no processes.
+    mp.set_start_method("spawn", force=True)
+    heart = liveness.Heartbeat(beats.fileno(), interval_s) if beats is not None else None
     worker = PartitionWorker()
     while True:
         try:
             req = conn.recv()
-        except (EOFError, OSError):
+        except Exception:  # noqa: BLE001 - closed, or cut short by a driver that is gone
             return
         if req is None:
             return
+        if heart is not None:
+            heart.busy.set()
         results = []
         try:
             for method, args in req:
                 results.append(getattr(worker, method)(*args))
-            conn.send(("ok", results))
+            reply = ("ok", results)
         except BaseException as e:  # noqa: BLE001 - every failure goes back to the driver
-            conn.send(("err", error_payload(e)))
+            reply = ("err", error_payload(e))
+        try:
+            _answer(conn, reply, error_payload)
+        except (OSError, EOFError):
+            return  # the driver is gone: nobody to answer, nothing to say
+        finally:
+            if heart is not None:
+                heart.busy.clear()
+
+
+def _answer(conn: Connection, reply: tuple, error_payload) -> None:
+    """Sends a reply; one that does not pickle goes back as that error. An OSError (the
+    driver is gone) is the caller's."""
+    try:
+        data = ForkingPickler.dumps(reply)
+    except Exception as e:  # noqa: BLE001 - the driver reports it like any worker error
+        data = ForkingPickler.dumps(("err", error_payload(e)))
+    conn.send_bytes(data)
 
 
 @dataclass
@@ -89,6 +133,7 @@ class _Proc:
     process: object
     conn: Connection
     started: float
+    beats: Connection | None = None  # the worker's heartbeats (runtime/liveness.py)
     loaded: object = None  # key of the graph this worker has loaded
     busy_s: float = 0.0
     billed_s: float = 0.0
@@ -100,6 +145,7 @@ class PoolStats:
     started: int = 0
     stopped: int = 0
     replaced: int = 0
+    hung: int = 0  # workers killed for showing no sign of life (runtime/liveness.py)
     held_s: float = 0.0  # worker-seconds the processes were alive
     busy_s: float = 0.0
     billed_s: float = 0.0  # busy time billed per call, rounded up to the millisecond as FaaS bills
@@ -183,7 +229,7 @@ class SlotPool:
     def _stop(self, slot: int) -> None:
         proc = self.procs.pop(slot)
         self.free.discard(slot)
-        self._end(proc, dead=False)
+        self._end(proc, dead=slot in self.sent)  # one still working would not read "stop"
         self.stats.stopped += 1
         self._account(proc)
 
@@ -233,6 +279,15 @@ class SlotPool:
             self.free.discard(slot)
             self.stats.replaced += 1
 
+    def abandon(self, slots) -> None:
+        """Workers whose answers nobody will read (a run interrupted by ^C or SIGTERM): new
+        processes in their slots, so no stale answer waits in a pipe for the next run."""
+        with self.lock:
+            for slot in slots:
+                self.sent.pop(slot, None)
+                if slot in self.procs and not self.closed:
+                    self.replace(slot)
+
     def _bill(self, slot: int, t0: float) -> None:
         proc = self.procs.get(slot)
         if proc is None:
@@ -256,10 +311,14 @@ class SlotPool:
             self.submit(slot, reqs)
         out: dict[int, object] = {}
         pending = set(requests)
-        while pending:
-            for slot, res in self.answers(pending):
-                out[slot] = res
-                pending.discard(slot)
+        try:
+            while pending:
+                for slot, res in self.answers(pending):
+                    out[slot] = res
+                    pending.discard(slot)
+        except BaseException:
+            self.abandon(pending)
+            raise
         self._latency(t0)
         return out
 
@@ -288,31 +347,48 @@ class SlotPool:
 
 
 class LocalPool(SlotPool):
-    """Worker processes on this machine. `size` fixed, or an autoscale Policy."""
+    """Worker processes on this machine. `size` fixed, or an autoscale Policy.
+    `worker_timeout_s`: seconds without a sign of life after which a worker with a request
+    out is hung and killed (default $DFL_WORKER_TIMEOUT, else 10; None: never)."""
 
     def __init__(self, size: int | None = None, policy: Policy | None = None,
-                 log=None, interval_s: float = 0.05, threads_per_worker: int | None = None) -> None:
+                 log=None, interval_s: float = 0.05, threads_per_worker: int | None = None,
+                 worker_timeout_s: float | None | str = "env") -> None:
         super().__init__(size, policy, log, interval_s, threads_per_worker)
+        self.watch = liveness.Watch(liveness.worker_timeout_s() if worker_timeout_s == "env" else worker_timeout_s)
+        self.beat_s = liveness.heartbeat_interval(self.watch.timeout_s)
+        shutdown.reclaim_temp_dirs()
+        _LIVE.add(self)
+        shutdown.at_exit(_close_live)
         self._begin(log, interval_s)
 
     def _start(self, slot: int) -> _Proc:
         parent, child = _context().Pipe()
-        p = _context().Process(target=_serve, args=(child,), daemon=True, name=f"dfl-worker-{slot}")
+        beats_r, beats_w = _context().Pipe(duplex=False)
+        p = _context().Process(target=_serve, args=(child, beats_w, self.beat_s), daemon=True,
+                               name=f"dfl-worker-{slot}")
         with _main_hidden():
             p.start()
         child.close()
-        return _Proc(p, parent, time.monotonic())
+        beats_w.close()
+        return _Proc(p, parent, time.monotonic(), beats=beats_r)
 
     def _end(self, proc: _Proc, dead: bool) -> None:
-        if not dead:
+        if dead:  # lost, hung or abandoned: nothing it does matters any more
+            with contextlib.suppress(OSError):
+                proc.process.kill()
+        else:
             try:
                 proc.conn.send(None)
             except OSError:
                 pass
         proc.conn.close()
+        if proc.beats is not None:
+            proc.beats.close()
         proc.process.join(timeout=1 if dead else 2)
         if proc.process.is_alive():
             proc.process.kill()
+            proc.process.join(timeout=1)
 
     def pid(self, slot: int) -> int:
         return self.procs[slot].process.pid
@@ -321,27 +397,46 @@ class LocalPool(SlotPool):
         """Sends a leased worker its list of (method, args) without waiting; its answer
         comes from `answers`. One request per worker at a time."""
         proc = self.procs[slot]
-        try:
-            proc.conn.send(reqs)
-        except (OSError, ValueError):
-            self.sent[slot] = (time.monotonic(), WorkerLost(slot, proc.process.exitcode))
-            return
+        data = ForkingPickler.dumps(reqs)
         self.sent[slot] = (time.monotonic(), None)
+        self.watch.start(slot, proc.process.pid)
+        if len(data) <= _DIRECT_SEND:
+            try:
+                proc.conn.send_bytes(data)
+            except (OSError, ValueError):
+                self.sent[slot] = (time.monotonic(), WorkerLost(slot, proc.process.exitcode))
+            return
+        # a large request fills the socket: a hung worker would block the driver in the
+        # send, before `answers` can notice; a thread sends it (and fails when it is killed)
+        threading.Thread(target=_send_quietly, args=(proc.conn, data), daemon=True,
+                         name=f"dfl-send-{slot}").start()
 
     def answers(self, slots) -> list[tuple[int, object]]:
         """Waits until at least one of `slots` (each with a request out) has answered:
-        (slot, a list of results | an ("err", payload) tuple | a WorkerLost) for each."""
+        (slot, a list of results | an ("err", payload) tuple | a WorkerLost) for each. A
+        worker silent for the timeout is killed: a WorkerLost too."""
         out: list[tuple[int, object]] = []
         for slot in slots:  # a request that could not even be sent
             if self.sent[slot][1] is not None:
+                self.watch.stop(slot)
                 out.append((slot, self.sent.pop(slot)[1]))
         if out:
             return out
         by_conn = {self.procs[s].conn: s for s in slots}
+        by_beats = {self.procs[s].beats: s for s in slots if self.procs[s].beats is not None}
+        tick = min(1.0, self.beat_s)
         while not out:
-            ready = wait(list(by_conn) + [self.procs[s].process.sentinel for s in slots], timeout=1.0)
+            ready = wait(list(by_conn) + list(by_beats) + [self.procs[s].process.sentinel for s in slots],
+                         timeout=tick)
             for r in ready:
-                if isinstance(r, Connection) and r in by_conn:
+                if r in by_beats:
+                    slot = by_beats[r]
+                    beats = liveness.drain(r.fileno())
+                    if beats is None:
+                        by_beats.pop(r)  # closed: its sentinel says the rest
+                    elif beats:
+                        self.watch.beat(slot)
+                elif isinstance(r, Connection) and r in by_conn:
                     slot = by_conn.pop(r)
                     try:
                         tag, payload = r.recv()
@@ -349,16 +444,40 @@ class LocalPool(SlotPool):
                     except (EOFError, OSError):
                         res = WorkerLost(slot, self.procs[slot].process.exitcode)
                     out.append((slot, res))
-            for conn, slot in list(by_conn.items()):  # a process that died without answering
+            for conn, slot in list(by_conn.items()):
                 p = self.procs[slot].process
-                if not p.is_alive() and not conn.poll():
+                if not p.is_alive() and not conn.poll():  # died without answering
                     by_conn.pop(conn)
                     p.join(timeout=1)
                     out.append((slot, WorkerLost(slot, p.exitcode)))
+                elif (silent := self.watch.hung(slot, p.pid)) is not None and not conn.poll():
+                    by_conn.pop(conn)
+                    out.append((slot, self._kill_hung(slot, silent)))
         for slot, _ in out:
+            self.watch.stop(slot)
             self._bill(slot, self.sent.pop(slot)[0])
         return out
+
+    def _kill_hung(self, slot: int, silent_s: float) -> WorkerLost:
+        """SIGKILL a worker that shows no sign of life (a stopped process too: SIGKILL
+        needs no cooperation); the caller replaces it as a dead one."""
+        p = self.procs[slot].process
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(p.pid, signal.SIGKILL)
+        p.join(timeout=5)
+        self.stats.hung += 1
+        return WorkerLost(slot, p.exitcode, hung_s=silent_s)
 
     def kill(self, slot: int) -> None:
         """SIGKILL a worker (for fault-injection tests and `dfl` chaos checks)."""
         os.kill(self.pid(slot), signal.SIGKILL)
+
+
+_DIRECT_SEND = 32 * 1024  # fits an empty socket buffer: the send cannot block
+
+
+def _send_quietly(conn: Connection, data: bytes) -> None:
+    try:
+        conn.send_bytes(data)
+    except (OSError, ValueError):
+        pass  # the worker died or was replaced: `answers` reports it from its process

@@ -28,7 +28,7 @@ def stats_json(d: DistRun) -> dict[str, Any]:
         "workers": workers, "operators": ops, "retries": st.retries,
         "schedule": {"kind": st.schedule, "steps": st.steps, "waves": st.waves, "seals": st.seals,
                      "early_rows": st.early_rows},
-        "pool": {"started": ps.started, "stopped": ps.stopped, "replaced": ps.replaced,
+        "pool": {"started": ps.started, "stopped": ps.stopped, "replaced": ps.replaced, "hung": ps.hung,
                  "held_worker_s": round(ps.held_s, 6), "busy_worker_s": round(ps.busy_s, 6),
                  "billed_worker_s": round(ps.billed_s, 3)},
         "autoscale": [{"at_s": round(x.at - ps.created, 3), "before": x.before, "after": x.after,
@@ -68,7 +68,8 @@ def print_stats(d: DistRun, file=None) -> None:
     b, p = data["bytes"], data["pool"]
     con.print(f"bytes exchanged {b['exchanged']:,} (placement estimated {b['estimated_by_placement']:,}); "
               f"inputs sent {b['inputs_sent']:,}; outputs collected {b['outputs_collected']:,}")
-    con.print(f"workers started {p['started']}, replaced {p['replaced']}, retries {data['retries']}; "
+    con.print(f"workers started {p['started']}, replaced {p['replaced']} ({p['hung']} hung), "
+              f"retries {data['retries']}; "
               f"held {p['held_worker_s']:.3f} worker-s, busy {p['busy_worker_s']:.3f}, "
               f"billed {p['billed_worker_s']:.3f} worker-s (per call, rounded up to 1 ms); wall {data['wall_s']:.3f} s")
     sc = data["schedule"]

@@ -3,7 +3,6 @@ memory files, and the removal of files a killed run left behind."""
 from __future__ import annotations
 
 import os
-import time
 
 import numpy as np
 
@@ -63,18 +62,17 @@ def test_split_keeps_every_row_once_in_order() -> None:
     assert [x.cols[0].tolist() for x in pieces] == [list(range(p, 100, 3)) for p in range(3)]
 
 
-def test_files_of_a_killed_run_are_removed_once_old(tmp_path, monkeypatch) -> None:
-    old = time.time() - 3600
-    dead = tmp_path / "dfl_aaaaaaaaaaaa_999999_0.col"  # no such process
-    mine = tmp_path / f"dfl_bbbbbbbbbbbb_{os.getpid()}_0.col"  # a live writer
-    young = tmp_path / "dfl_cccccccccccc_999999_1.col"
-    for p in (dead, mine, young):
+def test_files_of_a_killed_driver_are_removed_and_a_live_one_s_are_kept(tmp_path, monkeypatch) -> None:
+    """Named dfl_<driver pid>_<run>_<writer pid>_<n>.col: the driver's pid decides, at any
+    age (the next run after a SIGKILL removes them), whichever process wrote them."""
+    dead = tmp_path / "dfl_999999_aaaaaaaa_999998_0.col"  # no such driver
+    mine = tmp_path / f"dfl_{os.getpid()}_bbbbbbbb_999998_0.col"  # a live driver, a dead writer
+    other = tmp_path / "notes_999999_a_b_c.col"  # not ours
+    for p in (dead, mine, other):
         p.write_bytes(b"\0" * 8)
-    os.utime(dead, (old, old))
-    os.utime(mine, (old, old))
     monkeypatch.setattr(batches, "_STALE_CHECKED", False)
     batches._remove_stale(str(tmp_path))
-    assert not dead.exists() and mine.exists() and young.exists()
+    assert not dead.exists() and mine.exists() and other.exists()
 
 
 def test_spill_files_are_readable_by_their_owner_only(tmp_path) -> None:

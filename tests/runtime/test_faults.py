@@ -1,15 +1,21 @@
 """Faults: a worker process killed mid-run is replaced and its partitions re-run; the
 result is identical, nothing hangs, no row is lost. A worker that keeps dying fails the
-run with a clear message after a bounded number of retries."""
+run with a clear message after a bounded number of retries. A worker that stops (SIGSTOP)
+is found silent, killed and replaced the same way; a busy one is left alone."""
 from __future__ import annotations
 
+import os
 import random
+import signal
+import threading
+import time
 
 import pytest
 
 import dfl
 from dfl.errors import DflError
 from dfl.runtime.pool import LocalPool
+from dfl.runtime.stats import stats_json
 
 TC = """
 input edge(x: int, y: int)
@@ -141,3 +147,79 @@ def test_a_worker_killed_during_pipelined_rounds_restarts_the_tick(monkeypatch) 
     assert len(kills) == 1
     assert got["dist"] == want["dist"]
     assert got.dist.plan.stats.retries == 1
+
+
+@pytest.mark.parametrize("schedule", ["pipelined", "stages"])
+def test_a_stopped_worker_is_killed_replaced_and_the_result_is_identical(schedule: str, monkeypatch) -> None:
+    """Without the liveness check the run waits for the stopped worker forever: a watchdog
+    kills it after 60 s so that the test fails instead of hanging."""
+    monkeypatch.setenv("DFL_WORKER_TIMEOUT", "1")
+    prog = dfl.compile(TC)
+    rows = _edges()
+    want = prog.run(target="interp", edge=rows)
+    stopped: list[int] = []
+
+    def hook(tick: int, stage: int, where) -> None:
+        pool, home = where
+        if stage == 1 and not stopped:
+            stopped.append(pool.pid(home[0]))
+            os.kill(stopped[0], signal.SIGSTOP)
+
+    watchdog = threading.Timer(60, lambda: [os.kill(p, signal.SIGKILL) for p in stopped])
+    watchdog.start()
+    t0 = time.monotonic()
+    try:
+        with LocalPool(2) as pool:
+            got = prog.run(edge=rows, workers=2, pool=pool, on_stage=hook, schedule=schedule)
+            took = time.monotonic() - t0
+            assert pool.stats.replaced == 1
+    finally:
+        watchdog.cancel()
+    assert stopped and took < 30
+    assert got["path"] == want["path"] and got["n"] == want["n"]
+    assert got.dist.plan.stats.retries == 1
+    assert stats_json(got.dist)["pool"]["hung"] == 1  # --stats-json, and --stats, say so
+
+
+def test_a_worker_busy_in_a_long_kernel_is_not_killed(monkeypatch) -> None:
+    """A numba kernel holds the GIL, so a busy worker's heartbeat thread is silent for as
+    long as a kernel runs; its CPU time shows it is alive. Kernels here hold the GIL for
+    longer than the 0.2 s timeout: counting heartbeats alone, this test fails."""
+    monkeypatch.setenv("DFL_WORKER_TIMEOUT", "0.2")
+    prog = dfl.compile(TC)
+    rows = _edges(5, nodes=1500, m=4000)
+    want = prog.run(edge=rows)  # one process
+    with LocalPool(2) as pool:
+        got = prog.run(edge=rows, workers=2, pool=pool)
+        assert pool.stats.replaced == 0 and pool.stats.hung == 0
+    assert got["path"] == want["path"] and got["n"] == want["n"]
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "inf"])
+def test_a_bad_worker_timeout_is_a_usage_error(value: str, monkeypatch) -> None:
+    monkeypatch.setenv("DFL_WORKER_TIMEOUT", value)
+    with pytest.raises(DflError) as e:
+        LocalPool(1)
+    assert e.value.kind == "usage" and "DFL_WORKER_TIMEOUT" in e.value.message
+
+
+def test_a_worker_timeout_of_zero_turns_the_check_off(monkeypatch) -> None:
+    monkeypatch.setenv("DFL_WORKER_TIMEOUT", "0")
+    with LocalPool(1) as pool:
+        assert pool.watch.timeout_s is None
+
+
+def test_a_worker_that_keeps_hanging_fails_the_run_clearly(monkeypatch) -> None:
+    monkeypatch.setenv("DFL_WORKER_TIMEOUT", "0.5")
+    prog = dfl.compile(TC)
+
+    def always(tick: int, stage: int, where) -> None:
+        pool, home = where
+        os.kill(pool.pid(home[0]), signal.SIGSTOP)
+
+    with LocalPool(2) as pool:
+        with pytest.raises(DflError) as e:
+            prog.run(edge=_edges(), workers=2, pool=pool, on_stage=always)
+        assert pool.stats.hung == 4
+    assert e.value.kind == "runtime" and "giving up after 3 retries" in e.value.message
+    assert "killed after" in e.value.message and "without a sign of life" in e.value.message
