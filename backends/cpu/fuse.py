@@ -152,6 +152,10 @@ class _Source:
             self.lines.append(f"{indent}if {a[1]} == 0:")
             self.lines.append(f"{indent}    return i, np.float64({a[0]}), np.float64({a[1]}), {kind!r}, outs")
             body = {"div": f"{a[0]} / {a[1]}", "floordiv": f"{a[0]} // {a[1]}", "mod": f"{a[0]} % {a[1]}"}[op]
+            if op == "floordiv" and e.type == Type.INT:
+                # numba's int64 `//` gives 0 for INT_MIN // -1; the language wraps to INT_MIN,
+                # which is what negation gives (x // -1 == -x, wrapping)
+                body = f"-{a[0]} if {a[1]} == -1 else {a[0]} // {a[1]}"
             self.lines.append(f"{indent}{v} = {body}")
             return v
         if op == "neg":

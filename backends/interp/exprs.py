@@ -6,6 +6,7 @@ keeps the interpreter simple and several times faster; the semantics are the bui
 """
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any, Callable
 
@@ -40,6 +41,7 @@ _HELPERS: dict[str, Any] = {
     "_fdiv": _checked("//", operator.floordiv),
     "_mod": _checked("%", operator.mod),
     "_wrap": wrap64,
+    "_NAN": math.nan,
     **{f"_b_{name}": b.impl for name, b in BUILTINS.items()},
 }
 
@@ -97,10 +99,18 @@ class _Gen:
         return self.ns["_f"]
 
 
+def _one_nan(src: str) -> str:
+    """Every NaN a row holds is the one object `math.nan`: Python's sets find a row by
+    identity before equality, so rows that differ only in which NaN object they hold are
+    then one row (a relation is a set, and the cpu backend's NaNs are all equal)."""
+    return f"(_v if (_v := {src}) == _v else _NAN)"
+
+
 def row_function(exprs: tuple[IRExpr, ...]) -> Callable[[list[tuple]], list[tuple]]:
     """rows -> [tuple(exprs) for each row]"""
     g = _Gen()
-    body = ", ".join(g.src(e) for e in exprs)
+    body = ", ".join(_one_nan(g.src(e)) if e.type == Type.FLOAT and not isinstance(e, (Col, Lit)) else g.src(e)
+                     for e in exprs)
     return g.compile(f"def _f(rows):\n    return [({body}{',' if exprs else ''}) for r in rows]\n")
 
 
