@@ -12,11 +12,12 @@ from importlib import resources
 from typing import Any
 
 import lark
-from lark import Token, Transformer, v_args
+from lark import Token, Transformer_NonRecursive, v_args
 
 from dfl.errors import DflError, Span
 from dfl.ir.types import BASE_TYPES, LATTICE_OPS, Type
 from dfl.lang import ast
+from dfl.lang.limits import check_raw_nesting
 from dfl.lang.syntax_errors import syntax_error
 from dfl.runtime.values import INT_MAX, INT_MIN
 from dfl.stdlib.builtins import BUILTINS
@@ -66,6 +67,11 @@ def parse(source: str, file: str = "<string>") -> ast.Program:
         if isinstance(e.orig_exc, DflError):
             e.orig_exc.source = source
             raise e.orig_exc from None
+        raise
+    try:
+        check_raw_nesting(items, _Group)
+    except DflError as e:
+        e.source = source
         raise
     prog = ast.Program(file=file, source=source)
     pending: list[ast.Annotation] = []
@@ -232,7 +238,7 @@ def _in_range(c: ast.Const) -> ast.Const:
 
 
 @v_args(meta=True)
-class _Builder(Transformer):
+class _Builder(Transformer_NonRecursive):
     def __init__(self, file: str, source: str) -> None:
         super().__init__()
         self.file = file

@@ -23,6 +23,9 @@ _CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 _WRAP = "(((({}) + 9223372036854775808) & 18446744073709551615) - 9223372036854775808)"
 
 
+_MAX_PARENS = 40  # parentheses in one generated expression before it moves to a helper
+
+
 def _show(v: Any) -> str:
     return repr(v) if isinstance(v, (float, str)) else str(v)
 
@@ -62,6 +65,18 @@ class _Gen:
         return name
 
     def src(self, e: IRExpr) -> str:
+        """The source of e over the row `r`. A deep expression is cut into helper functions
+        of `r` (a call where the subexpression stood, so `if` and `and` still evaluate lazily):
+        Python's parser refuses more than 200 nested parentheses, and every int operation
+        adds four."""
+        code = self._src(e)
+        if code.count("(") <= _MAX_PARENS:
+            return code
+        name = f"_h{len(self.ns)}"
+        exec(compile(f"def {name}(r):\n    return {code}\n", "<dfl-interp>", "exec"), self.ns)
+        return f"{name}(r)"
+
+    def _src(self, e: IRExpr) -> str:
         if isinstance(e, Col):
             return f"r[{e.index}]"
         if isinstance(e, Lit):
