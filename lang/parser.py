@@ -304,6 +304,7 @@ class _Builder(Transformer_NonRecursive):
         ret, lat = c[-2]
         if lat:
             raise DflError("a function returns a plain type, not a lattice", self._span(meta), source=self.source)
+        check_raw_nesting([c[-1]], _Group)  # before classifying it, which recurses
         return ast.FnDef(str(name), params, ret, _expr(c[-1], set()), self._span(meta))
 
     def param(self, meta, c):
@@ -339,6 +340,7 @@ class _Builder(Transformer_NonRecursive):
         return ast.Head(str(c[0]), tuple(self._head_arg(a) for a in c[2:]), self._span(meta), dest)
 
     def _head_arg(self, raw):
+        check_raw_nesting([raw], _Group)  # before classifying it, which recurses
         # In a head, count()/sum(e)/mean(e) and one-argument min/max are aggregates.
         if isinstance(raw, ast.Call) and raw.name in ast.AGGREGATES:
             if raw.name == "count" and not raw.args:
