@@ -41,6 +41,10 @@ def _too_deep(what: str, span) -> DflError:
                     hint="name intermediate results with bindings (`t = …, u = t + …`) or split the rule")
 
 
+_LEAVES = (str, int, float, bool, type(None), ast.Var, ast.Const)  # nothing nests inside these
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def check_raw_nesting(items: Iterable[Any], group_type: type) -> None:
     """The parser's raw items (before classification): expressions and parenthesised groups
     each nest at most MAX_DEPTH deep. Iterative: the point is not to recurse that deep."""
@@ -56,9 +60,16 @@ def check_raw_nesting(items: Iterable[Any], group_type: type) -> None:
             if groups > MAX_DEPTH:
                 raise _too_deep("this parenthesised group", x.span)
         if isinstance(x, (tuple, list)):
-            stack.extend((c, depth, groups) for c in x)
-        elif dataclasses.is_dataclass(x) and not isinstance(x, type):
-            stack.extend((getattr(x, f.name), depth, groups) for f in dataclasses.fields(x) if f.name != "span")
+            stack.extend((c, depth, groups) for c in x if not isinstance(c, _LEAVES))
+        else:
+            names = _FIELDS.get(type(x))
+            if names is None:
+                names = _FIELDS[type(x)] = tuple(f.name for f in dataclasses.fields(x) if f.name != "span") \
+                    if dataclasses.is_dataclass(x) and not isinstance(x, type) else ()
+            for n in names:
+                c = getattr(x, n)
+                if not isinstance(c, _LEAVES):
+                    stack.append((c, depth, groups))
 
 
 class Inlined:
