@@ -18,6 +18,7 @@ from dfl.lang import ast
 
 MAX_DEPTH = 256
 MAX_NODES = 100_000
+MAX_ALTERNATIVES = 4096  # rules one rule's `;` groups expand to (each group multiplies them)
 
 _EXPRS = (ast.Call, ast.BinOp, ast.Compare, ast.Neg, ast.Not, ast.If)
 

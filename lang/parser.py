@@ -17,7 +17,7 @@ from lark import Token, Transformer_NonRecursive, v_args
 from dfl.errors import DflError, Span
 from dfl.ir.types import BASE_TYPES, LATTICE_OPS, Type
 from dfl.lang import ast
-from dfl.lang.limits import check_raw_nesting
+from dfl.lang.limits import MAX_ALTERNATIVES, check_raw_nesting
 from dfl.lang.syntax_errors import syntax_error
 from dfl.runtime.values import INT_MAX, INT_MIN
 from dfl.stdlib.builtins import BUILTINS
@@ -91,6 +91,11 @@ def parse(source: str, file: str = "<string>") -> ast.Program:
         else:  # a raw rule: (kind, heads, body, span)
             kind, heads, body, span = item
             try:
+                if body is not None and (n := _dnf_size(body, fn_names)) > MAX_ALTERNATIVES:
+                    raise DflError(f"this rule's `;` alternatives expand to {n:,} rules (at most "
+                                   f"{MAX_ALTERNATIVES:,})", span,
+                                   hint="each `(a ; b)` group doubles the rules; put the alternatives in "
+                                        "a relation of their own: `ab(x) :- a(x). ab(x) :- b(x).`")
                 disjuncts = _dnf(body, fn_names) if body is not None else [()]
             except DflError as err:
                 errors.append(err)
@@ -129,6 +134,19 @@ def _dnf(disj: tuple[tuple[Any, ...], ...], fn_names: set[str]) -> list[tuple[as
         for combo in itertools.product(*choices):
             out.append(tuple(l for part in combo for l in part))
     return out
+
+
+def _dnf_size(disj: tuple[tuple[Any, ...], ...], fn_names: set[str]) -> int:
+    """How many conjunctions _dnf makes, counted without making them."""
+    total = 0
+    for conj in disj:
+        n = 1
+        for raw in conj:
+            if isinstance(raw, _Group) and not (len(raw.disj) == 1 and len(raw.disj[0]) == 1
+                                                and not _is_literal_only(raw.disj[0][0], fn_names)):
+                n *= _dnf_size(raw.disj, fn_names)
+        total += n
+    return total
 
 
 def _literal_choices(raw: Any, fn_names: set[str]) -> list[tuple[ast.Literal, ...]]:

@@ -121,3 +121,17 @@ def test_functions_that_share_a_parameter_inline_within_the_limit(monkeypatch, t
                                                     for i in range(1, 8))
     got = run_everywhere(fns + H + "o(y) :- a(x), y = f7(x).\n", [(1,)], monkeypatch, tmp_path)
     assert got == [((1 + 1) * 2 ** 7,)]
+
+
+def test_a_rule_whose_alternatives_expand_exponentially_fails_fast() -> None:
+    """24 `(a ; b)` groups in one 400-byte rule made 16 million rules (a minute, a gigabyte)."""
+    body = ", ".join(["(a(x) ; a(x))"] * 24)
+    start = time.perf_counter()
+    err = compile_error(H + f"o(x) :- {body}.\n")
+    assert time.perf_counter() - start < 5
+    assert "16,777,216 rules" in str(err) and err.span.line == 3
+
+
+def test_alternatives_within_the_limit_expand(monkeypatch, tmp_path) -> None:
+    body = ", ".join(["(a(x) ; a(x))"] * 4)  # 16 rules, one result
+    assert run_everywhere(H + f"o(x) :- {body}.\n", [(1,), (2,)], monkeypatch, tmp_path) == [(1,), (2,)]
