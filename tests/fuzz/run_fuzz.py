@@ -1,8 +1,8 @@
 """The nightly fuzz run of `dfl check`: `python tests/fuzz/run_fuzz.py --cases N --seed S`.
 
-Prints how many cases ran and the crash buckets (exit status, exception, innermost frame)
-with a count and the first case of each, saved under --save DIR to reproduce it; exits 1
-if any case crashed. tests/fuzz/test_fuzz_check.py runs a bounded slice of the same.
+Prints how many cases ran and the crash buckets (exit status, exception, innermost frame;
+or "slow": a case over SLOW_S seconds) with a count and the first case of each, saved
+under --save DIR to reproduce it; exits 1 if any case crashed. tests/fuzz/test_fuzz_check.py runs a bounded slice of the same.
 """
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mutate import check_case, corpus, mutate  # noqa: E402
 
 
+SLOW_S = 10
+
+
 def run(cases: int, seed: int, save: Path | None = None, quiet: bool = False) -> dict[str, int]:
     rng = random.Random(seed)
     progs = corpus()
@@ -26,7 +29,10 @@ def run(cases: int, seed: int, save: Path | None = None, quiet: bool = False) ->
     for i in range(cases):
         name, src = rng.choice(progs)
         case = mutate(src, rng)
+        t0 = time.perf_counter()
         bucket = check_case(case)
+        if bucket is None and time.perf_counter() - t0 > SLOW_S:
+            bucket = f"slow: over {SLOW_S} s"  # a check that never ends is a crash too
         if bucket is not None:
             buckets[bucket] += 1
             if bucket not in first:
