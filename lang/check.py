@@ -13,6 +13,7 @@ import networkx as nx
 from dfl.errors import DflError
 from dfl.ir.types import Type
 from dfl.lang import ast
+from dfl.lang.limits import Inlined
 from dfl.lang.monotone import check_lattice_flow
 from dfl.lang.safety import Step, check_head_safety, names, plan_body
 from dfl.lang.strata import Stratum, stratify
@@ -63,9 +64,17 @@ def check(prog: ast.Program) -> CheckedProgram:
         errors.append(DflError(f"agents are not supported yet (agent {agent.name})", agent.span,
                                hint="agents, `@` sends and `dfl serve` come in a later release"))
     _check_annotations(prog, errors, warnings)
+    inlined = None
+    if not errors:
+        try:
+            inlined = Inlined(fns, _callees_first(fns))
+        except DflError as e:
+            errors.append(e)
     rules: list[CheckedRule] = []
     for i, rule in enumerate(prog.rules):
         try:
+            for e in _rule_exprs(rule) if inlined else ():
+                inlined.check(e)
             rules.append(_check_rule(i, rule, relations, fns))
         except DflError as e:
             errors.extend(e.all())
@@ -191,6 +200,32 @@ def _check_fns(prog: ast.Program, relations: dict[str, ast.Decl], errors: list[D
         except DflError as e:
             errors.append(e)
     return fns
+
+
+def _callees_first(fns: dict[str, ast.FnDef]) -> list[str]:
+    calls = nx.DiGraph()
+    for f in fns.values():
+        calls.add_node(f.name)
+        calls.add_edges_from((f.name, c) for c in _calls(f.body) if c in fns)
+    return list(reversed(list(nx.topological_sort(calls))))
+
+
+def _rule_exprs(rule: ast.Rule):
+    """Every expression of a rule: head arguments, atom arguments, tests, generators, aggregates."""
+    yield from rule.head.args
+    lits = list(rule.body)
+    while lits:
+        lit = lits.pop()
+        if isinstance(lit, ast.Negation):
+            lit = lit.atom
+        if isinstance(lit, ast.Atom):
+            yield from lit.args
+        elif isinstance(lit, (ast.Filter, ast.Generator)):
+            yield lit.expr
+        elif isinstance(lit, ast.BodyAgg):
+            yield lit.result
+            yield lit.arg
+            lits.extend(lit.body)
 
 
 def _calls(e: ast.Expr) -> list[str]:

@@ -11,11 +11,12 @@ from functools import lru_cache
 from typing import Any
 
 import lark
-from lark import Token, Transformer, v_args
+from lark import Token, Transformer_NonRecursive, v_args
 
 from dfl.errors import DflError, Span
 from dfl.ir.types import BASE_TYPES, LATTICE_OPS, Type
 from dfl.lang import ast
+from dfl.lang.limits import MAX_ALTERNATIVES, check_raw_nesting
 from dfl.lang.syntax_errors import syntax_error
 from dfl.runtime.values import INT_MAX, INT_MIN
 from dfl.stdlib.builtins import BUILTINS
@@ -60,6 +61,11 @@ def parse(source: str, file: str = "<string>") -> ast.Program:
             e.orig_exc.source = source
             raise e.orig_exc from None
         raise
+    try:
+        check_raw_nesting(items, _Group)
+    except DflError as e:
+        e.source = source
+        raise
     prog = ast.Program(file=file, source=source)
     pending: list[ast.Annotation] = []
     errors: list[DflError] = []
@@ -78,6 +84,11 @@ def parse(source: str, file: str = "<string>") -> ast.Program:
         else:  # a raw rule: (kind, heads, body, span)
             kind, heads, body, span = item
             try:
+                if body is not None and (n := _dnf_size(body, fn_names)) > MAX_ALTERNATIVES:
+                    raise DflError(f"this rule's `;` alternatives expand to {n:,} rules (at most "
+                                   f"{MAX_ALTERNATIVES:,})", span,
+                                   hint="each `(a ; b)` group doubles the rules; put the alternatives in "
+                                        "a relation of their own: `ab(x) :- a(x). ab(x) :- b(x).`")
                 disjuncts = _dnf(body, fn_names) if body is not None else [()]
             except DflError as err:
                 errors.append(err)
@@ -116,6 +127,19 @@ def _dnf(disj: tuple[tuple[Any, ...], ...], fn_names: set[str]) -> list[tuple[as
         for combo in itertools.product(*choices):
             out.append(tuple(l for part in combo for l in part))
     return out
+
+
+def _dnf_size(disj: tuple[tuple[Any, ...], ...], fn_names: set[str]) -> int:
+    """How many conjunctions _dnf makes, counted without making them."""
+    total = 0
+    for conj in disj:
+        n = 1
+        for raw in conj:
+            if isinstance(raw, _Group) and not (len(raw.disj) == 1 and len(raw.disj[0]) == 1
+                                                and not _is_literal_only(raw.disj[0][0], fn_names)):
+                n *= _dnf_size(raw.disj, fn_names)
+        total += n
+    return total
 
 
 def _literal_choices(raw: Any, fn_names: set[str]) -> list[tuple[ast.Literal, ...]]:
@@ -225,7 +249,7 @@ def _in_range(c: ast.Const) -> ast.Const:
 
 
 @v_args(meta=True)
-class _Builder(Transformer):
+class _Builder(Transformer_NonRecursive):
     def __init__(self, file: str, source: str) -> None:
         super().__init__()
         self.file = file
@@ -291,6 +315,7 @@ class _Builder(Transformer):
         ret, lat = c[-2]
         if lat:
             raise DflError("a function returns a plain type, not a lattice", self._span(meta), source=self.source)
+        check_raw_nesting([c[-1]], _Group)  # before classifying it, which recurses
         return ast.FnDef(str(name), params, ret, _expr(c[-1], set()), self._span(meta))
 
     def param(self, meta, c):
@@ -326,6 +351,7 @@ class _Builder(Transformer):
         return ast.Head(str(c[0]), tuple(self._head_arg(a) for a in c[2:]), self._span(meta), dest)
 
     def _head_arg(self, raw):
+        check_raw_nesting([raw], _Group)  # before classifying it, which recurses
         # In a head, count()/sum(e)/mean(e) and one-argument min/max are aggregates.
         if isinstance(raw, ast.Call) and raw.name in ast.AGGREGATES:
             if raw.name == "count" and not raw.args:

@@ -86,8 +86,7 @@ def plan_body(lits: tuple[ast.Literal, ...], bound0: set[str], head_vars: set[st
         return None
 
     def ready_costly(lit: ast.Literal) -> Step | None:
-        if isinstance(lit, ast.Generator) and lit.var.name not in bound \
-                and names(ast.expr_vars(lit.expr)) <= bound:
+        if isinstance(lit, ast.Generator) and names(ast.expr_vars(lit.expr)) <= bound:
             return Step("gen", lit, var=lit.var.name, expr=lit.expr)
         if isinstance(lit, ast.BodyAgg):
             corr = outer_vars(lit)
@@ -125,12 +124,26 @@ def plan_body(lits: tuple[ast.Literal, ...], bound0: set[str], head_vars: set[st
         if step is None:
             raise _unsafe(pending, bound, lits, head_vars)
         pending.remove(step.lit)
+        if step.kind == "gen" and step.var in bound:
+            steps.extend(_membership(step, len(steps)))
+            bound.add(steps[-2].var)
+            continue
         steps.append(step)
         if step.kind == "atom":
             bound |= names(ast.literal_vars(step.lit))
         elif step.var is not None:
             bound.add(step.var)
     return steps, bound
+
+
+def _membership(gen: Step, n: int) -> list[Step]:
+    """`v in e` with v already bound is a membership test, as a bound variable anywhere in
+    Soufflé is an equality test: the elements go to a fresh variable (a name no program can
+    write), then a filter keeps the rows where it equals v."""
+    lit: ast.Generator = gen.lit
+    fresh = ast.Var(f"{lit.var.name}'{n}", lit.var.span)
+    test = ast.Compare("=", lit.var, fresh, lit.span)
+    return [Step("gen", lit, var=fresh.name, expr=gen.expr), Step("filter", ast.Filter(test, lit.span), expr=test)]
 
 
 _RISKY_OPS = {"/", "//", "%"}
@@ -181,7 +194,9 @@ def _unsafe(pending: list[ast.Literal], bound: set[str], lits: tuple[ast.Literal
                     hint = (f"'{v.name}' is local to the aggregate `{agg.func} … : …`; to use it in a test, "
                             f"put the test inside the aggregate's braces: `{agg.func} … : {{ …, test }}`")
             return DflError(f"unsafe rule: variable '{v.name}' in {what} is not bound", v.span, hint=hint)
-    lit = pending[0]
+    lit = next((x for x in pending if isinstance(x, ast.BodyAgg)), None)
+    if lit is None:  # every other literal had a free variable to name above
+        return DflError("unsafe rule: a literal's variables are never bound", pending[0].span)
     shared = sorted(v for v in names([x for l in lit.body for x in ast.literal_vars(l)]) - bound
                     if any(v in names(ast.literal_vars(o)) for o in lits if o is not lit)
                     or v in head_vars)

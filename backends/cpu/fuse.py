@@ -83,7 +83,8 @@ def find_chains(g: Graph) -> dict[str, Chain]:
         cur = n
         while True:
             src = g.node(cur.inputs[0]) if cur.inputs and cur.inputs[0] in g else None
-            if src is None or not _fusible_node(src, g) or len(users.get(src.id, ())) != 1:
+            if src is None or not _fusible_node(src, g) or len(users.get(src.id, ())) != 1 \
+                    or sum(map(_divisions, run)) + _divisions(src) > MAX_DIVISIONS:
                 break
             run.append(src)
             cur = src
@@ -98,10 +99,38 @@ def _fusible_node(n: Node, g: Graph) -> bool:
     if n.schema.arity == 0:
         return False
     if n.op == "filter":
-        return fusible(n.attr("pred"))
+        return fusible(n.attr("pred")) and _divisions(n) <= MAX_DIVISIONS
     if n.op == "map":
-        return all(fusible(e) for e in n.attr("exprs"))
+        return all(fusible(e) for e in n.attr("exprs")) and _divisions(n) <= MAX_DIVISIONS
     return False
+
+
+# each division is a branch out of the loop (the division-by-zero report), and numba's SSA
+# pass recurses once per branch: a few hundred of them in one kernel exhaust Python's stack
+MAX_DIVISIONS = 32
+
+
+def _divisions(n: Node) -> int:
+    todo = [n.attr("pred")] if n.op == "filter" else list(n.attr("exprs"))
+    count = 0
+    while todo:
+        e = todo.pop()
+        if not isinstance(e, (Col, Lit)):
+            count += e.op in ("div", "floordiv", "mod")
+            todo.extend(e.args)
+    return count
+
+
+_MAX_PARENS = 16  # parentheses in one generated expression before it becomes a statement
+
+
+def _float_literal(v: float) -> str:
+    """A float as generated code reads it: `repr` gives `inf` and `nan`, which are no names."""
+    if v != v:
+        return "np.nan"
+    if v in (float("inf"), float("-inf")):
+        return "np.inf" if v > 0 else "-np.inf"
+    return repr(v)
 
 
 class _Source:
@@ -116,11 +145,23 @@ class _Source:
         return f"t{self.tmp}"
 
     def expr(self, e: IRExpr, cols: list[str], indent: str) -> str:
+        """The source of e; a deep expression is cut into statements, since Python's parser
+        refuses more than 200 nested parentheses and numba's typing recurses per level. A
+        temporary computes a branch of `if` or a later conjunct of `and` eagerly, which is
+        harmless: no fusible operator fails except division, never fused under a guard."""
+        code = self._expr(e, cols, indent)
+        if code.count("(") > _MAX_PARENS:
+            v = self.var()
+            self.lines.append(f"{indent}{v} = {code}")
+            return v
+        return code
+
+    def _expr(self, e: IRExpr, cols: list[str], indent: str) -> str:
         if isinstance(e, Col):
             return cols[e.index]
         if isinstance(e, Lit):
             if e.type == Type.FLOAT:
-                return f"np.float64({float(e.value)!r})"
+                return f"np.float64({_float_literal(float(e.value))})"
             if e.type == Type.BOOL:
                 return "True" if e.value else "False"
             return f"np.int64({int(e.value)})"
@@ -134,6 +175,10 @@ class _Source:
             self.lines.append(f"{indent}if {a[1]} == 0:")
             self.lines.append(f"{indent}    return i, np.float64({a[0]}), np.float64({a[1]}), {kind!r}, outs")
             body = {"div": f"{a[0]} / {a[1]}", "floordiv": f"{a[0]} // {a[1]}", "mod": f"{a[0]} % {a[1]}"}[op]
+            if op == "floordiv" and e.type == Type.INT:
+                # numba's int64 `//` gives 0 for INT_MIN // -1; the language wraps to INT_MIN,
+                # which is what negation gives (x // -1 == -x, wrapping)
+                body = f"-{a[0]} if {a[1]} == -1 else {a[0]} // {a[1]}"
             self.lines.append(f"{indent}{v} = {body}")
             return v
         if op == "neg":

@@ -6,6 +6,7 @@ keeps the interpreter simple and several times faster; the semantics are the bui
 """
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any, Callable
 
@@ -20,6 +21,9 @@ _CMP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 # outer parentheses matter: the result is an operand of the enclosing expression
 # (`i * (i + i)` must not read as `i * (wrapped(i + i) + C & M) - C`)
 _WRAP = "(((({}) + 9223372036854775808) & 18446744073709551615) - 9223372036854775808)"
+
+
+_MAX_PARENS = 40  # parentheses in one generated expression before it moves to a helper
 
 
 def _show(v: Any) -> str:
@@ -40,6 +44,7 @@ _HELPERS: dict[str, Any] = {
     "_fdiv": _checked("//", operator.floordiv),
     "_mod": _checked("%", operator.mod),
     "_wrap": wrap64,
+    "_NAN": math.nan,
     **{f"_b_{name}": b.impl for name, b in BUILTINS.items()},
 }
 
@@ -60,6 +65,18 @@ class _Gen:
         return name
 
     def src(self, e: IRExpr) -> str:
+        """The source of e over the row `r`. A deep expression is cut into helper functions
+        of `r` (a call where the subexpression stood, so `if` and `and` still evaluate lazily):
+        Python's parser refuses more than 200 nested parentheses, and every int operation
+        adds four."""
+        code = self._src(e)
+        if code.count("(") <= _MAX_PARENS:
+            return code
+        name = f"_h{len(self.ns)}"
+        exec(compile(f"def {name}(r):\n    return {code}\n", "<dfl-interp>", "exec"), self.ns)
+        return f"{name}(r)"
+
+    def _src(self, e: IRExpr) -> str:
         if isinstance(e, Col):
             return f"r[{e.index}]"
         if isinstance(e, Lit):
@@ -97,10 +114,18 @@ class _Gen:
         return self.ns["_f"]
 
 
+def _one_nan(src: str) -> str:
+    """Every NaN a row holds is the one object `math.nan`: Python's sets find a row by
+    identity before equality, so rows that differ only in which NaN object they hold are
+    then one row (a relation is a set, and the cpu backend's NaNs are all equal)."""
+    return f"(_v if (_v := {src}) == _v else _NAN)"
+
+
 def row_function(exprs: tuple[IRExpr, ...]) -> Callable[[list[tuple]], list[tuple]]:
     """rows -> [tuple(exprs) for each row]"""
     g = _Gen()
-    body = ", ".join(g.src(e) for e in exprs)
+    body = ", ".join(_one_nan(g.src(e)) if e.type == Type.FLOAT and not isinstance(e, (Col, Lit)) else g.src(e)
+                     for e in exprs)
     return g.compile(f"def _f(rows):\n    return [({body}{',' if exprs else ''}) for r in rows]\n")
 
 
