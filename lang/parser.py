@@ -17,7 +17,7 @@ from dfl.errors import DflError, Span
 from dfl.ir.types import BASE_TYPES, LATTICE_OPS, Type
 from dfl.lang import ast
 from dfl.lang.syntax_errors import syntax_error
-from dfl.runtime.values import INT_MAX, INT_MIN
+from dfl.ir.values import INT_MAX, INT_MIN
 from dfl.stdlib.builtins import BUILTINS
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from dfl.ir.types import Type
-from dfl.runtime.values import INT_MAX, INT_MIN, wrap64
+from dfl.ir.values import INT_MAX, INT_MIN, wrap64
 from dfl.stdlib.hashing import stable_hash
 
 I, F, S, B = Type.INT, Type.FLOAT, Type.STR, Type.BOOL
