@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from dfl.ir.builtin_sigs import SIGS
 from dfl.ir.expr import ARITH_OPS, CMP_OPS, Col, Fn, Lit
 from dfl.ir.graph import OPS, Graph, Node
 from dfl.ir.types import Schema, Type
@@ -364,9 +365,7 @@ def _fn_typing(op: str, args: list[Type], result: Type) -> str | None:
     elif op == "float":
         ok = args == [I] and result == F
     else:
-        from dfl.stdlib.builtins import BUILTINS  # late: the stdlib is a layer above the IR
-
-        b = BUILTINS.get(op)
+        b = SIGS.get(op)
         if b is None:
             return "unknown function"
         if len(args) not in b.arities:

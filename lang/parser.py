@@ -14,11 +14,11 @@ import lark
 from lark import Token, Transformer, v_args
 
 from dfl.errors import DflError, Span
+from dfl.ir.builtin_sigs import SIGS
 from dfl.ir.types import BASE_TYPES, LATTICE_OPS, Type
+from dfl.ir.values import INT_MAX, INT_MIN
 from dfl.lang import ast
 from dfl.lang.syntax_errors import syntax_error
-from dfl.ir.values import INT_MAX, INT_MIN
-from dfl.stdlib.builtins import BUILTINS
 
 
 @lru_cache(maxsize=1)
@@ -105,7 +105,7 @@ def _with(obj, **changes):
 
 
 def _is_atom_name(name: str, fn_names: set[str]) -> bool:
-    return name not in BUILTINS and name not in fn_names
+    return name not in SIGS and name not in fn_names
 
 
 def _dnf(disj: tuple[tuple[Any, ...], ...], fn_names: set[str]) -> list[tuple[ast.Literal, ...]]:
