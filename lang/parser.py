@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import lark
@@ -18,15 +17,8 @@ from dfl.ir.builtin_sigs import SIGS
 from dfl.ir.types import BASE_TYPES, LATTICE_OPS, Type
 from dfl.ir.values import INT_MAX, INT_MIN
 from dfl.lang import ast
+from dfl.lang.parse_table import grammar
 from dfl.lang.syntax_errors import syntax_error
-
-
-@lru_cache(maxsize=1)
-def grammar() -> lark.Lark:
-    # the parser shipped in the package (parse_table.py), never a cache in a shared folder
-    from dfl.lang import parse_table
-
-    return parse_table.load()
 
 
 @dataclass(frozen=True)
