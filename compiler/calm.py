@@ -26,7 +26,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dfl.errors import DflError, Span
-from dfl.ir.graph import OPS, Graph, Node
+from dfl.ir.graph import Graph, Node
+from dfl.ir.ops import blocks, op_monotone
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ def analyze(graph: Graph) -> CalmReport:
         by_node.setdefault(p.node, []).append(p)
     nodes: dict[str, NodeCalm] = {}
     for i, n in flat.nodes.items():
-        op_mono = _op_monotone(n)
+        op_mono = op_monotone(n)
         ups = _ordered(taint[i], by_node)
         if own[i]:
             reason = "; ".join(p.reason for p in by_node[alias.get(i, i)])
@@ -185,11 +186,9 @@ def analyze(graph: Graph) -> CalmReport:
     return CalmReport(nodes, outputs, points, tables, needs, lat)
 
 
-def _op_monotone(n: Node) -> bool:
-    if n.op == "defer" and n.attr("mode") == "delete":
-        return False  # the op table calls defer monotone: as an insertion it is
-    spec = OPS.get(n.op)
-    return spec.monotone if spec is not None else n.monotone
+def _barrier_inputs(n: Node) -> list[str]:
+    """The inputs that must be complete before n emits (the op table's barrier)."""
+    return [i for k, i in enumerate(n.inputs) if blocks(n.op, k)]
 
 
 def _ordered(ids: set[str], by_node: dict[str, list[CoordinationPoint]]) -> list[str]:
@@ -273,13 +272,13 @@ def _points(flat: _Flat) -> tuple[list[CoordinationPoint], dict[str, str]]:
         if n.op == "anti_join":
             if g.node(n.inputs[1]).op == "aggregate":
                 continue  # the 0 for empty groups of a count/sum: part of that aggregation
-            rels = _relations(g, flat.graph, [n.inputs[1]])
+            rels = _relations(g, flat.graph, _barrier_inputs(n))  # the negated side
             neg = ", ".join(f"!{r}" for r in rels) or "a negated relation"
             found.append(CoordinationPoint(i, "negation", n.span, rels,
                                            f"negation {neg}: a row may be emitted only once {_names(rels)} "
                                            f"is complete (a later row would retract it)"))
         elif n.op == "aggregate":
-            rels = _relations(g, flat.graph, [n.inputs[0]])
+            rels = _relations(g, flat.graph, _barrier_inputs(n))
             funcs = ", ".join(sorted({f for f, _ in n.attr("aggs")}))
             found.append(CoordinationPoint(i, "aggregation", n.span, rels,
                                            f"{funcs} over each group: a later row of the group changes an answer "
@@ -293,7 +292,7 @@ def _points(flat: _Flat) -> tuple[list[CoordinationPoint], dict[str, str]]:
                 found.append(CoordinationPoint(i, "deletion", g.node(b).span or n.span, rels,
                                                f"deletion from table {n.attr('rel')}: the rows to delete "
                                                f"(from {_names(rels)}) must be known before its next state is"))
-        elif not _op_monotone(n):
+        elif not op_monotone(n):
             found.append(CoordinationPoint(i, n.op, n.span, (), f"{n.op} is not monotone"))
     merged: dict[tuple, CoordinationPoint] = {}
     alias: dict[str, str] = {}

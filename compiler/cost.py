@@ -3,15 +3,17 @@ exchange moves, and what an operator costs on each device.
 
 Figures are estimates, not promises: input sizes come from the run (row counts of the
 input files or Python rows) when placement runs just before execution, else a default.
-Per-row costs are in nanoseconds, measured on this project's 2-core machine with the cpu
-backend's kernels (benchmarks/README.md); the cuda device's figures are the H100's from
-the kernels' bandwidth bound, so the model already knows a device it cannot use yet.
+Per-row costs are in nanoseconds, per op in the op table (ir/ops.py, `Cost`): measured on
+this project's 2-core machine with the cpu backend's kernels (benchmarks/README.md); the
+cuda device's figures are the H100's from the kernels' bandwidth bound, so the model
+already knows a device it cannot use yet.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from dfl.ir.graph import Node
+from dfl.ir.ops import OPS
 from dfl.ir.types import Type
 
 DEFAULT_ROWS = 100_000  # an input whose size is not known yet
@@ -27,14 +29,13 @@ class Device:
     available: bool  # whether this installation can run on it
 
 
-CPU = Device("cpu", {"join": 12.0, "anti_join": 8.0, "aggregate": 6.0, "distinct": 5.0, "lattice_merge": 8.0,
-                     "fixpoint": 40.0, "map": 1.0, "filter": 1.0, "flat_map": 30.0, "union": 0.5},
+# per-op figures live in the op table (ir/ops.py, OpSpec.cost)
+CPU = Device("cpu", {op: s.cost.cpu_ns for op, s in OPS.items()},
              launch_s=0.0, capacity_bytes=16 << 30, available=True)
-CUDA = Device("cuda", {"join": 0.4, "anti_join": 0.3, "aggregate": 0.2, "distinct": 0.2, "lattice_merge": 0.3,
-                       "fixpoint": 2.0, "map": 0.05, "filter": 0.05, "flat_map": 5.0, "union": 0.05},
+CUDA = Device("cuda", {op: s.cost.cuda_ns for op, s in OPS.items()},
               launch_s=0.002, capacity_bytes=78 << 30, available=False)
 
-SELECTIVITY = {"filter": 0.5, "anti_join": 0.5, "distinct": 0.9, "aggregate": 0.1, "lattice_merge": 0.5}
+SELECTIVITY = {op: s.cost.selectivity for op, s in OPS.items() if s.cost.selectivity is not None}
 
 
 @dataclass
@@ -71,7 +72,7 @@ class CostModel:
 
     def op_seconds(self, n: Node, rows_in: int, device: str = "cpu") -> float:
         d = self.device(device)
-        return d.launch_s + rows_in * d.ns_per_row.get(n.op, 1.0) * 1e-9
+        return d.launch_s + rows_in * d.ns_per_row[n.op] * 1e-9
 
     def move_seconds(self, nbytes: int) -> float:
         return nbytes * self.exchange_ns_per_byte * 1e-9

@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Mapping
 
 from dfl.errors import DflError
+from dfl.ir.builtin_sigs import SIGS
 from dfl.ir.expr import Fn, IRExpr, Lit
 from dfl.ir.types import Type
 from dfl.lang import ast
-from dfl.stdlib.builtins import BUILTINS
 
 F, I, S, B = Type.FLOAT, Type.INT, Type.STR, Type.BOOL
 _BINOPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "//": "floordiv", "%": "mod"}
@@ -72,7 +72,7 @@ def lower_expr(e: ast.Expr, env: Mapping[str, IRExpr], fns: Mapping[str, ast.FnD
             fn = fns[e.name]
             inner = {p.name: coerce(a, p.type) for p, a in zip(fn.params, args)}
             return coerce(lower_expr(fn.body, inner, fns), fn.ret)
-        b = BUILTINS[e.name]
+        b = SIGS[e.name]
         if e.name in _SAME_TYPE and len(args) == 2:
             args = list(_unify(args[0], args[1]))
         result = b.typing([a.type for a in args])

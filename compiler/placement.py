@@ -32,6 +32,7 @@ one hash exchange on c feeds the aggregate.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from dfl.compiler.cost import CostModel
 from dfl.errors import Span
@@ -120,7 +121,7 @@ class _Placer:
         # look at the consumers would; the placed plan hashes on what the consumers need
         self.demand = {} if self.naive else _demands(self.g)
         for n in self.g.nodes:
-            getattr(self, "op_" + n.op, self.op_local)(n)
+            RULES[n.op](self, n)
         return Placed(self.g.with_nodes(self.out), self.notes, self.parts)
 
     # ------------------------------------------------------------ helpers
@@ -188,8 +189,12 @@ class _Placer:
 
     # ------------------------------------------------------------ operators
     def op_local(self, n: Node) -> None:
-        """filter, flat_map, union of equals, result...: where the input is."""
+        """filter, flat_map, an exchange placed before: where the input is."""
         self.emit(n, self.dist[n.inputs[0]] if n.inputs else SINGLE, why="runs where its input is")
+
+    def op_in_body(self, n: Node) -> None:
+        """param, yield: only inside a fixpoint body, which is placed with its fixpoint (op_fixpoint)."""
+        raise ValueError(f"node {n.id}: {n.op} outside a fixpoint body (the verifier rejects this graph)")
 
     def op_source(self, n: Node) -> None:
         col = self.hints.partition.get(n.attr("rel"))
@@ -360,6 +365,17 @@ class _Placer:
             want = Dist("hash", tuple(range(n.schema.arity))) if n.schema.arity else SINGLE
             src = self.move(src, want, "equal rows must meet before output")
         self.emit(n, self.dist[src], (src,), "collected by the driver at the end of the tick")
+
+
+# op -> its placement rule; one per op of the op table (tests/ir/test_op_table.py checks)
+RULES: dict[str, Callable[[_Placer, Node], None]] = {
+    "source": _Placer.op_source, "values": _Placer.op_values, "param": _Placer.op_in_body,
+    "map": _Placer.op_map, "filter": _Placer.op_local, "flat_map": _Placer.op_local,
+    "join": _Placer.op_join, "anti_join": _Placer.op_anti_join, "union": _Placer.op_union,
+    "distinct": _Placer.op_distinct, "aggregate": _Placer.op_aggregate, "lattice_merge": _Placer.op_lattice_merge,
+    "fixpoint": _Placer.op_fixpoint, "result": _Placer.op_result, "exchange": _Placer.op_local,
+    "yield": _Placer.op_in_body, "sink": _Placer.op_sink, "persist": _Placer.op_persist, "defer": _Placer.op_defer,
+}
 
 
 def _demands(g: Graph) -> dict[str, tuple[int, ...]]:

@@ -17,7 +17,7 @@ from dfl.ir.graph import Graph
 from dfl.ir.types import Schema, Type
 from dfl.lang.check import CheckedProgram, check
 from dfl.lang.parser import parse
-from dfl.runtime.values import INT_MAX, INT_MIN, sort_rows
+from dfl.ir.values import INT_MAX, INT_MIN, sort_rows
 
 
 @dataclass

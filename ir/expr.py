@@ -3,7 +3,7 @@
 `Col(i)` is column i of the input row, `Lit` a constant, `Fn(op, args)` an operator or a
 builtin. Operators: add sub mul div floordiv mod neg not and eq ne lt le gt ge if, the
 conversion `float` (an int where a float is expected), and every builtin of
-`dfl.stdlib.builtins` by its name. User functions are inlined when lowering.
+`dfl.ir.builtin_sigs` by its name. User functions are inlined when lowering.
 """
 from __future__ import annotations
 

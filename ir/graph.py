@@ -12,42 +12,8 @@ from typing import Any, Iterable
 import networkx as nx
 
 from dfl.errors import Span
+from dfl.ir.ops import OPS, OpSpec  # noqa: F401  (re-exported: the op table's old home)
 from dfl.ir.types import Schema, storage_of
-
-
-@dataclass(frozen=True)
-class OpSpec:
-    inputs: int  # how many inputs; -1 for any number
-    attrs: tuple[str, ...]
-    monotone: bool
-    doc: str
-
-
-OPS: dict[str, OpSpec] = {
-    "source": OpSpec(0, ("rel", "kind"), True, "rows supplied to this tick: kind input | channel | state | deferred"),
-    "values": OpSpec(0, ("rows",), True, "constant rows (facts)"),
-    "param": OpSpec(0, ("name",), True, "an input of a fixpoint body: full:R, delta:R or ext:R"),
-    "map": OpSpec(1, ("exprs",), True, "one output row per input row, columns computed by exprs"),
-    "filter": OpSpec(1, ("pred",), True, "the rows for which pred is true"),
-    "flat_map": OpSpec(1, ("gen",), True, "each row extended by each element of the list gen (split, range)"),
-    "join": OpSpec(2, ("left_keys", "right_keys"), True, "pairs of rows equal on the keys: left columns ++ right"),
-    "anti_join": OpSpec(2, ("left_keys", "right_keys"), False, "left rows with no right row equal on the keys"),
-    "union": OpSpec(-1, (), True, "all rows of all inputs"),
-    "distinct": OpSpec(1, (), True, "each row once"),
-    "aggregate": OpSpec(1, ("keys", "aggs"), False,
-                        "over the distinct input rows, one row per distinct key: keys ++ aggregate values"),
-    "lattice_merge": OpSpec(1, ("key_arity", "lattices"), True, "one row per key, lattice columns merged"),
-    "fixpoint": OpSpec(-1, ("rels", "exts", "body"), True,
-                       "a recursive stratum: inputs are each of rels' initial rows, then the exts the body reads"),
-    "result": OpSpec(1, ("rel",), True, "relation rel out of a fixpoint"),
-    "exchange": OpSpec(1, ("mode", "keys"), True,
-                       "moves rows between partitions: mode hash (by the key columns), broadcast "
-                       "(every partition gets every row) or gather (all rows to partition 0)"),
-    "yield": OpSpec(1, ("rel",), True, "inside a fixpoint body: rows derived for rel this iteration"),
-    "sink": OpSpec(1, ("rel",), True, "the value of an output relation at the end of the tick"),
-    "persist": OpSpec(1, ("rel",), True, "a table's rows at the end of the tick, kept for the next"),
-    "defer": OpSpec(1, ("rel", "mode"), True, "rows for the next tick: mode insert (next) or delete"),
-}
 
 
 @dataclass(frozen=True)

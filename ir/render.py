@@ -17,9 +17,10 @@ from typing import Any
 from dfl.errors import DflError
 from dfl.ir.expr import Col, Fn, Lit
 from dfl.ir.graph import Graph, Node
+from dfl.ir.ops import OPS
 
-_SOURCES = ("source", "values", "param")
-_EXITS = ("sink", "persist", "defer", "yield")  # yield: the exit of a fixpoint body
+_SOURCES = tuple(op for op, s in OPS.items() if s.inputs == 0)  # source, values, param
+_EXITS = tuple(op for op, s in OPS.items() if s.leaves)  # sink, persist, defer; yield: a fixpoint body's
 _MAX_LABEL = 40
 
 

@@ -3,7 +3,8 @@
 Passes run it after every pass in tests (`optimize(..., verify=True)`). It checks:
 
 - structure: unique ids; inputs name earlier nodes of the same graph (so the graph is in
-  topological order and acyclic); known ops; input counts and attributes as `OPS` lists them;
+  topological order and acyclic); known ops; input counts and attributes as `OPS` lists them
+  (ir/ops.py); then each op's own rule, from `RULES` (one per op, no default);
 - schemas, by column types (names are free): map/flat_map/filter/distinct/anti_join/join/
   union/aggregate/lattice_merge against their inputs and attributes; join keys in range and
   of equal types; expressions read columns in range and of the input's types, and are well
@@ -18,8 +19,9 @@ Passes run it after every pass in tests (`optimize(..., verify=True)`). It check
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
+from dfl.ir.builtin_sigs import SIGS
 from dfl.ir.expr import ARITH_OPS, CMP_OPS, Col, Fn, Lit
 from dfl.ir.graph import OPS, Graph, Node
 from dfl.ir.types import Schema, Type
@@ -27,6 +29,7 @@ from dfl.ir.types import Schema, Type
 SOURCE_KINDS = ("input", "channel", "state", "deferred")
 DEFER_MODES = ("insert", "delete")
 EXCHANGE_MODES = ("hash", "broadcast", "gather")
+PARAM_KINDS = ("full", "delta", "ext")
 AGG_FUNCS = ("count", "sum", "min", "max", "mean")
 _PY_TYPES = {Type.INT: (int,), Type.FLOAT: (float,), Type.STR: (str,), Type.BOOL: (bool,)}
 
@@ -109,7 +112,7 @@ class _Verifier:
     # -- per op
 
     def node(self, n: Node) -> None:
-        getattr(self, "op_" + n.op, lambda n: None)(n)
+        RULES[n.op](self, n)  # structure() has rejected an op outside the table
 
     def op_source(self, n: Node) -> None:
         if n.attr("kind") not in SOURCE_KINDS:
@@ -282,6 +285,12 @@ class _Verifier:
     def op_yield(self, n: Node) -> None:
         self.same_types(n, n.schema, self.input(n).types, "a yield has its input's schema")
 
+    def op_param(self, n: Node) -> None:
+        # its fixpoint checks the name against its rels and exts, and the types (op_fixpoint)
+        name = n.attr("name")
+        if not isinstance(name, str) or name.split(":", 1)[0] not in PARAM_KINDS or ":" not in name:
+            raise self.fail(n, f"name {name!r} is not full:R, delta:R or ext:S")
+
     # -- expressions
 
     def exprs(self, n: Node, es: Any, what: str) -> tuple:
@@ -356,9 +365,7 @@ def _fn_typing(op: str, args: list[Type], result: Type) -> str | None:
     elif op == "float":
         ok = args == [I] and result == F
     else:
-        from dfl.stdlib.builtins import BUILTINS  # late: the stdlib is a layer above the IR
-
-        b = BUILTINS.get(op)
+        b = SIGS.get(op)
         if b is None:
             return "unknown function"
         if len(args) not in b.arities:
@@ -368,3 +375,15 @@ def _fn_typing(op: str, args: list[Type], result: Type) -> str | None:
             return f"{got}, but {op} of those gives {want}"
         return None
     return None if ok else f"ill-typed: {got}"
+
+
+# op -> its rule; one per op of the op table (tests/ir/test_op_table.py checks)
+RULES: dict[str, Callable[[_Verifier, Node], None]] = {
+    "source": _Verifier.op_source, "values": _Verifier.op_values, "param": _Verifier.op_param,
+    "map": _Verifier.op_map, "filter": _Verifier.op_filter, "flat_map": _Verifier.op_flat_map,
+    "join": _Verifier.op_join, "anti_join": _Verifier.op_anti_join, "union": _Verifier.op_union,
+    "distinct": _Verifier.op_distinct, "aggregate": _Verifier.op_aggregate,
+    "lattice_merge": _Verifier.op_lattice_merge, "fixpoint": _Verifier.op_fixpoint, "result": _Verifier.op_result,
+    "exchange": _Verifier.op_exchange, "yield": _Verifier.op_yield, "sink": _Verifier.op_sink,
+    "persist": _Verifier.op_persist, "defer": _Verifier.op_defer,
+}

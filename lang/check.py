@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from dfl.errors import DflError
+from dfl.ir.builtin_sigs import SIGS
 from dfl.ir.types import Type
 from dfl.lang import ast
 from dfl.lang.limits import Inlined
@@ -18,7 +19,6 @@ from dfl.lang.monotone import check_lattice_flow
 from dfl.lang.safety import Step, check_head_safety, names, plan_body
 from dfl.lang.strata import Stratum, stratify
 from dfl.lang.typing import Typer, assignable, unify_numeric
-from dfl.stdlib.builtins import BUILTINS
 
 KNOWN_ANNOTATIONS = {"partition", "device", "slo", "replicas"}
 
@@ -109,7 +109,7 @@ def _check_decls(prog: ast.Program, errors: list[DflError]) -> dict[str, ast.Dec
             errors.append(DflError(f"relation '{d.name}' is declared twice", d.name_span,
                                    hint=f"it was first declared at {out[d.name].span}"))
             continue
-        if d.name in BUILTINS:
+        if d.name in SIGS:
             errors.append(DflError(f"'{d.name}' is a builtin function; relations and functions share one namespace",
                                    d.name_span, hint="rename the relation"))
         if "table" in d.kinds and "channel" in d.kinds:
@@ -170,8 +170,8 @@ def _check_fns(prog: ast.Program, relations: dict[str, ast.Decl], errors: list[D
         if f.name in fns:
             errors.append(DflError(f"function '{f.name}' is defined twice", f.span))
             continue
-        if f.name in BUILTINS or f.name in relations:
-            what = "a builtin function" if f.name in BUILTINS else "a relation"
+        if f.name in SIGS or f.name in relations:
+            what = "a builtin function" if f.name in SIGS else "a relation"
             errors.append(DflError(f"'{f.name}' is already {what}; relations and functions share one namespace",
                                    f.span))
             continue
@@ -347,7 +347,7 @@ def _type_steps(steps: list[Step], types: dict[str, Type], relations, fns) -> No
 
 
 def _generator_type(e: ast.Expr, typer: Typer) -> Type:
-    if not (isinstance(e, ast.Call) and e.name in BUILTINS and BUILTINS[e.name].generator):
+    if not (isinstance(e, ast.Call) and e.name in SIGS and SIGS[e.name].generator):
         raise DflError("`v in e` needs a list: split(s, sep) or range(lo, hi)", e.span)
     return typer.type_of(e)
 

@@ -18,6 +18,7 @@ import importlib
 import os
 import pprint
 import sys
+from functools import lru_cache
 from importlib import resources
 
 import lark
@@ -59,6 +60,13 @@ def shipped(text: str) -> lark.Lark | None:
 def load() -> lark.Lark:
     text = grammar_text()
     return shipped(text) or build(text)
+
+
+@lru_cache(maxsize=1)
+def grammar() -> lark.Lark:
+    """The parser, loaded once per process: the parser and its syntax errors both read it
+    here (the parser shipped in the package, never a cache in a shared folder)."""
+    return load()
 
 
 def source(text: str) -> str:

@@ -7,27 +7,19 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import lark
 from lark import Token, Transformer_NonRecursive, v_args
 
 from dfl.errors import DflError, Span
+from dfl.ir.builtin_sigs import SIGS
 from dfl.ir.types import BASE_TYPES, LATTICE_OPS, Type
+from dfl.ir.values import INT_MAX, INT_MIN
 from dfl.lang import ast
 from dfl.lang.limits import MAX_ALTERNATIVES, check_raw_nesting
+from dfl.lang.parse_table import grammar
 from dfl.lang.syntax_errors import syntax_error
-from dfl.runtime.values import INT_MAX, INT_MIN
-from dfl.stdlib.builtins import BUILTINS
-
-
-@lru_cache(maxsize=1)
-def grammar() -> lark.Lark:
-    # the parser shipped in the package (parse_table.py), never a cache in a shared folder
-    from dfl.lang import parse_table
-
-    return parse_table.load()
 
 
 @dataclass(frozen=True)
@@ -116,7 +108,7 @@ def _with(obj, **changes):
 
 
 def _is_atom_name(name: str, fn_names: set[str]) -> bool:
-    return name not in BUILTINS and name not in fn_names
+    return name not in SIGS and name not in fn_names
 
 
 def _dnf(disj: tuple[tuple[Any, ...], ...], fn_names: set[str]) -> list[tuple[ast.Literal, ...]]:

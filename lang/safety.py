@@ -10,11 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from dfl.errors import DflError
+from dfl.ir.builtin_sigs import FAILING_OPERATORS, SIGS
 from dfl.lang import ast
-from dfl.stdlib.builtins import BUILTINS
 
-# builtins that never fail; user functions may divide, so they count as risky
-_PURE_BUILTINS = set(BUILTINS) - {"sqrt", "log", "pow", "to_int", "to_float", "split", "floor", "ceil"}
 
 
 @dataclass
@@ -146,18 +144,16 @@ def _membership(gen: Step, n: int) -> list[Step]:
     return [Step("gen", lit, var=fresh.name, expr=gen.expr), Step("filter", ast.Filter(test, lit.span), expr=test)]
 
 
-_RISKY_OPS = {"/", "//", "%"}
-_RISKY_CALLS = {"sqrt", "log", "pow", "to_int", "to_float", "split", "floor", "ceil"}
-
-
 def may_fail(e: ast.Expr | None) -> bool:
     """Can evaluating e raise a run-time error (division by zero, log of 0, …)?"""
     if e is None or isinstance(e, (ast.Var, ast.Const)):
         return False
     if isinstance(e, ast.BinOp):
-        return e.op in _RISKY_OPS or may_fail(e.left) or may_fail(e.right)
+        return e.op in FAILING_OPERATORS or may_fail(e.left) or may_fail(e.right)
     if isinstance(e, ast.Call):
-        return e.name in _RISKY_CALLS or e.name not in _PURE_BUILTINS or any(may_fail(a) for a in e.args)
+        # user functions may divide, so they count as failing (ir/builtin_sigs.py: the one list)
+        risky = e.name not in SIGS or SIGS[e.name].may_fail
+        return risky or any(may_fail(a) for a in e.args)
     if isinstance(e, ast.Compare):
         return may_fail(e.left) or may_fail(e.right)
     if isinstance(e, (ast.Neg, ast.Not)):

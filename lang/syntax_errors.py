@@ -7,6 +7,7 @@ from functools import lru_cache
 import lark
 
 from dfl.errors import DflError, Span
+from dfl.lang.parse_table import grammar
 
 # label -> (message, hint, example programs that make this mistake)
 _MISTAKES: dict[str, tuple[str, str, list[str]]] = {
@@ -64,8 +65,6 @@ _TOKEN_WORDS = {
 def _word(term: str) -> str:
     if term in _TOKEN_WORDS:
         return _TOKEN_WORDS[term]
-    from dfl.lang.parser import grammar
-
     for t in grammar().terminals:
         if t.name == term and hasattr(t.pattern, "value") and t.pattern.type == "str":
             return f"`{t.pattern.value}`"
@@ -81,8 +80,6 @@ def _examples() -> dict[str, list[str]]:
 
 
 def syntax_error(e: lark.exceptions.UnexpectedInput, source: str, file: str) -> DflError:
-    from dfl.lang.parser import grammar
-
     line, col = getattr(e, "line", -1), getattr(e, "column", -1)
     if line is None or line < 1:  # at the end of the input: point after the last character
         lines = source.splitlines() or [""]

@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Mapping
 
 from dfl.errors import DflError
+from dfl.ir.builtin_sigs import SIGS
 from dfl.ir.types import Type
 from dfl.lang import ast
-from dfl.stdlib.builtins import BUILTINS
 
 I, F, S, B = Type.INT, Type.FLOAT, Type.STR, Type.BOOL
 
@@ -99,7 +99,7 @@ class Typer:
                 if not assignable(t, p.type):
                     raise DflError(f"argument '{p.name}' of {e.name} is {p.type}, got {t}", a.span)
             return fn.ret
-        b = BUILTINS.get(e.name)
+        b = SIGS.get(e.name)
         if b is None:
             if e.name in ast.AGGREGATES:
                 raise DflError(f"the aggregate {e.name} stands in a head or as `v = {e.name} x : body`", e.span)

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, NoReturn
 
 from dfl.errors import DflError, Span
 from dfl.ir.types import Schema, Type
-from dfl.runtime.values import INT_MAX, INT_MIN
+from dfl.ir.values import INT_MAX, INT_MIN
 
 def _lift_field_size_limit() -> None:
     """The csv module rejects a field over 131,072 characters as malformed; a string column

@@ -32,11 +32,14 @@ from dfl.backends.cpu.ops import TABLE, distinct_rows
 from dfl.backends.cpu.table import Table, concat
 from dfl.errors import DflError
 from dfl.ir.graph import Graph, Node
+from dfl.ir.ops import OPS, blocks
+from dfl.ir.ops import streamed as ops_streamed
 from dfl.runtime.limits import LimitExceeded
 from dfl.stdlib.builtins import BuiltinError
 
-LINEAR = frozenset({"map", "filter", "flat_map", "union", "exchange"})
-ROOTS = frozenset({"source", "values"})
+# the op table's facts (ir/ops.py): linear ops run on each piece; roots have no inputs
+LINEAR = frozenset(op for op, s in OPS.items() if s.linear)
+ROOTS = frozenset(op for op, s in OPS.items() if s.inputs == 0)
 
 
 def iterative(n: Node) -> bool:
@@ -46,7 +49,7 @@ def iterative(n: Node) -> bool:
 
 def streamed(n: Node) -> bool:
     """Whether the operator emits from partial inputs (else: a barrier for all of them)."""
-    return n.op in LINEAR or n.op in ("distinct", "join", "anti_join")
+    return ops_streamed(n.op)
 
 
 def apply(n: Node, ins: list[Table], ctx) -> Table:
@@ -194,7 +197,7 @@ class Flow:
             return parts[0] if len(parts) == 1 else concat(parts, n.schema)
         if op == "anti_join":
             l, r = n.inputs
-            if r not in self.complete:
+            if any(blocks(op, k) and i not in self.complete for k, i in enumerate(n.inputs)):
                 return None  # the negated side may still grow: left rows wait (kept)
             if n.id not in self.primed:
                 self.primed.add(n.id)

@@ -17,7 +17,7 @@ from dfl.errors import DflError
 from dfl.terminal import printable
 from dfl.ir.types import Schema
 from dfl.runtime import output_set
-from dfl.runtime.values import format_value, sort_rows
+from dfl.ir.values import format_value, sort_rows
 
 Relations = dict[str, tuple[Schema, list[tuple]]]
 

@@ -24,13 +24,14 @@ from dfl.backends.cpu.table import Table
 from dfl.compiler.placement import dist_of
 from dfl.errors import DflError
 from dfl.ir.graph import Graph, Node
+from dfl.ir.ops import OPS
 from dfl.ir.types import Type
 from dfl.runtime.file_inputs import FileChunk
 from dfl.runtime import limits
 from dfl.runtime.flow import Flow, iterative, pushed_tables
 from dfl.runtime.batches import Batch, Spill, from_batch, merge, partition_of, split, to_batch
 
-COLLECTED = ("sink", "persist", "defer")
+COLLECTED = tuple(op for op, s in OPS.items() if s.leaves == "tick")  # sink, persist, defer (ir/ops.py)
 
 
 def stages_of(g: Graph) -> dict[str, int]:

@@ -1,8 +1,8 @@
-"""Builtin functions (LANGUAGE.md §6): their types and their reference implementation.
+"""Builtin functions (LANGUAGE.md §6): their reference implementations.
 
-Each entry gives the arities, a typing rule (argument types -> result type, or a message
-saying what is wrong) and the Python implementation the interpreter uses; other backends
-keep their own lowering tables keyed by the same names.
+Each entry joins a signature from ir/builtin_sigs.py (arities, typing rule, generator,
+may fail) with the Python implementation the interpreter uses; other backends keep their
+own lowering tables keyed by the same names.
 """
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from dfl.ir.builtin_sigs import SIGS, BuiltinSig
 from dfl.ir.types import Type
-from dfl.runtime.values import INT_MAX, INT_MIN, wrap64
+from dfl.ir.values import INT_MAX, INT_MIN, wrap64
 from dfl.stdlib.hashing import stable_hash
-
-I, F, S, B = Type.INT, Type.FLOAT, Type.STR, Type.BOOL
 
 
 class BuiltinError(Exception):
@@ -23,44 +22,34 @@ class BuiltinError(Exception):
 
 @dataclass(frozen=True)
 class Builtin:
-    name: str
-    arities: tuple[int, ...]
-    typing: Callable[[list[Type]], "Type | str"]
+    """A builtin's signature (ir/builtin_sigs.py) with the Python implementation the interpreter uses."""
+
+    sig: BuiltinSig
     impl: Callable[..., Any]
-    generator: bool = False  # list-valued: only usable as `v in f(...)`
-    doc: str = ""
 
+    @property
+    def name(self) -> str:
+        return self.sig.name
 
-def _numeric(n: int, result: str):
-    """Typing for numeric builtins: "same" keeps the operands' type (int only if all are int)."""
+    @property
+    def arities(self) -> tuple[int, ...]:
+        return self.sig.arities
 
-    def rule(ts: list[Type]) -> Type | str:
-        if any(not t.numeric for t in ts):
-            return "expects numbers"
-        if result == "same":
-            return I if all(t == I for t in ts) else F
-        return {"float": F, "int": I}[result]
+    @property
+    def typing(self) -> Callable[[list[Type]], "Type | str"]:
+        return self.sig.typing
 
-    return rule
+    @property
+    def generator(self) -> bool:
+        return self.sig.generator
 
+    @property
+    def may_fail(self) -> bool:
+        return self.sig.may_fail
 
-def _fixed(args: tuple[Type, ...], res: Type):
-    def rule(ts: list[Type]) -> Type | str:
-        for got, want in zip(ts, args):
-            if got != want and not (want == F and got == I):
-                return f"expects ({', '.join(map(str, args))})"
-        return res
-
-    return rule
-
-
-def _any_to(res: Type, allowed: tuple[Type, ...] = (I, F, S, B)):
-    def rule(ts: list[Type]) -> Type | str:
-        if ts[0] not in allowed:
-            return f"does not take {ts[0]}"
-        return res
-
-    return rule
+    @property
+    def doc(self) -> str:
+        return self.sig.doc
 
 
 def _sqrt(x: float) -> float:
@@ -165,27 +154,13 @@ def _minmax(f):
     return impl
 
 
-BUILTINS: dict[str, Builtin] = {b.name: b for b in [
-    Builtin("abs", (1,), _numeric(1, "same"), _abs),
-    Builtin("min", (2,), _numeric(2, "same"), _minmax(min), doc="the smaller of two numbers"),
-    Builtin("max", (2,), _numeric(2, "same"), _minmax(max), doc="the larger of two numbers"),
-    Builtin("sqrt", (1,), _numeric(1, "float"), _sqrt),
-    Builtin("exp", (1,), _numeric(1, "float"), _exp),
-    Builtin("log", (1,), _numeric(1, "float"), _log),
-    Builtin("pow", (2,), _numeric(2, "same"), _pow),
-    Builtin("floor", (1,), _numeric(1, "int"), _floor),
-    Builtin("ceil", (1,), _numeric(1, "int"), _ceil),
-    Builtin("len", (1,), _fixed((S,), I), len),
-    Builtin("lower", (1,), _fixed((S,), S), str.lower),
-    Builtin("upper", (1,), _fixed((S,), S), str.upper),
-    Builtin("substr", (3,), _fixed((S, I, I), S), lambda s, a, n: s[a:a + n]),
-    Builtin("contains", (2,), _fixed((S, S), B), lambda s, t: t in s),
-    Builtin("starts_with", (2,), _fixed((S, S), B), str.startswith),
-    Builtin("ends_with", (2,), _fixed((S, S), B), str.endswith),
-    Builtin("to_str", (1,), _any_to(S), _to_str),
-    Builtin("to_int", (1,), _any_to(I), _to_int),
-    Builtin("to_float", (1,), _any_to(F, (I, F, S)), _to_float),
-    Builtin("hash", (1,), _any_to(I), stable_hash),
-    Builtin("split", (2,), _fixed((S, S), S), _split, generator=True),
-    Builtin("range", (2,), _fixed((I, I), I), lambda lo, hi: range(lo, hi), generator=True),
-]}
+_IMPLS: dict[str, Callable[..., Any]] = {
+    "abs": _abs, "min": _minmax(min), "max": _minmax(max), "sqrt": _sqrt, "exp": _exp, "log": _log, "pow": _pow,
+    "floor": _floor, "ceil": _ceil, "len": len, "lower": str.lower, "upper": str.upper,
+    "substr": lambda s, a, n: s[a:a + n], "contains": lambda s, t: t in s, "starts_with": str.startswith,
+    "ends_with": str.endswith, "to_str": _to_str, "to_int": _to_int, "to_float": _to_float, "hash": stable_hash,
+    "split": _split, "range": lambda lo, hi: range(lo, hi),
+}
+assert _IMPLS.keys() == SIGS.keys(), "every builtin signature has its implementation, and no more"
+
+BUILTINS: dict[str, Builtin] = {name: Builtin(sig, _IMPLS[name]) for name, sig in SIGS.items()}

@@ -154,8 +154,6 @@ def _variant(body: Graph) -> set[str]:
 
 
 def run_fixpoint(node: Node, ins: list[Table], ctx) -> Table:
-    from dfl.backends.cpu.plan import eval_node
-
     from dfl.backends.cpu.special import match_closure, match_shortest_paths, run_closure, run_shortest_paths
 
     rels = node.attr("rels")
@@ -195,7 +193,7 @@ def run_fixpoint(node: Node, ins: list[Table], ctx) -> Table:
     fixed: dict[str, Table] = {}
     for n in body.nodes:
         if n.id not in variant:
-            fixed[n.id] = eval_node(n, fixed, sub)
+            fixed[n.id] = sub.eval(n, fixed)
             if fixed[n.id] is not None and fixed[n.id].indexes is None:
                 fixed[n.id].indexes = {}
     yields = [(n.attr("rel"), n.id) for n in body.by_op("yield")]
@@ -207,7 +205,7 @@ def run_fixpoint(node: Node, ins: list[Table], ctx) -> Table:
         values = dict(fixed)
         for n in body.nodes:
             if n.id in variant:
-                values[n.id] = eval_node(n, values, sub)
+                values[n.id] = sub.eval(n, values)
         news = {rel: full[rel].add(values[nid]) for rel, nid in yields}
         if not any(t.n for t in news.values()):
             break

@@ -267,9 +267,7 @@ def op_passthrough(node: Node, ins: list[Table], ctx) -> Table:
 
 
 def op_fixpoint(node: Node, ins: list[Table], ctx) -> Table:
-    from dfl.backends.cpu.fixpoint import run_fixpoint
-
-    return run_fixpoint(node, ins, ctx)
+    return ctx.fixpoint(node, ins)  # fixpoint.py, through the plan's Context (no import circle)
 
 
 TABLE: dict[str, Callable[[Node, list[Table], object], Table]] = {

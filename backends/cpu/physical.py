@@ -2,6 +2,8 @@
 runs with (`dfl compile --emit plan`), and their LLVM IR (`dfl compile --emit llvm`)."""
 from __future__ import annotations
 
+from typing import Callable
+
 from dfl.ir.graph import Graph, Node
 from dfl.backends.cpu.special import match_closure, match_shortest_paths
 
@@ -52,10 +54,20 @@ def _fixpoint(n: Node) -> tuple[str, tuple[str, ...]]:
             ("set_insert", "lattice_update" if lattice else "set_lookup"))
 
 
+def _fixed(line: tuple[str, tuple[str, ...]]) -> Callable[[Node], tuple[str, tuple[str, ...]]]:
+    return lambda n: line
+
+
+# op -> its plan line for a node (what it does, its kernels); one per op of the op table
+# (tests/ir/test_op_table.py checks)
+PLAN: dict[str, Callable[[Node], tuple[str, tuple[str, ...]]]] = {
+    **{op: _fixed(line) for op, line in _OPS.items()}, "fixpoint": _fixpoint}
+
+
 def kernels_of(g: Graph) -> list[str]:
     names: list[str] = []
     for n in g.nodes:
-        ks = _fixpoint(n)[1] if n.op == "fixpoint" else _OPS[n.op][1]
+        ks = PLAN[n.op](n)[1]
         names += [k for k in ks if k not in names]
         if n.op == "fixpoint":
             names += [k for k in kernels_of(n.attr("body")) if k not in names]
@@ -69,7 +81,7 @@ def describe(g: Graph, indent: str = "") -> str:
     fused = {n.id: last for last, c in chains.items() for n in c.nodes}
     lines = []
     for n in g.nodes:
-        what, kernels = _fixpoint(n) if n.op == "fixpoint" else _OPS[n.op]
+        what, kernels = PLAN[n.op](n)
         if n.id in fused:
             c = chains[fused[n.id]]
             what = (f"fused with {', '.join(x.id for x in c.nodes if x.id != n.id)} into one native loop "

@@ -15,6 +15,7 @@ from dfl.errors import DflError
 from dfl.ir.graph import Graph, Node
 from dfl.ir.types import Schema, Type
 from dfl.backends.base import TickResult
+from dfl.backends.cpu.fixpoint import run_fixpoint
 from dfl.backends.cpu.ops import TABLE
 from dfl.backends.cpu.pool import StringPool
 from dfl.backends.cpu.table import DTYPES, Table
@@ -42,6 +43,15 @@ class Context:
 
     def encode(self, rows, schema: Schema) -> Table:
         return encode_rows(rows, schema, self.pool)
+
+    # The fixpoint is an op of the lowering table (ops.py) that evaluates nodes itself: it
+    # reaches fixpoint.py, and fixpoint.py reaches eval_node, through the context, so that
+    # ops.py, plan.py and fixpoint.py import one another in one direction only (no circle).
+    def eval(self, node: Node, values: dict[str, Table]) -> Table:
+        return eval_node(node, values, self)
+
+    def fixpoint(self, node: Node, ins: list[Table]) -> Table:
+        return run_fixpoint(node, ins, self)
 
 
 def encode_rows(rows, schema: Schema, pool: StringPool) -> Table:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from dfl.ir.expr import Col, IRExpr, Lit
 from dfl.ir.types import Type
-from dfl.runtime.values import wrap64
+from dfl.ir.values import wrap64
 from dfl.stdlib.builtins import BUILTINS, BuiltinError
 
 _SYM = {"add": "+", "sub": "-", "mul": "*", "div": "/", "floordiv": "//", "mod": "%"}

@@ -6,6 +6,8 @@ no `full:`/`delta:` param are loop-invariant and evaluated once.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dfl.ir.graph import Graph, Node
 from dfl.backends.interp.relation import FullRel, LatticeRel, Rel
 from dfl.runtime import limits
@@ -20,8 +22,6 @@ def _variant(body: Graph) -> set[str]:
 
 
 def run_fixpoint(node: Node, ins: list[Rel], ctx) -> Rel:
-    from dfl.backends.interp.plan import Context, eval_node
-
     rels: tuple[str, ...] = node.attr("rels")
     body: Graph = node.attr("body")
     schemas = {n.attr("rel"): n.schema for n in body.by_op("yield")}  # params may be pruned
@@ -37,12 +37,12 @@ def run_fixpoint(node: Node, ins: list[Rel], ctx) -> Rel:
         params[f"delta:{rel}"] = Rel(list(full[rel].rows))
     for ext, rel in zip(node.attr("exts"), ins[len(rels):]):
         params[f"ext:{ext}"] = rel
-    sub = Context(ctx.inputs, params, ctx.fixpoint_results, ctx.stats, ctx.cache)
+    sub = replace(ctx, params=params)  # ctx: a backends/interp/plan.py Context
     variant = _variant(body)
     fixed: dict[str, Rel] = {}
     for n in body.nodes:
         if n.id not in variant:
-            fixed[n.id] = eval_node(n, fixed, sub)
+            fixed[n.id] = sub.eval(n, fixed)
     yields = [(n.attr("rel"), n.id) for n in body.by_op("yield")]
     arities = [s.arity for s in schemas.values()] or [1]
     iterations = 0
@@ -51,7 +51,7 @@ def run_fixpoint(node: Node, ins: list[Rel], ctx) -> Rel:
         values = dict(fixed)
         for n in body.nodes:
             if n.id in variant:
-                values[n.id] = eval_node(n, values, sub)
+                values[n.id] = sub.eval(n, values)
         news = {rel: full[rel].add_new(values[nid]) for rel, nid in yields}
         if not any(news.values()):
             break

@@ -11,7 +11,7 @@ from dfl.ir.types import Type
 from dfl.backends.interp.exprs import compile_expr, filter_function, row_function
 from dfl.backends.interp.relation import Rel, key_fn
 from dfl.runtime import limits
-from dfl.runtime.values import wrap64
+from dfl.ir.values import wrap64
 from dfl.stdlib.floatsum import exact_sum
 
 

@@ -20,6 +20,11 @@ class Context:
     stats: dict[str, int] = field(default_factory=dict)
     cache: dict[tuple[str, str], object] = field(default_factory=dict)
 
+    def eval(self, node: Node, values: dict[str, Rel]) -> Rel:
+        """eval_node in this context: the fixpoint (run from the op table) calls back through
+        it, so backends/interp/fixpoint.py imports neither the plan nor the table (no circle)."""
+        return eval_node(node, values, self)
+
     def compiled(self, node: Node, attr: str, make):
         """A node's generated function, made once per run (fixpoint bodies run it many times)."""
         key = (node.id, attr)

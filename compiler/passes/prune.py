@@ -22,10 +22,13 @@ from dataclasses import replace
 
 from dfl.ir.expr import Col, cols_used, shift
 from dfl.ir.graph import Graph, Node
+from dfl.ir.ops import OPS
 from dfl.ir.types import Schema
 
-_PASS_THROUGH = ("map", "filter", "union", "flat_map", "exchange", "join")
-_DEDUP = ("distinct", "lattice_merge", "fixpoint")
+# row by row: each output row comes from input rows (join: linear in each side)
+_PASS_THROUGH = tuple(op for op, s in OPS.items() if s.linear) + ("join",)
+# dedups that do not count: an aggregate dedups too, but counts the distinct rows it is given
+_DEDUP = tuple(op for op, s in OPS.items() if s.dedups and s.monotone)
 
 
 def prune(g: Graph) -> Graph:

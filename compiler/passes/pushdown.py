@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from dfl.ir.builtin_sigs import may_fail
 from dfl.ir.expr import Fn, IRExpr, cols_used, conj, shift
 from dfl.ir.graph import Graph, Node
 
-_RISKY = {"div", "floordiv", "mod", "sqrt", "log", "pow", "to_int", "to_float", "floor", "ceil"}
 
 
 def pushdown(g: Graph) -> Graph:
@@ -26,10 +26,6 @@ def pushdown(g: Graph) -> Graph:
         if out is None:
             return g
         g = out
-
-
-def _risky(e: IRExpr) -> bool:
-    return isinstance(e, Fn) and (e.op in _RISKY or any(_risky(a) for a in e.args))
 
 
 def _conjuncts(e: IRExpr) -> list[IRExpr]:
@@ -49,8 +45,8 @@ def _step(g: Graph) -> Graph | None:
             continue
         nl = g.node(j.inputs[0]).schema.arity
         parts = _conjuncts(f.attr("pred"))
-        left = [c for c in parts if not _risky(c) and cols_used(c) and max(cols_used(c)) < nl]
-        right = [c for c in parts if not _risky(c) and cols_used(c) and min(cols_used(c)) >= nl]
+        left = [c for c in parts if not may_fail(c) and cols_used(c) and max(cols_used(c)) < nl]
+        right = [c for c in parts if not may_fail(c) and cols_used(c) and min(cols_used(c)) >= nl]
         if not left and not right:
             continue
         rest = [c for c in parts if c not in left and c not in right]

@@ -1,4 +1,6 @@
-"""Values as the I/O contract writes, reads and orders them (LANGUAGE.md §7)."""
+"""Values as the IR's types define them: int64 wrap-around, and how the I/O contract writes,
+reads and orders them (LANGUAGE.md §7). Next to ir/types.py, so the checker, the stdlib,
+every backend and the runtime read one definition from below them all."""
 from __future__ import annotations
 
 import math
