@@ -221,11 +221,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def _placed(prog, workers: int, rows: dict[str, int] | None = None, naive: bool = False):
     from dfl.compiler.cost import CostModel
-    from dfl.compiler.placement import hints_of, placement
+    from dfl.compiler.placement import placement
 
     if workers < 1:
         raise DflError("--workers must be at least 1", kind="usage")
-    return placement(prog.graph, workers, CostModel(rows=rows or {}), hints_of(prog.checked.program), naive=naive)
+    return placement(prog.graph, workers, CostModel(rows=rows or {}), naive=naive)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from dfl.ir.expr import ARITH_OPS, CMP_OPS, Col, Fn, Lit
+from dfl.ir.annotations import problems as annotation_problems
 from dfl.ir.graph import OPS, Graph, Node
 from dfl.ir.types import Schema, Type
 
@@ -37,6 +38,9 @@ class IRError(Exception):
 
 def verify(g: Graph) -> None:
     _Verifier(g, in_body=False, where="").run()
+    bad = annotation_problems(g)
+    if bad:
+        raise IRError(bad[0])
 
 
 def _types(ts) -> str:

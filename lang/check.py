@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from dfl.errors import DflError
+from dfl.ir.annotations import KNOWN
 from dfl.ir.types import Type
 from dfl.lang import ast
 from dfl.lang.monotone import check_lattice_flow
@@ -19,7 +20,7 @@ from dfl.lang.strata import Stratum, stratify
 from dfl.lang.typing import Typer, assignable, unify_numeric
 from dfl.stdlib.builtins import BUILTINS
 
-KNOWN_ANNOTATIONS = {"partition", "device", "slo", "replicas"}
+KNOWN_ANNOTATIONS = set(KNOWN)  # the IR's verifier knows the same
 
 
 @dataclass
