@@ -461,6 +461,15 @@ def _show(t: _Tok) -> str:
     return "end of line" if t.kind == "END" else repr(t.text)
 
 
+class TextError(ValueError):
+    """A malformed text: the message names the line; `line`/`col` (1-based; col may be
+    None) locate it for a caret (ir/files.py)."""
+
+    def __init__(self, text: str, message: str, line: int, col: int | None) -> None:
+        super().__init__(text)
+        self.message, self.line, self.col = message, line, col
+
+
 def parse_graph(text: str) -> Graph:
     """Reads the text form back; a malformed text raises ValueError naming the line."""
     return _Reader(text).read()
@@ -475,8 +484,8 @@ class _Reader:
 
     def error(self, lineno: int, message: str, col: int | None = None) -> ValueError:
         where = f"line {lineno}" + (f", column {col}" if col is not None else "")
-        return ValueError(f"{where}: {message}: {self.lines[lineno - 1].strip()!r}"
-                          if 0 < lineno <= len(self.lines) else f"{where}: {message}")
+        return TextError(f"{where}: {message}: {self.lines[lineno - 1].strip()!r}"
+                         if 0 < lineno <= len(self.lines) else f"{where}: {message}", message, lineno, col)
 
     def next_line(self) -> tuple[int, str] | None:
         """The next line that is not blank or a comment, with its 1-based number."""
@@ -499,7 +508,8 @@ class _Reader:
     def read(self) -> Graph:
         first = self.next_line()
         if first is None:
-            raise ValueError("line 1: empty text: expected the version line 'dfl-ir 1'")
+            raise TextError("line 1: empty text: expected the version line 'dfl-ir 1'",
+                            "empty text: expected the version line 'dfl-ir 1'", 1, None)
         lineno, line = first
         m = re.fullmatch(r"\s*dfl-ir\s+(\d+)\s*", line)
         if m is None:
