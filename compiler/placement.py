@@ -24,7 +24,7 @@ Rules, in the order the pass applies them:
   recursion is gathered into partition 0;
 - `@partition(col)` on a declaration hashes its source rows on col; `@device(d)` on a
   rule asks for d for that rule's operators, honoured where d is available. Both are
-  read from the IR (`ir/annotations.py`: the relation's and the nodes' annotations).
+  read from the IR (`ir/hints.py`: the relation's and the nodes' annotations).
 
 Example: `agg(c, count()) :- fact(_, d, v), dim(d, c, w).` on 4 partitions with a small
 dim: fact stays where it was read (`any`), dim is broadcast, the join runs in place, and
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 
 from dfl.compiler.cost import CostModel
 from dfl.errors import Span
-from dfl.ir.annotations import device_of, partition_column
+from dfl.ir.hints import device_of, partition_column
 from dfl.ir.expr import Col
 from dfl.ir.graph import Graph, Node
 from dfl.ir.types import Schema

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from dfl.ir.expr import ARITH_OPS, CMP_OPS, Col, Fn, Lit
-from dfl.ir.annotations import problems as annotation_problems
+from dfl.ir.hints import problems as annotation_problems
 from dfl.ir.graph import OPS, Graph, Node
 from dfl.ir.types import Schema, Type
 

@@ -14,7 +14,7 @@ from typing import Callable
 from dfl.compiler.cost import CostModel
 from dfl.compiler.placement import Hints, Placed, placement
 from dfl.errors import DflError
-from dfl.ir.annotations import program_values
+from dfl.ir.hints import program_values
 from dfl.runtime.autoscale import Decision, Policy
 from dfl.runtime.partitioned import PartitionedPlan
 from dfl.runtime.ticks import TickRun, run_ticks

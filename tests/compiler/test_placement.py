@@ -12,7 +12,7 @@ from dfl.compiler.cost import CostModel
 from dfl.compiler.placement import (ANY, REPLICATED, SINGLE, Dist, dist_of, local_partition_columns,
                                     placement)
 from dfl.errors import DflError
-from dfl.ir.annotations import device_of, partition_column
+from dfl.ir.hints import device_of, partition_column
 from dfl.ir.graph import Graph, Node
 from dfl.ir.text import parse_graph, print_graph
 from dfl.ir.verify import verify

@@ -1,4 +1,4 @@
-"""Annotations on the IR (ir/annotations.py): lowered onto relations and nodes, printed and
+"""Annotations on the IR (ir/annotations.py, read by ir/hints.py): lowered onto relations and nodes, printed and
 read back by the text and JSON forms, checked by the verifier, read by the autoscaler's
 policy from the graph alone."""
 from __future__ import annotations
@@ -11,7 +11,8 @@ import pytest
 import dfl
 from dfl.api import Program
 from dfl.ir import annotations, json_io, text
-from dfl.ir.annotations import Annotation, device_of, partition_column, program_values
+from dfl.ir.annotations import Annotation
+from dfl.ir.hints import device_of, partition_column, program_values
 from dfl.ir.expr import Lit
 from dfl.ir.graph import Graph, Node, RelDecl
 from dfl.ir.types import Column, Schema, Type
