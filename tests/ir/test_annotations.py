@@ -125,3 +125,13 @@ def test_text_reader_rejects_an_expression_as_an_argument() -> None:
     with pytest.raises(text.TextError, match="name or a typed constant") as e:
         text.parse_graph(bad)
     assert e.value.line == 2
+
+
+def test_passes_keep_a_rules_annotations_on_every_node_of_the_rule() -> None:
+    # the join's unused columns are cut by prune (a new map node below the join): it is the rule's too
+    src = ("input e(a: int, b: int, c: int)\ninput f(b: int, d: int, z: int)\noutput o(a: int, d: int)\n"
+           "@device(cuda)\no(x, w) :- e(x, y, _), f(y, w, _).\n")
+    g = dfl.compile(src, "p.dfl").graph
+    of_rule = [n for n in g.nodes if n.span is not None and n.span.line == 5]
+    assert any(".p" in n.id for n in of_rule), [n.id for n in of_rule]  # prune made its maps
+    assert all(device_of(n) == "cuda" for n in of_rule)
