@@ -149,3 +149,18 @@ def test_what_needs_the_source_says_so_for_an_ir_file(write, tmp_path, dfl_cli) 
 def test_a_missing_ir_file_is_a_usage_error(tmp_path, dfl_cli) -> None:
     r = dfl_cli("run", tmp_path / "nope.dfir")
     assert r.returncode == 2 and "no such IR file" in r.stderr
+
+
+def test_an_ir_file_runs_on_the_pool_within_its_replicas(write, tmp_path: Path, dfl_cli) -> None:
+    prog = write("rep.dfl", "@replicas(min = 0, max = 3)\n@slo(p99_ms = 200)\ninput e(a: int, b: int)\n"
+                            "output c(a: int, n: int)\nc(a, count()) :- e(a, b).\n")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "e.csv").write_text("a,b\n1,2\n1,3\n2,2\n")
+    for p in _ir_files(dfl_cli, prog, tmp_path):
+        out = tmp_path / f"out{p.suffix}"
+        r = dfl_cli("run", p, "-I", tmp_path / "in", "-O", out, "--autoscale", "--stats-json", tmp_path / "s.json")
+        assert r.returncode == 0, r.stderr
+        assert json.loads((tmp_path / "s.json").read_text())["partitions"] == 3  # @replicas max, from the IR
+        assert (out / "c.csv").read_text() == "a,n\n1,2\n2,1\n"
+        r = dfl_cli("run", p, "-I", tmp_path / "in", "-O", tmp_path / "w2", "--workers", "2")
+        assert r.returncode == 0 and (tmp_path / "w2" / "c.csv").read_text() == "a,n\n1,2\n2,1\n", r.stderr
