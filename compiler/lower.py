@@ -6,6 +6,11 @@ and its rules, made distinct (or lattice-merged). A recursive stratum becomes a
 `fixpoint` node whose body is lowered over `param full:R` / `param ext:S` inputs; the
 semi-naive rewrite (`compiler/passes/seminaive.py`) later adds the `delta:R` variants.
 Rule bodies are lowered in the order the checker planned (`lang/safety.py`).
+
+Nodes are made with the public `ir/builder.py`. Annotations go on the IR as written: a
+declaration's on its `RelDecl`, a rule's on every node lowered from it (the facts of a
+relation share one `values` node, which carries all of theirs; a table's facts become its
+`init` rows, and their annotations have no node to go on).
 """
 from __future__ import annotations
 
