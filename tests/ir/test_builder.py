@@ -82,3 +82,13 @@ def test_a_program_from_its_graph_alone_knows_what_the_checked_one_knows() -> No
         for rel in list(bare.inputs) + list(bare.channels):
             assert bare.derived(rel) == any(r.head.rel == rel for r in c.rules), (case, rel)
         assert bare.file == prog.file and bare.source is None and bare.warnings == []
+
+
+def test_a_run_time_error_shows_its_line_when_the_source_is_given() -> None:
+    src = "input e(a: int)\noutput o(a: int)\no(x // 0) :- e(x).\n"
+    g = dfl.compile(src, "div.dfl").graph
+    for source, shown in ((src, True), (None, False)):
+        with pytest.raises(dfl.DflError) as e:
+            Program.from_graph(g, source=source).run(e=[(1,)], target="interp")
+        assert str(e.value.span).startswith("div.dfl:3:")
+        assert ("o(x // 0) :- e(x)." in e.value.render()) == shown
