@@ -339,7 +339,7 @@ def exchanged(label: str, fact: list[tuple], dim: list[tuple], log) -> dict:
     from workloads import join as join_wl
 
     from dfl.compiler.cost import CostModel
-    from dfl.compiler.placement import hints_of, placement
+    from dfl.compiler.placement import placement
     from dfl.runtime.partitioned import PartitionedPlan
     from dfl.runtime.pool import LocalPool
     from dfl.runtime.ticks import run_ticks
@@ -349,13 +349,12 @@ def exchanged(label: str, fact: list[tuple], dim: list[tuple], log) -> dict:
     ref = prog.run(fact=fact, dim=dim)["agg"]
     parts = 2
     cost = CostModel(rows={"fact": len(fact), "dim": len(dim)})
-    hints = hints_of(prog.checked.program)
     out: dict = {"workload": "join", "config": label, "partitions": parts, "output_rows": len(ref)}
     with LocalPool(parts) as pool:
         via_api = prog.run(workers=parts, pool=pool, fact=fact, dim=dim)
         out["api_same_rows"] = via_api["agg"] == ref
         for kind, naive in (("placed", False), ("naive", True)):
-            placed = placement(prog.graph, parts, cost, hints, naive=naive)
+            placed = placement(prog.graph, parts, cost, naive=naive)
             exchanges = [n for n in placed.graph.nodes if n.op == "exchange"]
             walls = []
             for _ in range(2):  # the first also warms the workers up for this graph

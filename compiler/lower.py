@@ -6,14 +6,21 @@ and its rules, made distinct (or lattice-merged). A recursive stratum becomes a
 `fixpoint` node whose body is lowered over `param full:R` / `param ext:S` inputs; the
 semi-naive rewrite (`compiler/passes/seminaive.py`) later adds the `delta:R` variants.
 Rule bodies are lowered in the order the checker planned (`lang/safety.py`).
+
+Nodes are made with the public `ir/builder.py`. Annotations go on the IR as written: a
+declaration's on its `RelDecl`, a rule's on every node lowered from it (the facts of a
+relation share one `values` node, which carries all of theirs; a table's facts become its
+`init` rows, and their annotations have no node to go on).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from dfl.errors import Span
+from dfl.ir.annotations import Annotation, lit_of
+from dfl.ir.builder import GraphBuilder
 from dfl.ir.expr import Col, Fn, IRExpr, Lit, conj
-from dfl.ir.graph import OPS, Graph, Node, RelDecl
+from dfl.ir.graph import Graph
 from dfl.ir.types import Column, Schema, Type
 from dfl.lang import ast
 from dfl.lang.check import CheckedProgram, CheckedRule
@@ -23,26 +30,11 @@ from dfl.compiler.exprs import coerce, lower_expr
 UNIT = Schema(())
 
 
-@dataclass
-class _Builder:
-    """Appends nodes with fresh ids; the counter is shared with nested graphs."""
-
-    counter: list[int]
-    nodes: list[Node] = field(default_factory=list)
-    stratum: int = 0
-
-    def add(self, op: str, inputs: list[str], attrs: dict, schema: Schema, span: Span | None = None) -> str:
-        self.counter[0] += 1
-        nid = f"n{self.counter[0]}"
-        monotone = OPS[op].monotone
-        self.nodes.append(Node(nid, op, tuple(inputs), tuple(attrs.items()), schema, self.stratum, monotone, span))
-        return nid
-
-    def schema(self, nid: str) -> Schema:
-        for n in reversed(self.nodes):
-            if n.id == nid:
-                return n.schema
-        raise KeyError(nid)
+def annotations_of(anns: tuple[ast.Annotation, ...]) -> tuple[Annotation, ...]:
+    """The IR's form of source annotations: a name stays a str, a constant becomes a Lit."""
+    return tuple(Annotation(a.name, tuple((k, lit_of(v.value) if isinstance(v, ast.Const) else v)
+                                          for k, v in a.args))
+                 for a in anns)
 
 
 def _anon(types: list[Type]) -> Schema:
@@ -62,16 +54,17 @@ class _Pipe:
 
 
 class _RuleLowerer:
-    def __init__(self, b: _Builder, crule: CheckedRule, rels: dict[str, str], prog: CheckedProgram) -> None:
+    def __init__(self, b: GraphBuilder, crule: CheckedRule, rels: dict[str, str], prog: CheckedProgram) -> None:
         self.b = b
         self.crule = crule
         self.rels = rels  # relation name -> node id of its value (or a fixpoint param)
         self.prog = prog
         self.span = crule.rule.span
+        self.annotations = annotations_of(crule.rule.annotations)  # every node of the rule carries them
         self.fresh = 0
 
     def add(self, op, inputs, attrs, schema) -> str:
-        return self.b.add(op, inputs, attrs, schema, self.span)
+        return self.b.add(op, inputs, attrs, schema, self.span, self.annotations)
 
     def unit(self) -> str:
         return self.add("values", [], {"rows": ((),)}, UNIT)
@@ -292,8 +285,7 @@ def _fact_rows(facts: list[CheckedRule], decl: ast.Decl) -> list[tuple]:
 
 def lower(prog: CheckedProgram) -> Graph:
     """The IR graph of one tick of `prog`."""
-    counter = [0]
-    b = _Builder(counter)
+    b = GraphBuilder()
     value: dict[str, str] = {}  # relation -> node holding its rows this tick
     same_tick = [r for r in prog.rules if r.rule.kind == "rule"]
     by_head: dict[str, list[CheckedRule]] = {}
@@ -316,7 +308,9 @@ def lower(prog: CheckedProgram) -> Graph:
             ins.append(b.add("source", [], {"rel": rel, "kind": "deferred"}, schema, decl.span))
         facts = [r for r in by_head.get(rel, []) if r.rule.is_fact and _const_fact(r)]
         if facts and decl.storage != "table":  # a table's facts are its state at tick 0
-            ins.append(b.add("values", [], {"rows": tuple(_fact_rows(facts, decl))}, schema, facts[0].rule.span))
+            anns = tuple(dict.fromkeys(a for f in facts for a in annotations_of(f.rule.annotations)))
+            ins.append(b.add("values", [], {"rows": tuple(_fact_rows(facts, decl))}, schema, facts[0].rule.span,
+                             anns))
         return ins
 
     def merge(inputs: list[str], schema: Schema, span: Span | None) -> str:
@@ -354,7 +348,7 @@ def lower(prog: CheckedProgram) -> Graph:
                 else:
                     ins.append(_RuleLowerer(b, r, value, prog).lower())
             inits.append(merge(ins, decl.schema, decl.span))
-        body = _Builder(counter, stratum=stratum.index)
+        body = b.nested(stratum.index)
         params: dict[str, str] = {}
         for rel in stratum.relations:
             params[rel] = body.add("param", [], {"name": f"full:{rel}"}, prog.relations[rel].schema)
@@ -371,7 +365,7 @@ def lower(prog: CheckedProgram) -> Graph:
             # always a union of the rule outputs: the semi-naive pass rewrites each of its inputs
             body.add("yield", [body.add("union", outs, {}, schema)], {"rel": rel}, schema)
         fix = b.add("fixpoint", inits + [value[e] for e in exts],
-                    {"rels": stratum.relations, "exts": tuple(exts), "body": Graph(tuple(body.nodes))},
+                    {"rels": stratum.relations, "exts": tuple(exts), "body": body.graph()},
                     UNIT, prog.relations[stratum.relations[0]].span)
         for rel in stratum.relations:
             value[rel] = b.add("result", [fix], {"rel": rel}, prog.relations[rel].schema)
@@ -393,9 +387,11 @@ def lower(prog: CheckedProgram) -> Graph:
             node = outs[0] if len(outs) == 1 else b.add("union", outs, {}, schema)
             b.add("defer", [node], {"rel": rel, "mode": "insert" if mode == "next" else "delete"}, schema)
     init = table_facts(prog)
-    relations = tuple(RelDecl(d.name, tuple(sorted(d.kinds)), d.schema, tuple(init.get(d.name, ())))
-                      for d in prog.relations.values())
-    return Graph(tuple(b.nodes), relations)
+    heads = {r.head.rel for r in prog.rules}
+    for d in prog.relations.values():
+        derived = d.name in heads and ("input" in d.kinds or d.storage == "channel")
+        b.relation(d.name, sorted(d.kinds), d.schema, init.get(d.name, ()), annotations_of(d.annotations), derived)
+    return b.graph()
 
 
 def _const_fact(r: CheckedRule) -> bool:

@@ -23,7 +23,8 @@ Rules, in the order the pass applies them:
   and each partition runs its own semi-naive loop to its own fixpoint. Any other
   recursion is gathered into partition 0;
 - `@partition(col)` on a declaration hashes its source rows on col; `@device(d)` on a
-  rule asks for d for that rule's operators, honoured where d is available.
+  rule asks for d for that rule's operators, honoured where d is available. Both are
+  read from the IR (`ir/hints.py`: the relation's and the nodes' annotations).
 
 Example: `agg(c, count()) :- fact(_, d, v), dim(d, c, w).` on 4 partitions with a small
 dim: fact stays where it was read (`any`), dim is broadcast, the join runs in place, and
@@ -31,11 +32,12 @@ one hash exchange on c feeds the aggregate.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from dfl.compiler.cost import CostModel
 from dfl.errors import Span
+from dfl.ir.hints import device_of, partition_column
 from dfl.ir.expr import Col
 from dfl.ir.graph import Graph, Node
 from dfl.ir.types import Schema
@@ -61,8 +63,9 @@ ANY, SINGLE, REPLICATED = Dist("any"), Dist("single"), Dist("replicated")
 
 @dataclass
 class Hints:
-    partition: dict[str, int] = field(default_factory=dict)  # relation -> column (@partition)
-    devices: list[tuple[Span, str]] = field(default_factory=list)  # a rule's span -> @device
+    """What the run knows beyond the program (the program's own hints, its annotations,
+    travel on the graph)."""
+
     read_by_workers: set[str] = field(default_factory=set)  # inputs each partition reads its part of
 
 
@@ -133,8 +136,7 @@ class _Placer:
         device, dwhy = self.device_for(n, rows_in)
         placed = n.with_attrs(dist=str(dist), parts=self.parts, device=device)
         if inputs is not None:
-            placed = Node(placed.id, placed.op, tuple(inputs), placed.attrs, placed.schema, placed.stratum,
-                          placed.monotone, placed.span)
+            placed = replace(placed, inputs=tuple(inputs))
         self.out.append(placed)
         self.by_id[n.id] = placed
         self.dist[n.id], self.rows[n.id] = dist, rows
@@ -143,12 +145,17 @@ class _Placer:
     def device_for(self, n: Node, rows_in: int) -> tuple[str, str]:
         nbytes = rows_in * self.cost.row_bytes(n)
         best, why = self.cost.best_device(n, rows_in, nbytes)
-        for span, want in self.hints.devices:
-            if n.span is not None and _within(n.span, span) and want not in ("auto", best):
-                if any(d.name == want and d.available for d in self.cost.devices):
-                    return want, f"{want}: asked by @device"
-                return best, f"{why}; @device({want}) asked, but {want} is not available here"
+        want = device_of(n)
+        if want is not None and want not in ("auto", best):
+            if any(d.name == want and d.available for d in self.cost.devices):
+                return want, f"{want}: asked by @device"
+            return best, f"{why}; @device({want}) asked, but {want} is not available here"
         return best, why
+
+    def partition_of(self, rel: str) -> int | None:
+        """The column @partition(col) on rel's declaration hashes its rows on."""
+        decl = next((r for r in self.g.relations if r.name == rel), None)
+        return partition_column(decl) if decl is not None else None
 
     def move(self, src: str, want: Dist, reason: str) -> str:
         """src's rows redistributed as `want` (hash keys, replicated or single)."""
@@ -197,7 +204,7 @@ class _Placer:
         raise ValueError(f"node {n.id}: {n.op} outside a fixpoint body (the verifier rejects this graph)")
 
     def op_source(self, n: Node) -> None:
-        col = self.hints.partition.get(n.attr("rel"))
+        col = self.partition_of(n.attr("rel"))
         if n.attr("rel") in self.hints.read_by_workers and self.parts > 1:
             self.emit(n, ANY, why="each partition reads its part of the input file (no rows through the driver)")
         elif col is not None and self.parts > 1:
@@ -536,42 +543,9 @@ def _copartitioned(dl: Dist, dr: Dist, lk: tuple[int, ...], rk: tuple[int, ...])
     return dr.keys == tuple(rk[i] for i in idx)
 
 
-def _within(inner: Span, outer: Span) -> bool:
-    return (inner.file == outer.file and (inner.line, inner.col) >= (outer.line, outer.col)
-            and (inner.end_line, inner.end_col) <= (outer.end_line, outer.end_col))
-
-
 def _size(n: int) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n} B"
-
-
-def hints_of(program) -> Hints:
-    """@partition(col) on declarations and @device(d) on rules, from a checked AST
-    (lang/ast.py Program). A @partition naming no column of its relation is reported by
-    the checker; here it is ignored."""
-    h = Hints()
-    for d in program.decls:
-        for a in d.annotations:
-            if a.name == "partition" and a.args:
-                name = a.args[0][1]
-                names = [c.name for c in d.columns]
-                if isinstance(name, str) and name in names:
-                    h.partition[d.name] = names.index(name)
-    for r in program.rules:
-        for a in r.annotations:
-            if a.name == "device" and a.args and isinstance(a.args[0][1], str):
-                h.devices.append((r.span, a.args[0][1]))
-    return h
-
-
-def annotation_values(program, name: str) -> dict | None:
-    """The first @name(...) annotation anywhere in the program, as {key: value}."""
-    items = [a for d in program.decls for a in d.annotations] + [a for r in program.rules for a in r.annotations]
-    for a in items:
-        if a.name == name:
-            return {k: getattr(v, "value", v) for k, v in a.args if k is not None}
-    return None

@@ -1,6 +1,6 @@
 """The Python API, a first-class host for DFL programs.
 
-    prog = dfl.load("reach.dfl")                     # or dfl.compile(source)
+    prog = dfl.load("reach.dfl")                     # or dfl.compile(source), or an IR file: reach.dfir
     result = prog.run(edge=[(1, 2), (2, 3)])         # rows as Python values
     result["path"]                                   # [(1, 2), (1, 3), (2, 3)], sorted
     prog.run(input_dir="data/")                      # or read files, as `dfl run -I`
@@ -49,36 +49,65 @@ class Result(Mapping):
 
 
 class Program:
-    """A checked and compiled program, ready to run any number of times."""
+    """A compiled program, ready to run any number of times.
 
-    def __init__(self, checked: CheckedProgram, graph: Graph) -> None:
+    Everything a run needs comes from its IR graph (relations, their kinds and schemas,
+    annotations), so a Program can be built from a Graph alone (`from_graph`, or `load`
+    of an IR file); the checked AST, when there is one, serves `dfl check`, the AST and
+    lowered forms and the checker's warnings, and the source text serves carets."""
+
+    def __init__(self, checked: CheckedProgram | None, graph: Graph, *, file: str | None = None,
+                 source: str | None = None) -> None:
         self.checked = checked
         self.graph = graph
+        self._file = file
+        self._source = source
         self._plans: dict[str, Any] = {}
+
+    @classmethod
+    def from_graph(cls, graph: Graph, file: str | None = None, source: str | None = None) -> "Program":
+        """A program from its IR graph alone (checked with ir/verify.py by the caller). `file`
+        names it in messages (default: the file its spans point into); `source`, the text
+        of that file, lets a run-time error show its line."""
+        return cls(None, graph, file=file, source=source)
 
     @property
     def file(self) -> str:
-        return self.checked.program.file
+        if self.checked is not None:
+            return self.checked.program.file
+        if self._file is not None:
+            return self._file
+        return next((n.span.file for n in self.graph.nodes if n.span is not None), "<ir>")
 
     @property
-    def source(self) -> str:
-        return self.checked.program.source
+    def source(self) -> str | None:
+        return self.checked.program.source if self.checked is not None else self._source
+
+    @property
+    def warnings(self) -> list[DflError]:
+        return self.checked.warnings if self.checked is not None else []
 
     @property
     def inputs(self) -> dict[str, Schema]:
-        return {n: d.schema for n, d in self.checked.relations.items() if "input" in d.kinds}
+        return {r.name: r.schema for r in self.graph.relations if "input" in r.kinds}
 
     @property
     def channels(self) -> dict[str, Schema]:
-        return {n: d.schema for n, d in self.checked.relations.items() if d.storage == "channel"}
+        return {r.name: r.schema for r in self.graph.relations if r.storage == "channel"}
 
     @property
     def outputs(self) -> dict[str, Schema]:
-        return {n: d.schema for n, d in self.checked.relations.items() if "output" in d.kinds}
+        return {r.name: r.schema for r in self.graph.relations if "output" in r.kinds}
 
     def derived(self, rel: str) -> bool:
-        """Does the program itself give rel rows (facts or rules)? Then its file may be absent."""
-        return any(r.head.rel == rel for r in self.checked.rules)
+        """Does the program itself give the input or channel rel rows (facts or rules)? Then
+        its file may be absent."""
+        return any(r.name == rel and r.derived for r in self.graph.relations)
+
+    @property
+    def ticked(self) -> bool:
+        """Does the program evaluate in more than one tick (tables, channels, next, delete)?"""
+        return any(r.storage != "rel" for r in self.graph.relations) or bool(self.graph.by_op("defer"))
 
     def plan(self, target: str = "cpu"):
         if target not in self._plans:
@@ -157,7 +186,7 @@ class Program:
                 data = validate_rows(rel, schema, given[rel], tick_column=is_chan)
             else:
                 data = self._read(rel, schema, input_dir, dict(files or {}), is_chan,
-                                  by_workers=on_pool and not self.checked.ticked)
+                                  by_workers=on_pool and not self.ticked)
             (chans if is_chan else rows)[rel] = data
         dist = None
         try:
@@ -253,7 +282,13 @@ def compile(source: str, file: str = "<string>") -> Program:  # noqa: A001 - the
 
 
 def load(path: str | os.PathLike) -> Program:
+    """A program from its file: a .dfl program, or an IR file (.dfir text or .json, ir/files.py)."""
     path = os.fspath(path)
+    from dfl.ir.files import is_ir_file, read_ir_file
+
+    if is_ir_file(path):
+        graph, _ = read_ir_file(path)
+        return Program.from_graph(graph, file=path)
     try:
         with open(path, encoding="utf-8") as f:
             source = f.read()

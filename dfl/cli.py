@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     r = sub.add_parser("run", help="run a program", description="Run a program (LANGUAGE.md §7).")
-    r.add_argument("program", help="the .dfl file")
+    r.add_argument("program", help="the program: a .dfl file, or an IR file (.dfir text or .json, as `dfl ir` writes it)")
     r.add_argument("-I", "--input-dir", metavar="DIR", help="read input relation r from DIR/r.csv or DIR/r.facts")
     r.add_argument("-O", "--output-dir", metavar="DIR", help="write output relation r to DIR/r.csv")
     r.add_argument("--in", dest="inputs", metavar="NAME=FILE", action="append", default=[],
@@ -78,13 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     _common(r)
 
     c = sub.add_parser("check", help="check a program; print its relations, strata and recursion")
-    c.add_argument("program")
+    c.add_argument("program", help="the .dfl program (with --calm, an IR file too)")
     c.add_argument("--calm", action="store_true",
                    help="CALM analysis: which outputs are monotone, and where coordination is needed and why")
     _common(c)
 
     i = sub.add_parser("ir", help="print or render the program's IR graph")
-    i.add_argument("program")
+    i.add_argument("program", help="the program: a .dfl file, or an IR file (.dfir text or .json, as `dfl ir` writes it)")
     i.add_argument("--format", default="text", choices=["text", "json", "dot", "mermaid", "svg", "png"])
     i.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     i.add_argument("--unoptimized", action="store_true", help="the IR as lowered, before the passes")
@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(i)
 
     k = sub.add_parser("compile", help="stop after a compiler stage and print it")
-    k.add_argument("program")
+    k.add_argument("program", help="the program: a .dfl file, or an IR file (.dfir text or .json, as `dfl ir` writes it)")
     k.add_argument("--emit", default="opt", choices=["ast", "ir", "opt", "placed", "plan", "llvm"],
                    help="ast: the checked AST; ir: the IR as lowered; opt: after the passes (default); "
                         "placed: after placement over --workers partitions; "
@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(k)
 
     e = sub.add_parser("explain", help="explain the placement: per operator, where it runs and why, rows and bytes moved")
-    e.add_argument("program")
+    e.add_argument("program", help="the program: a .dfl file, or an IR file (.dfir text or .json, as `dfl ir` writes it)")
     e.add_argument("--workers", type=int, default=2, metavar="N", help="partitions (default 2)")
     e.add_argument("--rows", metavar="REL=N", action="append", default=[],
                    help="the size of an input relation, for the estimates (default 100,000 rows)")

@@ -14,7 +14,7 @@ def _load(path: str):
     from dfl.api import load
 
     prog = load(path)
-    for w in prog.checked.warnings:
+    for w in prog.warnings:
         print(w.render().replace(": error:", ": warning:", 1), file=sys.stderr)
     return prog
 
@@ -141,9 +141,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.calm:
         from dfl.compiler.calm import analyze
 
-        _emit(analyze(prog.graph).render(prog.source, prog.file), None)
+        # an IR file's spans point into the program it came from, not into the IR file
+        _emit(analyze(prog.graph).render(prog.source, prog.file if prog.checked is not None else None), None)
         return 0
-    c = prog.checked
+    c = _checked(prog, "dfl check (without --calm)")
     # Counted in one pass over the rules: a count per relation was quadratic (10,000 rules took minutes).
     nrules = Counter(r.head.rel for r in c.rules if not r.rule.is_fact)
     nfacts = Counter(r.head.rel for r in c.rules if r.rule.is_fact)
@@ -176,12 +177,21 @@ def _emit(text: str, path: str | None) -> None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+def _checked(prog, what: str):
+    """The checked AST, which only a .dfl program has: an IR file holds its graph alone."""
+    if prog.checked is None:
+        raise DflError(f"{what} needs a .dfl program; {prog.file} is an IR file, which holds only the graph "
+                       f"it was written with", kind="usage",
+                       hint="its graph: dfl ir FILE (or dfl compile FILE --emit opt)")
+    return prog.checked
+
+
 def _graph(prog, optimized: bool):
     if optimized:
         return prog.graph
     from dfl.compiler.lower import lower
 
-    return lower(prog.checked)
+    return lower(_checked(prog, "the lowered (unoptimized) graph"))
 
 
 def cmd_ir(args: argparse.Namespace) -> int:
@@ -210,7 +220,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.emit == "ast":
         from dfl.lang import pretty
 
-        _emit(pretty.program(prog.checked.program), args.output)
+        _emit(pretty.program(_checked(prog, "--emit ast").program), args.output)
         return 0
     from dfl.ir import text
 
@@ -221,11 +231,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def _placed(prog, workers: int, rows: dict[str, int] | None = None, naive: bool = False):
     from dfl.compiler.cost import CostModel
-    from dfl.compiler.placement import hints_of, placement
+    from dfl.compiler.placement import placement
 
     if workers < 1:
         raise DflError("--workers must be at least 1", kind="usage")
-    return placement(prog.graph, workers, CostModel(rows=rows or {}), hints_of(prog.checked.program), naive=naive)
+    return placement(prog.graph, workers, CostModel(rows=rows or {}), naive=naive)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from typing import Any, Iterable
 import networkx as nx
 
 from dfl.errors import Span
+from dfl.ir.annotations import Annotation
 from dfl.ir.ops import OPS, OpSpec  # noqa: F401  (re-exported: the op table's old home)
 from dfl.ir.types import Schema, storage_of
 
@@ -26,6 +27,7 @@ class Node:
     stratum: int = 0
     monotone: bool = True
     span: Span | None = None
+    annotations: tuple[Annotation, ...] = ()  # the annotations of the rule it was lowered from
 
     def attr(self, key: str, default: Any = None) -> Any:
         for k, v in self.attrs:
@@ -47,6 +49,10 @@ class RelDecl:
     kinds: tuple[str, ...]
     schema: Schema
     init: tuple[tuple, ...] = ()  # a table's rows at tick 0 (its facts)
+    annotations: tuple[Annotation, ...] = ()  # its declaration's, e.g. @partition(col)
+    # an input or channel the program also gives rows (facts or rules): its file may be
+    # absent. Set only there, the one place a run reads it.
+    derived: bool = False
 
     @property
     def storage(self) -> str:

@@ -4,14 +4,16 @@
 
 Document::
 
-    {"format": "dfl-ir", "version": 1,
+    {"format": "dfl-ir", "version": 2,
      "relations": [RELATION, ...],
      "nodes": [NODE, ...]}
 
 RELATION::
 
     {"name": "edge", "kinds": ["input"], "columns": [COLUMN, ...],
-     "init": [[VALUE, ...], ...]}            # optional, default []: a table's rows at tick 0
+     "init": [[VALUE, ...], ...],            # optional, default []: a table's rows at tick 0
+     "derived": true,                        # optional, default false: an input the program also gives rows
+     "annotations": [ANNOTATION, ...]}       # optional, default []: its declaration's
 
 COLUMN::
 
@@ -25,7 +27,14 @@ NODE (nodes in topological order: every input is an earlier node of the same gra
      "columns": [COLUMN, ...],                          # the output schema
      "stratum": 1,                                      # optional, default 0
      "monotone": true,                                  # optional, default: the op's (ir/graph.py OPS)
-     "span": {"file": "p.dfl", "line": 7, "col": 1, "end_line": 7, "end_col": 40}}  # optional
+     "span": {"file": "p.dfl", "line": 7, "col": 1, "end_line": 7, "end_col": 40},  # optional
+     "annotations": [ANNOTATION, ...]}                  # optional, default []: its rule's
+
+ANNOTATION (ir/annotations.py): an argument is [KEY or null, a name (a string) or a
+constant (`{"lit": 50, "type": "int"}`)]::
+
+    {"name": "slo", "args": [["p99_ms", {"lit": 50, "type": "int"}]]}
+    {"name": "partition", "args": [[null, "src"]]}
 
 `ops` and the attributes each needs are listed in `dfl.ir.graph.OPS`. Attribute values:
 
@@ -43,6 +52,8 @@ NODE (nodes in topological order: every input is an earlier node of the same gra
   `{"int": 3}` (an int where a float is declared) or `{"float": 2.5}` (a float where an int is).
 
 Floats are written with Python's `repr`, so they read back bit for bit (`0.1`, `1e+300`, `-0.0`).
+
+Version 2 added `annotations` and `derived`; a version 1 document (which has neither) still reads.
 """
 from __future__ import annotations
 
@@ -51,12 +62,14 @@ import math
 from typing import Any
 
 from dfl.errors import Span
+from dfl.ir.annotations import Annotation
 from dfl.ir.expr import Col, Fn, Lit
 from dfl.ir.graph import OPS, Graph, Node, RelDecl
 from dfl.ir.types import BASE_TYPES, Column, Schema, Type
 
 FORMAT = "dfl-ir"
-VERSION = 1
+VERSION = 2
+READS = (1, 2)  # version 1 had no annotations and no `derived`: it reads as their defaults
 
 
 # --------------------------------------------------------------------------- writing
@@ -79,6 +92,19 @@ def _relation(r: RelDecl) -> dict:
     out: dict[str, Any] = {"name": r.name, "kinds": list(r.kinds), "columns": _columns(r.schema)}
     if r.init:
         out["init"] = _rows(r.init, r.schema)
+    if r.derived:
+        out["derived"] = True
+    if r.annotations:
+        out["annotations"] = _annotations(r.annotations)
+    return out
+
+
+def _annotations(anns: tuple[Annotation, ...]) -> list[dict]:
+    out = []
+    for a in anns:
+        if not isinstance(a, Annotation):
+            raise ValueError(f"not an annotation: {a!r}")
+        out.append({"name": a.name, "args": [[k, _value(v)] for k, v in a.args]})
     return out
 
 
@@ -103,6 +129,8 @@ def _node(n: Node) -> dict:
     if n.span is not None:
         s = n.span
         out["span"] = {"file": s.file, "line": s.line, "col": s.col, "end_line": s.end_line, "end_col": s.end_col}
+    if n.annotations:
+        out["annotations"] = _annotations(n.annotations)
     return out
 
 
@@ -151,8 +179,9 @@ def from_json(d: dict) -> Graph:
     """The graph of a JSON document; a malformed one raises ValueError naming where."""
     if not isinstance(d, dict) or d.get("format") != FORMAT:
         raise ValueError(f'not a DFL IR document: expected "format": "{FORMAT}"')
-    if d.get("version") != VERSION:
-        raise ValueError(f"unsupported dfl-ir JSON version {d.get('version')!r} (this reader knows {VERSION})")
+    if d.get("version") not in READS or isinstance(d.get("version"), bool):
+        raise ValueError(f"unsupported dfl-ir JSON version {d.get('version')!r} "
+                         f"(this reader knows {', '.join(map(str, READS))})")
     return _read_graph(d, "")
 
 
@@ -193,7 +222,25 @@ def _read_relation(d: Any, where: str) -> RelDecl:
     _want(all(isinstance(k, str) for k in kinds), f"{where}.kinds", "a list of strings")
     init = d.get("init", [])
     init = _read_rows(init, schema, f"{where}.init") if _is_rows(init) else _read_value(init, f"{where}.init")
-    return RelDecl(_field(d, "name", str, where), tuple(kinds), schema, init)
+    return RelDecl(_field(d, "name", str, where), tuple(kinds), schema, init, _read_annotations(d, where),
+                   _field(d, "derived", bool, where, False))
+
+
+def _read_annotations(d: dict, where: str) -> tuple[Annotation, ...]:
+    out = []
+    for i, a in enumerate(_field(d, "annotations", list, where, [])):
+        aw = f"{where}.annotations[{i}]"
+        _want(isinstance(a, dict), aw, "an object")
+        args = []
+        for j, arg in enumerate(_field(a, "args", list, aw, [])):
+            gw = f"{aw}.args[{j}]"
+            _want(isinstance(arg, list) and len(arg) == 2 and (arg[0] is None or isinstance(arg[0], str)), gw,
+                  "a pair [key or null, value]")
+            v = arg[1] if isinstance(arg[1], str) else _read_value(arg[1], f"{gw}[1]")
+            _want(isinstance(v, (str, Lit)), f"{gw}[1]", 'a name (a string) or a constant {"lit": .., "type": ..}')
+            args.append((arg[0], v))
+        out.append(Annotation(_field(a, "name", str, aw), tuple(args)))
+    return tuple(out)
 
 
 def _read_columns(d: dict, where: str) -> Schema:
@@ -232,7 +279,8 @@ def _read_node(d: Any, where: str) -> Node:
         s = _field(d, "span", dict, where)
         sw = f"{where}.span"
         span = Span(_field(s, "file", str, sw), *(_field(s, k, int, sw) for k in ("line", "col", "end_line", "end_col")))
-    return Node(nid, op, tuple(inputs), tuple(attrs), schema, _field(d, "stratum", int, where, 0), monotone, span)
+    return Node(nid, op, tuple(inputs), tuple(attrs), schema, _field(d, "stratum", int, where, 0), monotone, span,
+                _read_annotations(d, where))
 
 
 def _is_rows(v: Any) -> bool:

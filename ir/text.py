@@ -6,8 +6,9 @@
     file "tc.dfl"
     relation edge(src: int, dst: int) kinds=[input]
     relation best(k: str, d: min<int>) kinds=[output, table] init=[("a", 3)]
+    relation hop(src: int, dst: int) kinds=[input] derived @partition(src) @slo(p99_ms=50:int)
     n1 = source() {rel="edge", kind="input"} : (src: int, dst: int)  # stratum 0, at 3:1-3:30
-    n2 = filter(n1) {pred=gt:bool($1:int, 1:int)} : (src: int, dst: int)  # stratum 1, at 7:1-7:40
+    n2 = filter(n1) {pred=gt:bool($1:int, 1:int)} : (src: int, dst: int)  # stratum 1, at 7:1-7:40, @device(cpu)
     n9 = fixpoint(n2) {rels=["tc"], exts=[], body=graph} : ()  # stratum 2, at 5:1-5:20
       body {
         n3 = param() {name="full:tc"} : (src: int, dst: int)  # stratum 2
@@ -18,6 +19,10 @@
 - A node is `ID = OP(INPUTS) {ATTRS} : SCHEMA  # META`; `{ATTRS}` is left out when empty.
   META holds `stratum N`, `at L:C-L:C` (or `at "other.dfl":L:C-L:C`) for the span, and
   `monotone`/`nonmonotone` only where the flag differs from the op's default in `OPS`.
+- Annotations (`ir/annotations.py`) close a relation line and a node's META:
+  `@NAME(ARG, KEY=ARG)`, an ARG a name (`src`, `cuda`: bare, or quoted when it is not an
+  identifier) or a typed constant (`50:int`, `"eu":str`). `derived` marks an input the
+  program also gives rows.
 - A graph-valued attribute prints as `key=graph`; the graph follows, indented, as a
   `key { ... }` block (nodes and relations as at the top level).
 - Values: `"str"` (escapes `\\" \\\\ \\n \\t \\r \\xHH \\uHHHH \\UHHHHHHHH`; other printable
@@ -33,10 +38,11 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
 from dfl.errors import Span
+from dfl.ir.annotations import Annotation
 from dfl.ir.expr import Col, Fn, Lit
 from dfl.ir.graph import OPS, Graph, Node, RelDecl
 from dfl.ir.types import BASE_TYPES, Column, Schema, Type
@@ -97,6 +103,7 @@ class _Printer:
             meta.append("at " + self.span(n.span))
         if n.monotone != _default_monotone(n.op):
             meta.append("monotone" if n.monotone else "nonmonotone")
+        meta.extend(_annotation(a) for a in n.annotations)
         return f"{head} : {_schema(n.schema)}  # {', '.join(meta)}"
 
     def span(self, s: Span) -> str:
@@ -113,9 +120,21 @@ def _default_monotone(op: str) -> bool:
 
 def _relation(r: RelDecl) -> str:
     text = f"relation {_name(r.name)}{_schema(r.schema)} kinds=[{', '.join(_name(k) for k in r.kinds)}]"
+    if r.derived:
+        text += " derived"
     if r.init:
         text += f" init={_value(r.init)}"
-    return text
+    return "".join([text] + [" " + _annotation(a) for a in r.annotations])
+
+
+def _annotation(a: Annotation) -> str:
+    if not isinstance(a, Annotation):
+        raise ValueError(f"not an annotation: {a!r}")
+    args = []
+    for k, v in a.args:
+        text = _name(v) if isinstance(v, str) else _expr(v)  # a name, else a typed constant
+        args.append(text if k is None else f"{_name(k)}={text}")
+    return f"@{_name(a.name)}({', '.join(args)})"
 
 
 def _schema(s: Schema) -> str:
@@ -227,7 +246,7 @@ _TOKEN = re.compile(r"""
   | (?P<NUM>-?(?:\d+\.\d*(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|inf|nan|\d+)(?![A-Za-z0-9_.]))
   | (?P<COL>\$\d+)
   | (?P<ID>[A-Za-z_][A-Za-z0-9_.]*)
-  | (?P<P>[=(){}\[\],:<>*\#])
+  | (?P<P>[=(){}\[\],:<>*\#@])
 """, re.VERBOSE)
 
 
@@ -406,6 +425,27 @@ class _LineParser:
             raise _Error(f"expected '(' after the function {t.text}:{typ.value}", self.peek().col)
         return Lit(v, typ)
 
+    def annotation(self) -> Annotation:
+        self.expect("@")
+        name = self.name()
+        self.expect("(")
+
+        def arg() -> tuple[str | None, Any]:
+            key = None
+            if self.peek().kind in ("ID", "STR") and self.peek(1).kind == "P" and self.peek(1).text == "=":
+                key = self.name()
+                self.next()
+            t = self.peek()
+            if t.kind in ("ID", "STR") and not (self.peek(1).kind == "P" and self.peek(1).text == ":"):
+                self.next()
+                return key, t.value  # a name
+            v = self.value()
+            if not isinstance(v, Lit):
+                raise _Error("an annotation's argument is a name or a typed constant such as 50:int", t.col)
+            return key, v
+
+        return Annotation(name, tuple(self.sequence(")", arg)))
+
     def attrs(self) -> list[tuple[str, Any]]:
         self.expect("{")
 
@@ -419,6 +459,15 @@ class _LineParser:
 
 def _show(t: _Tok) -> str:
     return "end of line" if t.kind == "END" else repr(t.text)
+
+
+class TextError(ValueError):
+    """A malformed text: the message names the line; `line`/`col` (1-based; col may be
+    None) locate it for a caret (ir/files.py)."""
+
+    def __init__(self, text: str, message: str, line: int, col: int | None) -> None:
+        super().__init__(text)
+        self.message, self.line, self.col = message, line, col
 
 
 def parse_graph(text: str) -> Graph:
@@ -435,8 +484,8 @@ class _Reader:
 
     def error(self, lineno: int, message: str, col: int | None = None) -> ValueError:
         where = f"line {lineno}" + (f", column {col}" if col is not None else "")
-        return ValueError(f"{where}: {message}: {self.lines[lineno - 1].strip()!r}"
-                          if 0 < lineno <= len(self.lines) else f"{where}: {message}")
+        return TextError(f"{where}: {message}: {self.lines[lineno - 1].strip()!r}"
+                         if 0 < lineno <= len(self.lines) else f"{where}: {message}", message, lineno, col)
 
     def next_line(self) -> tuple[int, str] | None:
         """The next line that is not blank or a comment, with its 1-based number."""
@@ -459,7 +508,8 @@ class _Reader:
     def read(self) -> Graph:
         first = self.next_line()
         if first is None:
-            raise ValueError("line 1: empty text: expected the version line 'dfl-ir 1'")
+            raise TextError("line 1: empty text: expected the version line 'dfl-ir 1'",
+                            "empty text: expected the version line 'dfl-ir 1'", 1, None)
         lineno, line = first
         m = re.fullmatch(r"\s*dfl-ir\s+(\d+)\s*", line)
         if m is None:
@@ -532,7 +582,7 @@ class _Reader:
             if v is _GRAPH:
                 v = bodies[k]
             attrs.append((k, v))
-        return Node(node.id, node.op, node.inputs, tuple(attrs), node.schema, node.stratum, node.monotone, node.span)
+        return replace(node, attrs=tuple(attrs))
 
     def node(self, p: _LineParser) -> tuple[Node, list[str]]:
         nid = p.name()
@@ -547,22 +597,27 @@ class _Reader:
         p.expect(":")
         schema = p.schema()
         stratum, span, monotone = 0, None, _default_monotone(op)
+        annotations: list[Annotation] = []
         if p.at("#"):
             p.next()
             while True:
                 t = p.next()
-                if t.text == "stratum" and t.kind == "ID":
+                if t.text == "@" and t.kind == "P":
+                    p.i -= 1
+                    annotations.append(p.annotation())
+                elif t.text == "stratum" and t.kind == "ID":
                     stratum = p.int()
                 elif t.text == "at" and t.kind == "ID":
                     span = self.span(p)
                 elif t.text in ("monotone", "nonmonotone") and t.kind == "ID":
                     monotone = t.text == "monotone"
                 else:
-                    raise _Error(f"expected 'stratum', 'at', 'monotone' or 'nonmonotone', found {_show(t)}", t.col)
+                    raise _Error(f"expected 'stratum', 'at', 'monotone', 'nonmonotone' or an @annotation, "
+                                 f"found {_show(t)}", t.col)
                 if not p.at(","):
                     break
                 p.next()
-        return Node(nid, op, inputs, tuple(attrs), schema, stratum, monotone, span), graph_keys
+        return Node(nid, op, inputs, tuple(attrs), schema, stratum, monotone, span, tuple(annotations)), graph_keys
 
     def span(self, p: _LineParser) -> Span:
         t = p.next()
@@ -588,6 +643,9 @@ class _Reader:
         p.expect("=")
         p.expect("[")
         kinds = tuple(p.sequence("]", p.name))
+        derived = p.at("derived")
+        if derived:
+            p.next()
         init: tuple = ()
         if p.at("init"):
             p.next()
@@ -596,4 +654,7 @@ class _Reader:
             init = p.value()
             if not isinstance(init, tuple) or not all(isinstance(r, tuple) for r in init):
                 raise _Error("init must be a list of rows", t.col)
-        return RelDecl(name, kinds, schema, init)
+        annotations = []
+        while p.at("@"):
+            annotations.append(p.annotation())
+        return RelDecl(name, kinds, schema, init, tuple(annotations), derived)

@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 from dfl.ir.builtin_sigs import SIGS
 from dfl.ir.expr import ARITH_OPS, CMP_OPS, Col, Fn, Lit
+from dfl.ir.hints import problems as annotation_problems
 from dfl.ir.graph import OPS, Graph, Node
 from dfl.ir.types import Schema, Type
 
@@ -40,6 +41,9 @@ class IRError(Exception):
 
 def verify(g: Graph) -> None:
     _Verifier(g, in_body=False, where="").run()
+    bad = annotation_problems(g)
+    if bad:
+        raise IRError(bad[0])
 
 
 def _types(ts) -> str:

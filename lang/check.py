@@ -12,6 +12,7 @@ import networkx as nx
 
 from dfl.errors import DflError
 from dfl.ir.builtin_sigs import SIGS
+from dfl.ir.annotations import KNOWN
 from dfl.ir.types import Type
 from dfl.lang import ast
 from dfl.lang.limits import Inlined
@@ -20,7 +21,7 @@ from dfl.lang.safety import Step, check_head_safety, names, plan_body
 from dfl.lang.strata import Stratum, stratify
 from dfl.lang.typing import Typer, assignable, unify_numeric
 
-KNOWN_ANNOTATIONS = {"partition", "device", "slo", "replicas"}
+KNOWN_ANNOTATIONS = set(KNOWN)  # the IR's verifier knows the same
 
 
 @dataclass

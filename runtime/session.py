@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from dfl.compiler.cost import CostModel
-from dfl.compiler.placement import Placed, annotation_values, hints_of, placement
+from dfl.compiler.placement import Hints, Placed, placement
 from dfl.errors import DflError
+from dfl.ir.hints import program_values
 from dfl.runtime.autoscale import Decision, Policy
 from dfl.runtime.partitioned import PartitionedPlan
 from dfl.runtime.ticks import TickRun, run_ticks
@@ -63,8 +64,8 @@ def policy_for(prog, opts: PoolOptions) -> Policy | None:
     if isinstance(opts.autoscale, Policy):
         return opts.autoscale
     try:
-        ann = Policy.from_annotations(annotation_values(prog.checked.program, "replicas"),
-                                      annotation_values(prog.checked.program, "slo"), os.cpu_count() or 1)
+        ann = Policy.from_annotations(program_values(prog.graph, "replicas"),
+                                      program_values(prog.graph, "slo"), os.cpu_count() or 1)
         base = ann if opts.autoscale == PROGRAM_RANGE else Policy.parse_range(opts.autoscale)
     except ValueError as e:
         raise DflError(str(e), kind="usage") from None
@@ -116,9 +117,7 @@ def start_pool(prog, opts: PoolOptions, on_decision: Callable[[Decision], None] 
 def _placed(prog, opts: PoolOptions, sizes: dict[str, int], read_by_workers=frozenset()):
     """The program placed over the partitions the options ask for, with the run's sizes."""
     parts = parts_for(opts, policy_for(prog, opts))
-    hints = hints_of(prog.checked.program)
-    hints.read_by_workers = set(read_by_workers)
-    return placement(prog.graph, parts, CostModel(rows=sizes), hints), parts
+    return placement(prog.graph, parts, CostModel(rows=sizes), Hints(set(read_by_workers))), parts
 
 
 def make_plan(graph, pool, parts: int, opts: PoolOptions, on_stage=None) -> PartitionedPlan:

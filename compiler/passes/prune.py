@@ -55,7 +55,7 @@ def prune(g: Graph) -> Graph:
             cols = tuple(side.schema.columns[i] for i in keep)
             out.append(Node(f"{n.id}.p{suffix}", "map", (side.id,),
                             (("exprs", tuple(Col(i, side.schema.types[i]) for i in keep)),),
-                            Schema(cols), side.stratum, True, n.span))
+                            Schema(cols), side.stratum, True, n.span, n.annotations))
             ins.append(f"{n.id}.p{suffix}")
         mapping = {old: new for new, old in enumerate(keep_l)}
         mapping.update({lw + old: len(keep_l) + new for new, old in enumerate(keep_r)})

@@ -12,7 +12,7 @@ import dfl
 from benchmarks.workloads.join import DFL_SRC as JOIN_SRC
 from benchmarks.workloads.tc import DFL_SRC as TC
 from dfl.compiler.cost import CostModel
-from dfl.compiler.placement import hints_of, placement
+from dfl.compiler.placement import placement
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -70,7 +70,7 @@ def test_explain(dfl_cli, write) -> None:
     assert any("assumed" in ln and "dim" in ln for ln in lines[1:3])
     # one line per placed operator, exchanges included
     p = dfl.compile(JOIN_SRC)
-    placed = placement(p.graph, 2, CostModel(rows={"fact": 1000}), hints_of(p.checked.program))
+    placed = placement(p.graph, 2, CostModel(rows={"fact": 1000}))
     op_lines = [ln for ln in lines if ln.startswith("  ")]
     assert len(op_lines) == len(placed.graph.nodes) == len(placed.notes)
     for ln, n in zip(op_lines, placed.graph.nodes):

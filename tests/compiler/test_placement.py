@@ -9,9 +9,10 @@ import pytest
 import dfl
 from benchmarks.workloads.join import DFL_SRC as JOIN_SRC
 from dfl.compiler.cost import CostModel
-from dfl.compiler.placement import (ANY, REPLICATED, SINGLE, Dist, dist_of, hints_of, local_partition_columns,
+from dfl.compiler.placement import (ANY, REPLICATED, SINGLE, Dist, dist_of, local_partition_columns,
                                     placement)
 from dfl.errors import DflError
+from dfl.ir.hints import device_of, partition_column
 from dfl.ir.graph import Graph, Node
 from dfl.ir.text import parse_graph, print_graph
 from dfl.ir.verify import verify
@@ -62,7 +63,7 @@ SMALL_DIM = CostModel(rows={"fact": 5_000_000, "dim": 1000})
 
 def _place(src: str, parts: int, cost: CostModel | None = None, naive: bool = False):
     prog = dfl.compile(src)
-    return placement(prog.graph, parts, cost, hints_of(prog.checked.program), naive=naive)
+    return placement(prog.graph, parts, cost, naive=naive)
 
 
 def _index(g: Graph) -> dict[str, int]:
@@ -113,7 +114,7 @@ def _chain_to(g: Graph, start: str, stop_op: str) -> list[Node]:
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.parent.name for p in EXAMPLES])
 def test_examples_place_verify_and_round_trip(path: Path, parts: int) -> None:
     prog = dfl.load(path)
-    placed = placement(prog.graph, parts, hints=hints_of(prog.checked.program))
+    placed = placement(prog.graph, parts)
     g = placed.graph
     verify(g)
     assert placed.parts == parts
@@ -362,15 +363,16 @@ def test_local_partition_columns_does_not_depend_on_placement() -> None:
 def test_partition_hint_hashes_the_source(col: str, index: int) -> None:
     src = f"@partition({col})\n" + JOIN.lstrip()
     prog = dfl.compile(src)
-    hints = hints_of(prog.checked.program)
-    assert hints.partition == {"fact": index}
-    g = placement(prog.graph, 3, hints=hints).graph
+    # the hint travels on the IR: on fact's declaration, read back from the text form
+    assert [partition_column(r) for r in prog.graph.relations if r.name == "fact"] == [index]
+    assert parse_graph(print_graph(prog.graph)) == prog.graph
+    g = placement(prog.graph, 3).graph
     verify(g)
     assert dist_of(_source_of(g, "fact")) == Dist("hash", (index,))
     # dim is split as it is read: evenly, or by the hash its dedup wants
     assert dist_of(_source_of(g, "dim")) in (ANY, Dist("hash", (0,)))
     # on one partition there is nothing to hash
-    g1 = placement(prog.graph, 1, hints=hints).graph
+    g1 = placement(prog.graph, 1).graph
     assert dist_of(_source_of(g1, "fact")) == SINGLE
 
 
@@ -389,9 +391,10 @@ def test_device_hint_cuda_stays_on_cpu_with_a_note() -> None:
     p(x) :- e(x, _).
     """
     prog = dfl.compile("\n".join(line.strip() for line in src.strip().splitlines()) + "\n")
-    hints = hints_of(prog.checked.program)
-    assert [d for _, d in hints.devices] == ["cuda"]
-    placed = placement(prog.graph, 2, hints=hints)
+    # the hint travels on the IR: on the nodes of the annotated rule, and only there
+    asking = {n.id for n in prog.graph.nodes if device_of(n) == "cuda"}
+    assert asking and all(prog.graph.node(i).span.line == 4 for i in asking)
+    placed = placement(prog.graph, 2)
     verify(placed.graph)
     assert {n.attr("device") for n in placed.graph.nodes} == {"cpu"}
     asked = [n for n in placed.notes if "@device(cuda)" in n.text]

@@ -38,7 +38,7 @@ def test_program_graphs_round_trip(program):
 def test_document_shape(sample):
     d = to_json(sample)
     assert list(d) == ["format", "version", "relations", "nodes"]
-    assert d["format"] == "dfl-ir" and d["version"] == 1
+    assert d["format"] == "dfl-ir" and d["version"] == 2
     json.dumps(d, allow_nan=False)  # standard JSON: no NaN/Infinity tokens
     n9 = next(n for n in d["nodes"] if n["id"] == "n9")
     assert n9["attrs"] == {"left_keys": [1], "right_keys": [0]}
@@ -119,7 +119,7 @@ def test_generic_attribute_values():
 @pytest.mark.parametrize("doc, words", [
     ([], "format"),
     ({"format": "other", "version": 1, "nodes": []}, "format"),
-    ({"format": "dfl-ir", "version": 2, "nodes": []}, "version 2"),
+    ({"format": "dfl-ir", "version": 3, "nodes": []}, "version 3"),
     ({"format": "dfl-ir", "version": 1}, "nodes"),
     ({"format": "dfl-ir", "version": 1, "nodes": [{"op": "values", "columns": []}]}, "nodes[0].id"),
     ({"format": "dfl-ir", "version": 1, "nodes": [{"id": "a", "op": "values", "columns": [{"name": "x"}]}]},

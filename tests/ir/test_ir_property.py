@@ -5,6 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dfl.errors import Span
+from dfl.ir.annotations import Annotation
 from dfl.ir.expr import Col, Fn, Lit
 from dfl.ir.graph import OPS, Graph, Node, RelDecl
 from dfl.ir.json_io import dumps, from_json, loads, to_json
@@ -28,6 +29,10 @@ values = st.recursive(st.one_of(scalars, exprs, st.none()),
 schemas = st.lists(st.builds(Column, names, types, st.none() | names), max_size=4).map(tuple).map(Schema)
 spans = st.none() | st.builds(Span, st.text(chars, max_size=8), *[st.integers(0, 10**6)] * 4)
 ops = st.one_of(st.sampled_from(sorted(OPS)), names)
+# an annotation's argument: a name, or a constant (a Lit)
+annotations = st.lists(st.builds(Annotation, names, st.lists(st.tuples(st.none() | names,
+                                                                     names | st.builds(Lit, scalars, types)),
+                                                           max_size=3).map(tuple)), max_size=2).map(tuple)
 
 
 @st.composite
@@ -46,8 +51,10 @@ def graphs(draw, depth: int = 2) -> Graph:
             attrs.append(("aggs", draw(aggs)))
             attrs = list(dict(attrs).items())
         nodes.append(Node(nid, draw(ops), tuple(draw(st.lists(st.sampled_from(ids), max_size=3))), tuple(attrs),
-                          draw(schemas), draw(st.integers(-5, 10**9)), draw(st.booleans()), draw(spans)))
-    relations = draw(st.lists(st.builds(RelDecl, names, st.lists(names, max_size=3).map(tuple), schemas, rows),
+                          draw(schemas), draw(st.integers(-5, 10**9)), draw(st.booleans()), draw(spans),
+                          draw(annotations)))
+    relations = draw(st.lists(st.builds(RelDecl, names, st.lists(names, max_size=3).map(tuple), schemas, rows,
+                                        annotations, st.booleans()),
                               max_size=3))
     return Graph(tuple(nodes), tuple(relations))
 

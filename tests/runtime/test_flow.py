@@ -18,7 +18,7 @@ import pytest
 import dfl
 from dfl.backends.cpu.plan import encode_rows
 from dfl.compiler.cost import CostModel
-from dfl.compiler.placement import hints_of, placement
+from dfl.compiler.placement import placement
 from dfl.runtime.batches import from_batch
 from dfl.runtime.partitioned import PartitionedPlan
 from dfl.runtime.pool import SlotPool
@@ -131,8 +131,7 @@ def _rows(seed: int = 5, n: int = 400, k: int = 40) -> dict[str, list[tuple]]:
 def _steps(src: str, rows: dict[str, list[tuple]], parts: int = 2):
     """A placed graph, one in-process worker hosting every partition, each partition begun."""
     prog = dfl.compile(src)
-    graph = placement(prog.graph, parts, CostModel(rows={r: len(v) for r, v in rows.items()}),
-                      hints_of(prog.checked.program)).graph
+    graph = placement(prog.graph, parts, CostModel(rows={r: len(v) for r, v in rows.items()})).graph
     plan = PartitionedPlan(graph, None, parts)
     schemas = {n.attr("rel"): n.schema for n in graph.by_op("source")}
     tables = {("input", r): encode_rows(v, schemas[r], plan.local.pool) for r, v in rows.items() if r in schemas}
