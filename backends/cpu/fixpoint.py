@@ -173,24 +173,30 @@ def semi_naive(node: Node, stores: dict, params: dict[str, Table], ctx) -> SemiN
                      empty=lambda rel: Table.empty(schemas[rel]), on_fixed=_keep_indexes)
 
 
+def _ext(node: Node, ins: list[Table], ext: str) -> Table:
+    """The fixpoint input holding the static relation `ext` (after the recursive ones)."""
+    return ins[len(node.attr("rels")) + list(node.attr("exts")).index(ext)]
+
+
 def run_fixpoint(node: Node, ins: list[Table], ctx) -> Table:
-    from dfl.backends.cpu.special import match_closure, match_shortest_paths, run_closure, run_shortest_paths
+    from dfl.backends.cpu.special import closure_of, run_closure, run_shortest_paths, shortest_paths_of
 
     rels = node.attr("rels")
-    spec = match_closure(node)
+    # the kernel follows the shape the compiler found (compiler/passes/recursion_shapes.py)
+    spec = closure_of(node)
     if spec is not None:
         from dfl.backends.cpu.ops import distinct_rows
 
-        init, edges = ins[0], ins[1]
+        init, edges = ins[0], _ext(node, ins, spec.ext)
         ctx.fixpoint_results[(node.id, rels[0])] = run_closure(spec, distinct_rows(init), edges)
         ctx.stats["closures"] = ctx.stats.get("closures", 0) + 1
         return Table([], 0)
-    sp = match_shortest_paths(node)
+    sp = shortest_paths_of(node)
     if sp is not None:
         from dfl.backends.cpu.ops import op_lattice_merge_table
 
         init = op_lattice_merge_table(ins[0], schemas_of(node)[rels[0]], ctx)
-        res = run_shortest_paths(sp, init, ins[1])
+        res = run_shortest_paths(sp, init, _ext(node, ins, sp.ext))
         if res is not None:
             ctx.fixpoint_results[(node.id, rels[0])] = res
             ctx.stats["shortest_paths"] = ctx.stats.get("shortest_paths", 0) + 1
