@@ -132,3 +132,20 @@ def test_every_shape_in_a_compiled_program_is_found_by_the_pipeline() -> None:
                     "tc(x, z) :- e(x, y), tc(y, z).\n").graph
     (fix,) = g.by_op("fixpoint")
     assert fix.attr("shape") == ("closure", "e", "left")
+
+
+@pytest.mark.parametrize("shape", [
+    ("closure", "x", "right"),  # not an ext of the fixpoint
+    ("closure", "e", "up"),
+    ("closure", "e"),
+    ("min_path", "e", 0, 1, 2),  # e is binary: no weight column
+    ("spiral", "e", "right"),
+    "closure",
+])
+def test_the_verifier_rejects_a_malformed_shape(shape) -> None:
+    from dfl.ir.verify import IRError
+
+    g = closure("n5.delta", "n6", 1, 0, (0, 3))
+    bad = g.with_nodes(n.with_attrs(shape=shape) if n.op == "fixpoint" else n for n in g.nodes)
+    with pytest.raises(IRError, match="shape"):
+        verify(bad)
