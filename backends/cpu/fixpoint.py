@@ -160,14 +160,17 @@ def _keep_indexes(t: Table) -> None:
         t.indexes = {}  # read every iteration: its join indexes are worth keeping
 
 
-def semi_naive(node: Node, stores: dict, params: dict[str, Table], ctx) -> SemiNaive[Table]:
-    """The shared driver over this backend's stores; `params` holds the ext: inputs."""
+def fixpoint_loop(node: Node, exts: list[Table], ctx) -> SemiNaive[Table]:
+    """The shared driver over this backend's stores for one fixpoint, its ext: inputs given
+    (also what the distributed runtime drives, one loop per partition)."""
     from dfl.backends.cpu.plan import eval_node
 
+    schemas = schemas_of(node)
+    stores = {rel: new_store(schemas[rel]) for rel in node.attr("rels")}
+    params = {f"ext:{ext}": t for ext, t in zip(node.attr("exts"), exts)}
     for t in params.values():
         _keep_indexes(t)
     sub = ctx.child(params)
-    schemas = schemas_of(node)
     return SemiNaive(node.attr("body"), node.attr("rels"), stores, params,
                      lambda n, values: eval_node(n, values, sub), size=lambda t: t.n,
                      empty=lambda rel: Table.empty(schemas[rel]), on_fixed=_keep_indexes)
@@ -201,13 +204,10 @@ def run_fixpoint(node: Node, ins: list[Table], ctx) -> Table:
             ctx.fixpoint_results[(node.id, rels[0])] = res
             ctx.stats["shortest_paths"] = ctx.stats.get("shortest_paths", 0) + 1
             return Table([], 0)
-    schemas = schemas_of(node)
-    stores = {rel: new_store(schemas[rel]) for rel in rels}
-    params = {f"ext:{ext}": t for ext, t in zip(node.attr("exts"), ins[len(rels):])}
-    loop = semi_naive(node, stores, params, ctx)
+    loop = fixpoint_loop(node, ins[len(rels):], ctx)
     iterations = loop.run(loop.seed(ins[:len(rels)]))
     ctx.stats["iterations"] = ctx.stats.get("iterations", 0) + iterations
     for rel in rels:
-        v = stores[rel].view()
+        v = loop.stores[rel].full()
         ctx.fixpoint_results[(node.id, rel)] = Table(v.cols, v.n)
     return Table([], 0)
