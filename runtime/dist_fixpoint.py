@@ -20,10 +20,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from dfl.backends.cpu.fixpoint import fixpoint_loop
+from dfl.backends.cpu.fixpoint import new_store
 from dfl.backends.cpu.table import Table
+from dfl.backends.seminaive import SemiNaive
 from dfl.ir.graph import Node
 from dfl.runtime.batches import partition_of, split
+
+
+def _keep_indexes(t: Table) -> None:
+    if t.indexes is None:
+        t.indexes = {}  # read every round: its join indexes are worth keeping
 
 
 class DistFixpoint:
@@ -32,12 +38,20 @@ class DistFixpoint:
     `merge`) called apart because the derived rows cross partitions between them."""
 
     def __init__(self, node: Node, part: int, parts: int, ins: list[Table], ctx) -> None:
+        from dfl.backends.cpu.plan import eval_node
+
         self.node, self.part, self.parts, self.ctx = node, part, parts, ctx
         self.rels: list[str] = list(node.attr("rels"))
         self.cols: dict[str, int] = dict(node.attr("iterate"))  # relation -> owner column
-        # the replica of every relation, as the driver's stores; ext inputs read every round
-        self.loop = fixpoint_loop(node, ins[len(self.rels):], ctx)
         self.schemas = {n.attr("rel"): n.schema for n in node.attr("body").by_op("yield")}
+        params = {f"ext:{ext}": t for ext, t in zip(node.attr("exts"), ins[len(self.rels):])}
+        for t in params.values():
+            _keep_indexes(t)
+        sub = ctx.child(params)
+        # the driver's stores are this partition's replica of every relation
+        self.loop = SemiNaive(node.attr("body"), self.rels, {r: new_store(self.schemas[r]) for r in self.rels},
+                              params, lambda n, values: eval_node(n, values, sub), size=lambda t: t.n,
+                              empty=lambda r: Table.empty(self.schemas[r]), on_fixed=_keep_indexes)
         # the initial rows arrive hashed on the owner column: this partition's own
         self.delta = self.loop.seed(ins[:len(self.rels)])
         self.iterations = 0
