@@ -9,6 +9,7 @@ from typing import Callable
 from dfl.ir.graph import Graph
 from dfl.compiler.passes.prune import prune
 from dfl.compiler.passes.pushdown import pushdown
+from dfl.compiler.passes.recursion_shapes import recursion_shapes
 from dfl.compiler.passes.seminaive import seminaive
 
 Pass = Callable[[Graph], Graph]
@@ -17,6 +18,7 @@ PASSES: tuple[Pass, ...] = (
     pushdown,
     prune,
     seminaive,
+    recursion_shapes,  # on the semi-naive bodies: after seminaive
 )
 
 

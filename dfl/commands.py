@@ -242,6 +242,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     """Each top-level operator: its placement and why, estimated rows; each exchange: the
     rows and bytes it moves."""
     from dfl.compiler.cost import DEFAULT_ROWS
+    from dfl.compiler.passes.recursion_shapes import describe as describe_shape
 
     prog = _load(args.program)
     rows: dict[str, int] = {}
@@ -261,6 +262,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     for n in placed.notes:
         at = f"line {n.span.line}" if n.span else ""
         lines.append(f"  {n.node:<10} {n.op:<13} {at:<9} est. {n.rows:>12,} rows  {n.text}")
+        fix = placed.graph.node(n.node) if n.op == "fixpoint" else None
+        if fix is not None and fix.attr("shape") is not None:  # compiler/passes/recursion_shapes.py
+            lines.append(f"{'':<36}recursion shape: {describe_shape(fix.attr('shape'), fix.attr('rels')[0])}")
     ex = [n for n in placed.notes if n.op == "exchange"]
     lines.append(f"{len(ex)} exchange(s), est. {placed.moved_bytes:,} bytes moved")
     _emit("\n".join(lines), None)

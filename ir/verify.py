@@ -11,7 +11,8 @@ Passes run it after every pass in tests (`optimize(..., verify=True)`). It check
   typed (operators, conversions, builtins); a filter's predicate is a bool;
 - recursion: a fixpoint's body verifies (as a body), has one `yield` per relation of
   `rels` and none else, its `param`s are `full:R`/`delta:R` for R in rels or `ext:S` for S in
-  exts with the types of the matching fixpoint input; `result` picks a rel of a fixpoint;
+  exts with the types of the matching fixpoint input; a `shape`, if any, is well formed;
+  `result` picks a rel of a fixpoint;
   `param` and `yield` appear only in bodies;
 - relations: where the graph declares relations, the `rel` of source/sink/persist/defer is
   one of them with the same column types; `values` rows and relation `init` rows have the
@@ -238,6 +239,25 @@ class _Verifier:
         if not isinstance(ka, int) or not isinstance(lats, tuple) or ka + len(lats) != n.schema.arity:
             raise self.fail(n, f"key_arity {ka!r} + lattices {lats!r} do not cover the {n.schema.arity} columns")
 
+    def shape(self, n: Node, want: dict[str, tuple]) -> None:
+        """A recursion shape (compiler/passes/recursion_shapes.py) names one relation and an
+        ext of the arities its kernel reads; backends trust it, so a malformed one fails here."""
+        shape, rels = n.attr("shape"), n.attr("rels")
+        if shape is None:
+            return
+        ok = isinstance(shape, tuple) and len(rels) == 1 and len(shape) >= 2 and f"ext:{shape[1]}" in want
+        if ok and shape[0] == "closure":
+            ok = len(shape) == 3 and shape[2] in ("left", "right") and len(want[f"ext:{shape[1]}"]) == 2 \
+                 and len(want[f"full:{rels[0]}"]) == 2
+        elif ok and shape[0] == "min_path":
+            ok = len(shape) == 5 and sorted(shape[2:]) == [0, 1, 2] and len(want[f"ext:{shape[1]}"]) == 3 \
+                 and len(want[f"full:{rels[0]}"]) == 2
+        else:
+            ok = False
+        if not ok:
+            raise self.fail(n, f"shape {shape!r} is not [\"closure\", EXT, \"left\"|\"right\"] or "
+                               f"[\"min_path\", EXT, SRC, DST, W] over one relation and one binary/ternary ext")
+
     def op_fixpoint(self, n: Node) -> None:
         rels, exts, body = n.attr("rels"), n.attr("exts"), n.attr("body")
         for name, v in (("rels", rels), ("exts", exts)):
@@ -264,6 +284,7 @@ class _Verifier:
                 raise IRError(f"{self.where}{inner}node {p.id} (param): schema {_types(p.schema.types)} "
                               f"but fixpoint input for {name} has {_types(want[name])}")
         _Verifier(body, in_body=True, where=f"{self.where}{inner}").run()
+        self.shape(n, want)
         yields = [y.attr("rel") for y in body.by_op("yield")]
         for r in rels:
             if yields.count(r) != 1:

@@ -20,40 +20,40 @@ from __future__ import annotations
 
 import numpy as np
 
-from dfl.backends.cpu.fixpoint import LatticeRelation, SetRelation, _variant
+from dfl.backends.cpu.fixpoint import new_store
 from dfl.backends.cpu.table import Table
-from dfl.ir.graph import Graph, Node
+from dfl.backends.seminaive import SemiNaive
+from dfl.ir.graph import Node
 from dfl.runtime.batches import partition_of, split
 
 
+def _keep_indexes(t: Table) -> None:
+    if t.indexes is None:
+        t.indexes = {}  # read every round: its join indexes are worth keeping
+
+
 class DistFixpoint:
+    """One partition's side of the rounds: the shared semi-naive driver
+    (backends/seminaive.py) over this partition's replica, its two halves (`derive`,
+    `merge`) called apart because the derived rows cross partitions between them."""
+
     def __init__(self, node: Node, part: int, parts: int, ins: list[Table], ctx) -> None:
         from dfl.backends.cpu.plan import eval_node
 
         self.node, self.part, self.parts, self.ctx = node, part, parts, ctx
         self.rels: list[str] = list(node.attr("rels"))
         self.cols: dict[str, int] = dict(node.attr("iterate"))  # relation -> owner column
-        body: Graph = node.attr("body")
-        self.body = body
-        self.schemas = {n.attr("rel"): n.schema for n in body.by_op("yield")}
-        self.replica = {r: LatticeRelation(self.schemas[r]) if self.schemas[r].is_lattice
-                        else SetRelation(self.schemas[r]) for r in self.rels}
-        self.params: dict[str, Table] = {}
-        for ext, t in zip(node.attr("exts"), ins[len(self.rels):]):
-            if t.indexes is None:
-                t.indexes = {}  # read every iteration: its join indexes are worth keeping
-            self.params[f"ext:{ext}"] = t
-        self.sub = ctx.child(self.params)
-        self.variant = _variant(body)
-        self.fixed: dict[str, Table] = {}
-        for n in body.nodes:  # nodes that read no recursive relation: once
-            if n.id not in self.variant:
-                self.fixed[n.id] = eval_node(n, self.fixed, self.sub)
-                if self.fixed[n.id] is not None and self.fixed[n.id].indexes is None:
-                    self.fixed[n.id].indexes = {}
-        self.yields = [(n.attr("rel"), n.id) for n in body.by_op("yield")]
+        self.schemas = {n.attr("rel"): n.schema for n in node.attr("body").by_op("yield")}
+        params = {f"ext:{ext}": t for ext, t in zip(node.attr("exts"), ins[len(self.rels):])}
+        for t in params.values():
+            _keep_indexes(t)
+        sub = ctx.child(params)
+        # the driver's stores are this partition's replica of every relation
+        self.loop = SemiNaive(node.attr("body"), self.rels, {r: new_store(self.schemas[r]) for r in self.rels},
+                              params, lambda n, values: eval_node(n, values, sub), size=lambda t: t.n,
+                              empty=lambda r: Table.empty(self.schemas[r]), on_fixed=_keep_indexes)
         # the initial rows arrive hashed on the owner column: this partition's own
-        self.delta = {r: self.replica[r].add(t) for r, t in zip(self.rels, ins)}
+        self.delta = self.loop.seed(ins[:len(self.rels)])
         self.iterations = 0
 
     def deltas(self) -> dict[str, Table]:
@@ -62,22 +62,12 @@ class DistFixpoint:
     def step(self, others: dict[str, list[Table]]) -> dict[str, list[Table]]:
         """Merges the other partitions' deltas into the replica, then derives from this
         partition's delta; returns, per relation, the derived rows by owner partition."""
-        from dfl.backends.cpu.plan import eval_node
-
         for r, tables in others.items():
             for t in tables:
-                self.replica[r].add(t)
+                self.loop.stores[r].add(t)
         self.iterations += 1
-        for r in self.rels:
-            self.params[f"full:{r}"] = self.replica[r].view()
-            self.params[f"delta:{r}"] = self.delta[r]
-        values = dict(self.fixed)
-        for n in self.body.nodes:
-            if n.id in self.variant:
-                values[n.id] = eval_node(n, values, self.sub)
         out: dict[str, list[Table]] = {}
-        for r, nid in self.yields:
-            t = values[nid]
+        for r, t in self.loop.derive(self.delta).items():
             types = self.schemas[r].types
             out[r] = split(t, partition_of(t, (self.cols[r],), types, self.ctx.pool, self.parts), self.parts)
         return out
@@ -85,22 +75,21 @@ class DistFixpoint:
     def merge(self, received: dict[str, list[Table]]) -> dict[str, Table]:
         """The rows derived for this partition's keys: the new (or improved) ones are its
         next delta."""
+        mine: dict[str, Table] = {}
         for r in self.rels:
             tables = [t for t in received.get(r, []) if t.n]
-            if not tables:
-                self.delta[r] = Table.empty(self.schemas[r])
-                continue
-            t = tables[0] if len(tables) == 1 else Table(
-                [np.concatenate([x.cols[j] for x in tables]) for j in range(self.schemas[r].arity)],
-                sum(x.n for x in tables))
-            self.delta[r] = self.replica[r].add(t)
+            if tables:
+                mine[r] = tables[0] if len(tables) == 1 else Table(
+                    [np.concatenate([x.cols[j] for x in tables]) for j in range(self.schemas[r].arity)],
+                    sum(x.n for x in tables))
+        self.delta = self.loop.merge(mine)
         return self.delta
 
     def results(self) -> dict[str, Table]:
         """The rows this partition owns, per relation."""
         out = {}
         for r in self.rels:
-            v = self.replica[r].view()
+            v = self.loop.stores[r].full()
             mine = partition_of(v, (self.cols[r],), self.schemas[r].types, self.ctx.pool, self.parts) == self.part
             out[r] = Table([c[mine] for c in v.cols], int(np.count_nonzero(mine)))
         return out

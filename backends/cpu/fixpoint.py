@@ -3,18 +3,20 @@
 A relation of a recursive stratum lives in growing column arrays and a hash set of its
 rows (a lattice relation: a hash map from its key to its merged values). Each iteration
 inserts the derived rows; the rows that were new (or whose value improved) are the next
-delta. Join indexes on a relation grow with it instead of being rebuilt, and body nodes
+delta. Join indexes on a relation grow with it instead of being rebuilt. The loop itself is
+the shared driver (backends/seminaive.py): these relations are its stores, and body nodes
 that read no `full:`/`delta:` param run once, before the loop.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from dfl.ir.graph import Graph, Node
+from dfl.ir.graph import Node
 from dfl.ir.types import Schema
 from dfl.backends.cpu import kernels as K
 from dfl.backends.cpu.index import RowSet
 from dfl.backends.cpu.table import DTYPES, Table, key_matrix
+from dfl.backends.seminaive import SemiNaive
 from dfl.runtime import limits
 
 
@@ -71,6 +73,8 @@ class SetRelation:
 
     def view(self) -> Table:
         return self.data.view()
+
+    full = view  # the driver's name for it
 
 
 class LatticeRelation:
@@ -140,79 +144,68 @@ class LatticeRelation:
                 lat[j] = mat[:n, a]
         return Table(cols + lat, n, self.indexes)
 
+    full = view  # the driver's name for it
+
 
 def schemas_of(node: Node) -> dict[str, Schema]:
     return {n.attr("rel"): n.schema for n in node.attr("body").by_op("yield")}
 
 
-def _variant(body: Graph) -> set[str]:
-    out: set[str] = set()
-    for n in body.nodes:
-        if (n.op == "param" and not n.attr("name").startswith("ext:")) or any(i in out for i in n.inputs):
-            out.add(n.id)
-    return out
+def new_store(schema: Schema) -> SetRelation | LatticeRelation:
+    return LatticeRelation(schema) if schema.is_lattice else SetRelation(schema)
+
+
+def _keep_indexes(t: Table) -> None:
+    if t.indexes is None:
+        t.indexes = {}  # read every iteration: its join indexes are worth keeping
+
+
+def fixpoint_loop(node: Node, exts: list[Table], ctx) -> SemiNaive[Table]:
+    """The shared driver over this backend's stores for one fixpoint, its ext: inputs given
+    (also what the distributed runtime drives, one loop per partition)."""
+    schemas = schemas_of(node)
+    stores = {rel: new_store(schemas[rel]) for rel in node.attr("rels")}
+    params = {f"ext:{ext}": t for ext, t in zip(node.attr("exts"), exts)}
+    for t in params.values():
+        _keep_indexes(t)
+    sub = ctx.child(params)
+    return SemiNaive(node.attr("body"), node.attr("rels"), stores, params,
+                     lambda n, values: sub.eval(n, values), size=lambda t: t.n,
+                     empty=lambda rel: Table.empty(schemas[rel]), on_fixed=_keep_indexes)
+
+
+def _ext(node: Node, ins: list[Table], ext: str) -> Table:
+    """The fixpoint input holding the static relation `ext` (after the recursive ones)."""
+    return ins[len(node.attr("rels")) + list(node.attr("exts")).index(ext)]
 
 
 def run_fixpoint(node: Node, ins: list[Table], ctx) -> Table:
-    from dfl.backends.cpu.special import match_closure, match_shortest_paths, run_closure, run_shortest_paths
+    from dfl.backends.cpu.special import closure_of, run_closure, run_shortest_paths, shortest_paths_of
 
     rels = node.attr("rels")
-    body: Graph = node.attr("body")
-    spec = match_closure(node)
+    # the kernel follows the shape the compiler found (compiler/passes/recursion_shapes.py)
+    spec = closure_of(node)
     if spec is not None:
         from dfl.backends.cpu.ops import distinct_rows
 
-        init, edges = ins[0], ins[1]
+        init, edges = ins[0], _ext(node, ins, spec.ext)
         ctx.fixpoint_results[(node.id, rels[0])] = run_closure(spec, distinct_rows(init), edges)
         ctx.stats["closures"] = ctx.stats.get("closures", 0) + 1
         return Table([], 0)
-    sp = match_shortest_paths(node)
+    sp = shortest_paths_of(node)
     if sp is not None:
         from dfl.backends.cpu.ops import op_lattice_merge_table
 
         init = op_lattice_merge_table(ins[0], schemas_of(node)[rels[0]], ctx)
-        res = run_shortest_paths(sp, init, ins[1])
+        res = run_shortest_paths(sp, init, _ext(node, ins, sp.ext))
         if res is not None:
             ctx.fixpoint_results[(node.id, rels[0])] = res
             ctx.stats["shortest_paths"] = ctx.stats.get("shortest_paths", 0) + 1
             return Table([], 0)
-    schemas = {n.attr("rel"): n.schema for n in body.by_op("yield")}
-    full = {}
-    params: dict[str, Table] = {}
-    for rel, init in zip(rels, ins):
-        r = LatticeRelation(schemas[rel]) if schemas[rel].is_lattice else SetRelation(schemas[rel])
-        delta = r.add(init)
-        full[rel] = r
-        params[f"delta:{rel}"] = delta
-    for ext, t in zip(node.attr("exts"), ins[len(rels):]):
-        if t.indexes is None:
-            t.indexes = {}  # static for the whole loop: its join indexes are worth keeping
-        params[f"ext:{ext}"] = t
-    sub = ctx.child(params)
-    variant = _variant(body)
-    fixed: dict[str, Table] = {}
-    for n in body.nodes:
-        if n.id not in variant:
-            fixed[n.id] = sub.eval(n, fixed)
-            if fixed[n.id] is not None and fixed[n.id].indexes is None:
-                fixed[n.id].indexes = {}
-    yields = [(n.attr("rel"), n.id) for n in body.by_op("yield")]
-    iterations = 0
-    while True:
-        iterations += 1
-        for rel in rels:
-            params[f"full:{rel}"] = full[rel].view()
-        values = dict(fixed)
-        for n in body.nodes:
-            if n.id in variant:
-                values[n.id] = sub.eval(n, values)
-        news = {rel: full[rel].add(values[nid]) for rel, nid in yields}
-        if not any(t.n for t in news.values()):
-            break
-        for rel in rels:
-            params[f"delta:{rel}"] = news.get(rel) or Table.empty(schemas[rel])
+    loop = fixpoint_loop(node, ins[len(rels):], ctx)
+    iterations = loop.run(loop.seed(ins[:len(rels)]))
     ctx.stats["iterations"] = ctx.stats.get("iterations", 0) + iterations
     for rel in rels:
-        v = full[rel].view()
+        v = loop.stores[rel].full()
         ctx.fixpoint_results[(node.id, rel)] = Table(v.cols, v.n)
     return Table([], 0)

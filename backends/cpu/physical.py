@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from dfl.ir.graph import Graph, Node
-from dfl.backends.cpu.special import match_closure, match_shortest_paths
+from dfl.backends.cpu.special import closure_of, shortest_paths_of
 
 # op -> (what it does on columns, the native kernels it calls)
 _OPS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -39,10 +39,10 @@ _OPS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 
 def _fixpoint(n: Node) -> tuple[str, tuple[str, ...]]:
-    c = match_closure(n)
+    c = closure_of(n)  # the shape the compiler annotated (compiler/passes/recursion_shapes.py)
     if c is not None:
         return c.describe(), ("factorize_dense", "group_order", "closure_bfs")
-    s = match_shortest_paths(n)
+    s = shortest_paths_of(n)
     if s is not None:
         return s.describe(), ("factorize_dense", "group_order", "dijkstra", "lattice_update", "set_lookup",
                                   "chain_probe")

@@ -1,8 +1,9 @@
 """Data structures chosen from what the compiler knows about a recursive stratum.
 
 The generic fixpoint (hash sets, growing join indexes) runs every recursion. Some shapes
-have a much better evaluation, which the cpu backend picks on its own (the program never
-says):
+have a much better evaluation; the compiler finds them (compiler/passes/recursion_shapes.py,
+the program never says) and annotates the fixpoint with its `shape`, from which the cpu
+backend picks these kernels:
 
 - *linear closure*: one binary relation R, its recursive rule extending R by one edge of a
   static relation E (`R(x, z) :- R(x, y), E(y, z).`, or the mirror `R(x, z) :- E(x, y),
@@ -20,8 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dfl.ir.expr import Col, Fn
-from dfl.ir.graph import Graph, Node
+from dfl.ir.graph import Node
 from dfl.backends.cpu import kernels as K
 from dfl.backends.cpu.table import Table, factorize_columns
 from dfl.runtime import limits
@@ -39,58 +39,12 @@ class Closure:
                 f"BFS per source, CSR adjacency, visited bitset, sources in parallel")
 
 
-def _one_join_rule(fix: Node) -> tuple[Node, Node, Node, Node, Node] | None:
-    """The body `yield(union(map(join(param, param))))` of one relation with one recursive
-    rule joining two fixpoint inputs: (yield, map, join, left param, right param)."""
-    if len(fix.attr("rels")) != 1:
+def closure_of(fix: Node) -> Closure | None:
+    """The closure kernel's spec, from the fixpoint's `shape` (compiler/passes/recursion_shapes.py)."""
+    shape = fix.attr("shape")
+    if shape is None or shape[0] != "closure":
         return None
-    body: Graph = fix.attr("body")
-    (y,) = body.by_op("yield")
-    union = body.node(y.inputs[0])
-    if union.op != "union" or len(union.inputs) != 1:
-        return None
-    m = body.node(union.inputs[0])
-    if m.op != "map":
-        return None
-    j = body.node(m.inputs[0])
-    if j.op != "join" or len(j.attr("left_keys")) != 1:
-        return None
-    a, b = (body.node(i) for i in j.inputs)
-    if a.op != "param" or b.op != "param":
-        return None
-    return y, m, j, a, b
-
-
-def match_closure(fix: Node) -> Closure | None:
-    shape = _one_join_rule(fix)
-    if shape is None:
-        return None
-    y, m, j, a, b = shape
-    rels = fix.attr("rels")
-    if y.schema.is_lattice:  # a closure keeps every pair; a lattice merges them
-        return None
-    if len(m.attr("exprs")) != 2 or not all(isinstance(e, Col) for e in m.attr("exprs")):
-        return None
-    names = (a.attr("name"), b.attr("name"))
-    rel = rels[0]
-    if a.schema.arity != 2 or b.schema.arity != 2 or a.schema.types[0] != a.schema.types[1] \
-            or b.schema.types != a.schema.types or a.schema.is_lattice:
-        return None
-    lk, rk = j.attr("left_keys")[0], j.attr("right_keys")[0]
-    out = tuple(e.index for e in m.attr("exprs"))
-    if names[0] == f"delta:{rel}" and names[1].startswith("ext:"):
-        r_cols, e_cols, r_key, e_key = (0, 1), (2, 3), lk, 2 + rk
-    elif names[1] == f"delta:{rel}" and names[0].startswith("ext:"):
-        r_cols, e_cols, r_key, e_key = (2, 3), (0, 1), 2 + rk, lk
-    else:
-        return None
-    ext = (names[1] if names[0].startswith("delta:") else names[0])[4:]
-    # forward: R.dst = E.src, out (R.src, E.dst); backward: E.dst = R.src, out (E.src, R.dst)
-    if r_key == r_cols[1] and e_key == e_cols[0] and out == (r_cols[0], e_cols[1]):
-        return Closure(rel, ext, True)
-    if r_key == r_cols[0] and e_key == e_cols[1] and out == (e_cols[0], r_cols[1]):
-        return Closure(rel, ext, False)
-    return None
+    return Closure(fix.attr("rels")[0], shape[1], shape[2] == "right")
 
 
 def run_closure(spec: Closure, init: Table, edges: Table) -> Table:
@@ -140,37 +94,12 @@ class ShortestPaths:
                 f"when no weight is negative, else the generic semi-naive fixpoint")
 
 
-def match_shortest_paths(fix: Node) -> ShortestPaths | None:
-    shape = _one_join_rule(fix)
-    if shape is None:
+def shortest_paths_of(fix: Node) -> ShortestPaths | None:
+    """Dijkstra's spec, from the fixpoint's `shape` (compiler/passes/recursion_shapes.py)."""
+    shape = fix.attr("shape")
+    if shape is None or shape[0] != "min_path":
         return None
-    y, m, j, a, b = shape
-    rels = fix.attr("rels")
-    if not (y.schema.arity == 2 and y.schema.key_arity == 1 and y.schema.lattices == ("min",)):
-        return None
-    rel = rels[0]
-    if a.attr("name") == f"delta:{rel}" and b.attr("name", "").startswith("ext:") and b.schema.arity == 3:
-        d_off, e_off, ext, dk, ek = 0, 2, b.attr("name")[4:], j.attr("left_keys")[0], j.attr("right_keys")[0]
-    elif b.attr("name") == f"delta:{rel}" and a.attr("name", "").startswith("ext:") and a.schema.arity == 3:
-        d_off, e_off, ext, dk, ek = 3, 0, a.attr("name")[4:], j.attr("right_keys")[0], j.attr("left_keys")[0]
-    else:
-        return None
-    if dk != 0:
-        return None
-    node_e, value = m.attr("exprs")
-    if not (isinstance(node_e, Col) and e_off <= node_e.index < e_off + 3):
-        return None
-    if not (isinstance(value, Fn) and value.op == "add" and all(isinstance(x, Col) for x in value.args)):
-        return None
-    cols = {x.index for x in value.args}
-    d_col = d_off + 1
-    if d_col not in cols or len(cols) != 2:
-        return None
-    w = (cols - {d_col}).pop() - e_off
-    dst = node_e.index - e_off
-    if not (0 <= w < 3) or len({ek, dst, w}) != 3:
-        return None
-    return ShortestPaths(rel, ext, ek, dst, w)
+    return ShortestPaths(fix.attr("rels")[0], *shape[1:])
 
 
 def run_shortest_paths(spec: ShortestPaths, init: Table, edges: Table) -> Table | None:
