@@ -197,7 +197,7 @@ def skewed_columns(n: int, seed: int) -> dict[str, list]:
     another stage: `ra`'s join runs where the first partition's `y` values hash, before
     any exchange; `rb`'s second join where the second partition's `z` values hash, after
     one. In stages the two add up; pipelined, the second starts when its rows exist."""
-    from dfl.backends.cpu.table import Table
+    from dfl.backends.columnar.table import Table
     from dfl.ir.types import Type
     from dfl.runtime.batches import partition_of
 

@@ -191,7 +191,7 @@ class Program:
         columns in and out (batches between processes, no rows)."""
         import numpy as np
 
-        from dfl.backends.cpu.table import DTYPES, Table
+        from dfl.backends.columnar.table import DTYPES, Table
         from dfl.runtime.session import PoolOptions, columns_on_pool
 
         if target != "cpu":

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from dfl.backends.cpu.fixpoint import LatticeRelation, SetRelation, _variant
-from dfl.backends.cpu.table import Table
+from dfl.backends.columnar.table import Table
 from dfl.ir.graph import Graph, Node
 from dfl.runtime.batches import partition_of, split
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from dfl.backends.cpu.fixpoint import SetRelation
 from dfl.backends.cpu.ops import TABLE, distinct_rows
-from dfl.backends.cpu.table import Table, concat
+from dfl.backends.columnar.table import Table, concat
 from dfl.errors import DflError
 from dfl.ir.graph import Graph, Node
 from dfl.runtime.limits import LimitExceeded

@@ -29,7 +29,7 @@ from dfl.backends.cpu.plan import CpuPlan, decode_rows, encode_rows
 from dfl.compiler.placement import dist_of
 from dfl.errors import DflError
 from dfl.ir.graph import Graph
-from dfl.backends.cpu.table import DTYPES, Table
+from dfl.backends.columnar.table import DTYPES, Table
 from dfl.runtime.batches import (Batch, from_batch, mapped_file, merge, partition_of, spill_for_run, split,
                                  to_batch)
 from dfl.runtime.csvio import read_relation

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dfl.backends.cpu.plan import Context, CpuPlan, encode_rows, eval_node
-from dfl.backends.cpu.table import Table
+from dfl.backends.columnar.table import Table
 from dfl.compiler.placement import dist_of
 from dfl.errors import DflError
 from dfl.ir.graph import Graph, Node

@@ -16,8 +16,9 @@ from dfl.ir.graph import Graph, Node
 from dfl.ir.types import Schema, Type
 from dfl.backends.base import TickResult
 from dfl.backends.cpu.ops import TABLE
-from dfl.backends.cpu.pool import StringPool
-from dfl.backends.cpu.table import DTYPES, Table
+from dfl.backends.columnar.codec import decode_rows, encode_rows
+from dfl.backends.columnar.strings import StringPool
+from dfl.backends.columnar.table import DTYPES, Table
 from dfl.backends.cpu.vexpr import Evaluator
 from dfl.runtime.limits import LimitExceeded
 from dfl.stdlib.builtins import BuiltinError
@@ -42,28 +43,6 @@ class Context:
 
     def encode(self, rows, schema: Schema) -> Table:
         return encode_rows(rows, schema, self.pool)
-
-
-def encode_rows(rows, schema: Schema, pool: StringPool) -> Table:
-    rows = list(rows)
-    n = len(rows)
-    cols = []
-    for j, t in enumerate(schema.types):
-        vals = [r[j] for r in rows]
-        if t == Type.STR:
-            cols.append(pool.encode(vals))
-        else:
-            cols.append(np.array(vals, dtype=DTYPES[t]) if n else np.empty(0, DTYPES[t]))
-    return Table(cols, n)
-
-
-def decode_rows(t: Table, schema: Schema, pool: StringPool) -> list[tuple]:
-    if not schema.types:
-        return [()] * t.n
-    cols = []
-    for c, ty in zip(t.cols, schema.types):
-        cols.append(pool.decode(c) if ty == Type.STR else c.tolist())
-    return list(zip(*cols))
 
 
 def eval_node(node: Node, values: dict[str, Table], ctx: Context) -> Table:

@@ -6,8 +6,8 @@ import os
 
 import numpy as np
 
-from dfl.backends.cpu.pool import StringPool
-from dfl.backends.cpu.table import Table
+from dfl.backends.columnar.strings import StringPool
+from dfl.backends.columnar.table import Table
 from dfl.ir.types import Type
 from dfl.runtime import batches
 from dfl.runtime.batches import Spill, from_batch, partition_of, split, to_batch

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import dfl
-from dfl.backends.cpu.plan import encode_rows
+from dfl.backends.columnar.codec import encode_rows
 from dfl.compiler.cost import CostModel
 from dfl.compiler.placement import hints_of, placement
 from dfl.runtime.batches import from_batch
