@@ -98,7 +98,7 @@ class Program:
 
         On the worker pool with `workers=N` (N partitions on N worker processes),
         `autoscale="MIN..MAX"` (or an autoscale.Policy), `engine="ray"` (with `address`),
-        or a `pool` of your own (runtime/pool.LocalPool, shared between runs); results
+        or a `pool` of your own (runtime/pools/pool.LocalPool, shared between runs); results
         are those of a one-process run. `Result.dist` then holds the placement and stats;
         `on_decision` is called with each autoscale decision. `schedule="pipelined"` (the
         default) runs monotone operators on rows as they arrive, with barriers only where
@@ -227,7 +227,7 @@ class Program:
               tick_column: bool, by_workers: bool = False):
         """The rows of an input read from its file; with `by_workers`, a large file the
         workers can read in parts is left to them (a FileInput)."""
-        from dfl.runtime.csvio import find_input, input_candidates, missing_input, read_relation
+        from dfl.runtime.io.csvio import find_input, input_candidates, missing_input, read_relation
 
         path = find_input(rel, input_dir, files)
         if path is None:
@@ -235,7 +235,7 @@ class Program:
                 return []
             raise missing_input(rel, input_candidates(rel, input_dir, files))
         if by_workers and not tick_column:
-            from dfl.runtime.file_inputs import file_input
+            from dfl.runtime.io.file_inputs import file_input
 
             fi = file_input(path, rel, schema)
             if fi is not None:

@@ -30,7 +30,7 @@ def _parse_ins(items: list[str]) -> dict[str, str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from dfl.runtime.output import print_tables, write_each_tick, write_outputs
+    from dfl.runtime.io.output import print_tables, write_each_tick, write_outputs
 
     from dfl.runtime import limits
 

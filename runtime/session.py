@@ -14,8 +14,8 @@ from typing import Callable
 from dfl.compiler.cost import CostModel
 from dfl.compiler.placement import Placed, annotation_values, hints_of, placement
 from dfl.errors import DflError
-from dfl.runtime.autoscale import Decision, Policy
-from dfl.runtime.partitioned import PartitionedPlan
+from dfl.runtime.pools.autoscale import Decision, Policy
+from dfl.runtime.dist.partitioned import PartitionedPlan
 from dfl.runtime.ticks import TickRun, run_ticks
 
 
@@ -85,13 +85,13 @@ def parts_for(opts: PoolOptions, policy: Policy | None) -> int:
 
 def make_pool(opts: PoolOptions, size: int, policy: Policy | None, on_decision: Callable[[Decision], None] | None):
     if opts.engine == "ray":
-        from dfl.runtime.ray_engine import RayPool
+        from dfl.runtime.pools.ray_engine import RayPool
 
         return RayPool(size if policy is None else max(policy.min_workers, 0), address=opts.address, policy=policy,
                        log=on_decision)
     if opts.engine != "local":
         raise DflError(f"--engine {opts.engine} is not known", kind="usage", hint="use --engine local or ray")
-    from dfl.runtime.pool import LocalPool
+    from dfl.runtime.pools.pool import LocalPool
 
     return LocalPool(size if policy is None else None, policy=policy, log=on_decision)
 
@@ -101,7 +101,7 @@ def close_pool(pool) -> None:
     helper processes would outlive the command otherwise)."""
     pool.close()
     if getattr(pool, "started_ray", False):
-        from dfl.runtime.ray_engine import shutdown
+        from dfl.runtime.pools.ray_engine import shutdown
 
         shutdown()
 
@@ -125,7 +125,7 @@ def make_plan(graph, pool, parts: int, opts: PoolOptions, on_stage=None) -> Part
     """The driver for a placed graph: pipelined (barriers only where an operator needs
     all of its input) or bulk-synchronous stages (a barrier at every exchange)."""
     if opts.schedule == "pipelined":
-        from dfl.runtime.pipelined import PipelinedPlan
+        from dfl.runtime.dist.pipelined import PipelinedPlan
 
         return PipelinedPlan(graph, pool, parts, max_retries=opts.max_retries, on_stage=on_stage)
     return PartitionedPlan(graph, pool, parts, max_retries=opts.max_retries, on_stage=on_stage)
@@ -134,7 +134,7 @@ def make_plan(graph, pool, parts: int, opts: PoolOptions, on_stage=None) -> Part
 def run_on_pool(prog, rows: dict[str, list[tuple]], chans: dict[str, list[tuple]], max_ticks: int | None,
                 each_tick: bool, opts: PoolOptions, pool, on_stage=None) -> DistRun:
     """The ticks of a run on `pool` (start_pool's, or the caller's own)."""
-    from dfl.runtime.file_inputs import FileInput, estimated_rows
+    from dfl.runtime.io.file_inputs import FileInput, estimated_rows
 
     sizes = {rel: estimated_rows(r) if isinstance(r, FileInput) else len(r) for rel, r in rows.items()}
     placed, parts = _placed(prog, opts, sizes, {rel for rel, r in rows.items() if isinstance(r, FileInput)})

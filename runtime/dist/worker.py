@@ -7,8 +7,8 @@ that stage's operators with the cpu backend's kernels (the same lowering table a
 process), and returns what each exchange sends where, plus, after the last stage, the
 rows of the sinks, table states and deferred rows, for the driver to collect.
 
-A worker is a plain object, so the local process pool (runtime/pool.py) and Ray
-(runtime/ray_engine.py) host the same code; it keeps each partition's values for one
+A worker is a plain object, so the local process pool (runtime/pools/pool.py) and Ray
+(runtime/pools/ray_engine.py) host the same code; it keeps each partition's values for one
 tick only, which is what lets the driver re-run a partition elsewhere when a worker dies.
 """
 from __future__ import annotations
@@ -25,10 +25,10 @@ from dfl.compiler.placement import dist_of
 from dfl.errors import DflError
 from dfl.ir.graph import Graph, Node
 from dfl.ir.types import Type
-from dfl.runtime.file_inputs import FileChunk
+from dfl.runtime.io.file_inputs import FileChunk
 from dfl.runtime import limits
-from dfl.runtime.flow import Flow, iterative, pushed_tables
-from dfl.runtime.batches import Batch, Spill, from_batch, merge, partition_of, split, to_batch
+from dfl.runtime.dist.flow import Flow, iterative, pushed_tables
+from dfl.runtime.dist.batches import Batch, Spill, from_batch, merge, partition_of, split, to_batch
 
 COLLECTED = ("sink", "persist", "defer")
 
@@ -68,7 +68,7 @@ class StageOut:
     stats: dict[str, list[float]] = field(default_factory=dict)  # node -> [rows in, rows out, cpu s]
     sent_bytes: int = 0
     pid: int = 0
-    # pipelined steps (runtime/flow.py) only:
+    # pipelined steps (runtime/dist/flow.py) only:
     sealed: list[str] = field(default_factory=list)  # exchanges this partition has finished sending
     ready: list[str] = field(default_factory=list)  # distributed fixpoints whose inputs are complete here
     finished: bool = False  # every node complete: `collected` holds the outputs
@@ -164,7 +164,7 @@ class PartitionWorker:
         del self.values[part], self.ctx[part]
         self.flows.pop(part, None)
 
-    # ------------------------------------------------ pipelined steps (runtime/flow.py)
+    # ------------------------------------------------ pipelined steps (runtime/dist/flow.py)
     def flow(self, part: int, events: list[tuple]) -> StageOut:
         """One pipelined step of partition `part`: takes the driver's events (rows pushed
         to its exchanges, seals, ended fixpoints), runs every node on what is new, and
@@ -207,7 +207,7 @@ class PartitionWorker:
 
     # ------------------------------------------------ distributed semi-naive rounds
     def fix_begin(self, part: int, node_id: str) -> dict[str, Batch]:
-        from dfl.runtime.dist_fixpoint import DistFixpoint
+        from dfl.runtime.dist.dist_fixpoint import DistFixpoint
 
         n = self.graph.node(node_id)
         flow = self.flows.get(part)

@@ -30,13 +30,13 @@ from dfl.compiler.placement import dist_of
 from dfl.errors import DflError
 from dfl.ir.graph import Graph
 from dfl.backends.columnar.table import DTYPES, Table
-from dfl.runtime.batches import (Batch, from_batch, mapped_file, merge, partition_of, spill_for_run, split,
+from dfl.runtime.dist.batches import (Batch, from_batch, mapped_file, merge, partition_of, spill_for_run, split,
                                  to_batch)
-from dfl.runtime.csvio import read_relation
-from dfl.runtime.file_inputs import FileInput, chunks
+from dfl.runtime.io.csvio import read_relation
+from dfl.runtime.io.file_inputs import FileInput, chunks
 from dfl.runtime import limits
-from dfl.runtime.pool import WorkerLost
-from dfl.runtime.worker import COLLECTED, Held, StageOut, iterative, raise_payload, stages_of
+from dfl.runtime.pools.pool import WorkerLost
+from dfl.runtime.dist.worker import COLLECTED, Held, StageOut, iterative, raise_payload, stages_of
 
 
 class _LostInRound(Exception):

@@ -25,7 +25,7 @@ import numpy as np
 from dfl.backends.columnar.strings import StringPool
 from dfl.backends.columnar.table import Table
 from dfl.ir.types import Type
-from dfl.runtime import shutdown
+from dfl.runtime.pools import shutdown
 from dfl.stdlib.hashing import stable_hash
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from dfl.backends.cpu.fixpoint import LatticeRelation, SetRelation, _variant
 from dfl.backends.columnar.table import Table
 from dfl.ir.graph import Graph, Node
-from dfl.runtime.batches import partition_of, split
+from dfl.runtime.dist.batches import partition_of, split
 
 
 class DistFixpoint:

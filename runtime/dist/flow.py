@@ -40,7 +40,7 @@ ROOTS = frozenset({"source", "values"})
 
 
 def iterative(n: Node) -> bool:
-    """A fixpoint run by distributed semi-naive iteration (runtime/dist_fixpoint.py)."""
+    """A fixpoint run by distributed semi-naive iteration (runtime/dist/dist_fixpoint.py)."""
     return n.op == "fixpoint" and n.attr("iterate") is not None
 
 
