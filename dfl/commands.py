@@ -203,9 +203,10 @@ def cmd_ir(args: argparse.Namespace) -> int:
 def cmd_compile(args: argparse.Namespace) -> int:
     prog = _load(args.program)
     if args.emit in ("plan", "llvm"):
-        from dfl.backends.cpu import physical
+        from dfl.backends import registry
 
-        _emit((physical.plan_text if args.emit == "plan" else physical.llvm_text)(prog.graph), args.output)
+        cpu = registry.get("cpu")  # the physical plan is the cpu backend's
+        _emit((cpu.plan_text if args.emit == "plan" else cpu.llvm_text)(prog.graph), args.output)
         return 0
     if args.emit == "ast":
         from dfl.lang import pretty

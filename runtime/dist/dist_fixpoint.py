@@ -20,35 +20,32 @@ from __future__ import annotations
 
 import numpy as np
 
-from dfl.backends.cpu.fixpoint import LatticeRelation, SetRelation, _variant
+from dfl.backends.base import ExecContext, Executor
 from dfl.backends.columnar.table import Table
 from dfl.ir.graph import Graph, Node
 from dfl.runtime.dist.batches import partition_of, split
 
 
 class DistFixpoint:
-    def __init__(self, node: Node, part: int, parts: int, ins: list[Table], ctx) -> None:
-        from dfl.backends.cpu.plan import eval_node
-
-        self.node, self.part, self.parts, self.ctx = node, part, parts, ctx
+    def __init__(self, node: Node, part: int, parts: int, ins: list[Table], ctx: ExecContext, ex: Executor) -> None:
+        self.node, self.part, self.parts, self.ctx, self.ex = node, part, parts, ctx, ex
         self.rels: list[str] = list(node.attr("rels"))
         self.cols: dict[str, int] = dict(node.attr("iterate"))  # relation -> owner column
         body: Graph = node.attr("body")
         self.body = body
         self.schemas = {n.attr("rel"): n.schema for n in body.by_op("yield")}
-        self.replica = {r: LatticeRelation(self.schemas[r]) if self.schemas[r].is_lattice
-                        else SetRelation(self.schemas[r]) for r in self.rels}
+        self.replica = {r: ex.relation(self.schemas[r]) for r in self.rels}
         self.params: dict[str, Table] = {}
         for ext, t in zip(node.attr("exts"), ins[len(self.rels):]):
             if t.indexes is None:
                 t.indexes = {}  # read every iteration: its join indexes are worth keeping
             self.params[f"ext:{ext}"] = t
         self.sub = ctx.child(self.params)
-        self.variant = _variant(body)
+        self.variant = ex.delta_nodes(body)
         self.fixed: dict[str, Table] = {}
         for n in body.nodes:  # nodes that read no recursive relation: once
             if n.id not in self.variant:
-                self.fixed[n.id] = eval_node(n, self.fixed, self.sub)
+                self.fixed[n.id] = ex.eval_node(n, self.fixed, self.sub)
                 if self.fixed[n.id] is not None and self.fixed[n.id].indexes is None:
                     self.fixed[n.id].indexes = {}
         self.yields = [(n.attr("rel"), n.id) for n in body.by_op("yield")]
@@ -62,8 +59,6 @@ class DistFixpoint:
     def step(self, others: dict[str, list[Table]]) -> dict[str, list[Table]]:
         """Merges the other partitions' deltas into the replica, then derives from this
         partition's delta; returns, per relation, the derived rows by owner partition."""
-        from dfl.backends.cpu.plan import eval_node
-
         for r, tables in others.items():
             for t in tables:
                 self.replica[r].add(t)
@@ -74,12 +69,12 @@ class DistFixpoint:
         values = dict(self.fixed)
         for n in self.body.nodes:
             if n.id in self.variant:
-                values[n.id] = eval_node(n, values, self.sub)
+                values[n.id] = self.ex.eval_node(n, values, self.sub)
         out: dict[str, list[Table]] = {}
         for r, nid in self.yields:
             t = values[nid]
             types = self.schemas[r].types
-            out[r] = split(t, partition_of(t, (self.cols[r],), types, self.ctx.pool, self.parts), self.parts)
+            out[r] = split(t, partition_of(t, (self.cols[r],), types, self.ex.pool, self.parts), self.parts)
         return out
 
     def merge(self, received: dict[str, list[Table]]) -> dict[str, Table]:
@@ -101,6 +96,6 @@ class DistFixpoint:
         out = {}
         for r in self.rels:
             v = self.replica[r].view()
-            mine = partition_of(v, (self.cols[r],), self.schemas[r].types, self.ctx.pool, self.parts) == self.part
+            mine = partition_of(v, (self.cols[r],), self.schemas[r].types, self.ex.pool, self.parts) == self.part
             out[r] = Table([c[mine] for c in v.cols], int(np.count_nonzero(mine)))
         return out

@@ -25,7 +25,8 @@ from typing import Callable
 import numpy as np
 
 from dfl.backends.base import TickResult
-from dfl.backends.cpu.plan import CpuPlan, decode_rows, encode_rows
+from dfl.backends import registry
+from dfl.backends.columnar.codec import decode_rows, encode_rows
 from dfl.compiler.placement import dist_of
 from dfl.errors import DflError
 from dfl.ir.graph import Graph
@@ -67,7 +68,8 @@ class PartitionedPlan:
     schedule = "stages"
 
     def __init__(self, graph: Graph, pool, parts: int, max_retries: int = 3,
-                 on_stage: Callable[[int, int, object], None] | None = None, threads: int | None = None) -> None:
+                 on_stage: Callable[[int, int, object], None] | None = None, threads: int | None = None,
+                 target: str = "cpu") -> None:
         self.graph = graph
         self.pool = pool
         self.parts = parts
@@ -79,7 +81,8 @@ class PartitionedPlan:
         for n in graph.nodes:
             if iterative(n):
                 self.iterative[self.stage[n.id]].append(n)
-        self.local = CpuPlan(graph)  # the driver's own string pool and output ordering
+        self.target = target  # the backend whose executor runs the partitions
+        self.local = registry.executor(target, graph)  # the driver's string pool and output order
         self.schemas = {r.name: r.schema for r in graph.relations}
         self.stats = RunStats(schedule=self.schedule)
         self.key = object()  # identifies this graph to the workers that loaded it
@@ -129,7 +132,7 @@ class PartitionedPlan:
 
     def run_columns(self, tables: dict[tuple[str, str], Table]) -> dict[str, Table]:
         """One tick on columns encoded with `self.local.pool`; the sinks as tables, unsorted
-        (as CpuPlan.run_columns): no per-row Python on the driver."""
+        (as a one-process plan's run_columns): no per-row Python on the driver."""
         merged = self._tick(tables)
         return {n.attr("rel"): merged[n.id] for n in self.graph.by_op("sink")}
 
@@ -300,7 +303,7 @@ class PartitionedPlan:
         for slot in slots:
             proc = self.pool.procs[slot]
             if force or proc.loaded is not self.key:
-                reqs[slot].append(("load", (self.graph, self.parts, self.spill, self._threads(), self._memory_share())))
+                reqs[slot].append(("load", (self.graph, self.parts, self.spill, self._threads(), self._memory_share(), self.target)))
         for p, slot in home.items():
             if slot in slots:
                 reqs[slot].append(("begin", (p, begins[p])))
@@ -318,7 +321,7 @@ class PartitionedPlan:
         """A new process for a dead worker; its partitions replay the tick up to stage s."""
         self.pool.replace(slot)
         mine = [p for p, sl in home.items() if sl == slot]
-        reqs = [("load", (self.graph, self.parts, self.spill, self._threads(), self._memory_share()))]
+        reqs = [("load", (self.graph, self.parts, self.spill, self._threads(), self._memory_share(), self.target))]
         reqs += [("begin", (p, begins[p])) for p in mine]
         for past in range(s):
             reqs += [("run_stage", (p, past, history[p][past])) for p in mine]

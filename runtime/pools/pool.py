@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.reduction import ForkingPickler
 
+from dfl.backends import registry
 from dfl.runtime.dist import liveness
 from dfl.runtime.pools import shutdown
 from dfl.runtime.pools.autoscale import AutoscaleLoop, Autoscaler, Decision, Load, Policy
@@ -41,7 +42,7 @@ def _context():
     if _CTX is None:
         shutdown.own_temp_dir()
         _CTX = mp.get_context("forkserver")
-        _CTX.set_forkserver_preload(["dfl.runtime.dist.worker", "dfl.runtime.pools.pool"])
+        _CTX.set_forkserver_preload(["dfl.runtime.dist.worker", "dfl.runtime.pools.pool", *registry.pool_modules()])
     return _CTX
 
 
