@@ -69,3 +69,13 @@ def test_run_columns_is_part_of_every_plan(target):
     hops = {r.name: r.schema for r in g.relations}["hops"]
     assert sorted(decode_rows(out["hops"], hops, plan.pool)) == [("q", 4), ("x", 3), ("y", 2), ("z", 1)]
     assert isinstance(out["path"].cols[0], np.ndarray) and out["path"].n == 10
+
+
+def test_the_partitioned_driver_takes_its_executor_by_target():
+    from dfl.runtime.dist.partitioned import PartitionedPlan
+
+    g = _graph()
+    with pytest.raises(DflError, match="interp target does not run on the worker pool"):
+        PartitionedPlan(g, None, 2, target="interp")
+    plan = PartitionedPlan(g, None, 2)
+    assert plan.target == "cpu" and type(plan.local).__name__ == "CpuExecutor"
