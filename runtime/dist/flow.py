@@ -149,7 +149,8 @@ class Flow:
         if op in LINEAR:
             if not any(d is not None for d in ds):
                 return None
-            return self.ex.apply(n, [d if d is not None else Table.empty(self.schema[i]) for d, i in zip(ds, n.inputs)], ctx)
+            ins = [d if d is not None else Table.empty(self.schema[i]) for d, i in zip(ds, n.inputs)]
+            return self.ex.apply(n, ins, ctx)
         if op == "distinct":
             if ds[0] is None:
                 return None

@@ -303,7 +303,7 @@ class PartitionedPlan:
         for slot in slots:
             proc = self.pool.procs[slot]
             if force or proc.loaded is not self.key:
-                reqs[slot].append(("load", (self.graph, self.parts, self.spill, self._threads(), self._memory_share(), self.target)))
+                reqs[slot].append(self._load())
         for p, slot in home.items():
             if slot in slots:
                 reqs[slot].append(("begin", (p, begins[p])))
@@ -321,7 +321,7 @@ class PartitionedPlan:
         """A new process for a dead worker; its partitions replay the tick up to stage s."""
         self.pool.replace(slot)
         mine = [p for p, sl in home.items() if sl == slot]
-        reqs = [("load", (self.graph, self.parts, self.spill, self._threads(), self._memory_share(), self.target))]
+        reqs = [self._load()]
         reqs += [("begin", (p, begins[p])) for p in mine]
         for past in range(s):
             reqs += [("run_stage", (p, past, history[p][past])) for p in mine]
@@ -330,6 +330,11 @@ class PartitionedPlan:
             return  # died again: the next attempt of the stage finds it and counts the retry
         self._check(res)
         self.pool.procs[slot].loaded = self.key
+
+    def _load(self) -> tuple[str, tuple]:
+        """The request that gives a worker this run's graph, its share of the machine and
+        the backend whose executor runs it."""
+        return ("load", (self.graph, self.parts, self.spill, self._threads(), self._memory_share(), self.target))
 
     def _threads(self) -> int:
         """Kernel threads per worker: the cores shared by the pool's workers."""

@@ -135,7 +135,7 @@ class PipelinedPlan(PartitionedPlan):
             if not history[p]:
                 started.discard(p)  # its first step (which may have no events) is still due
         mine = [p for p, sl in home.items() if sl == slot]
-        reqs = [("load", (self.graph, self.parts, self.spill, self._threads(), self._memory_share(), self.target))]
+        reqs = [self._load()]
         reqs += [("begin", (p, begins[p])) for p in mine]
         for p in mine:
             reqs += [("flow", (p, events)) for events in history[p]]
