@@ -1,13 +1,18 @@
-"""Backends by name, loaded lazily so a machine without numba or CUDA still imports dfl."""
+"""Backends by name, loaded lazily so a machine without numba or CUDA still imports dfl.
+
+The runtime reaches a backend only through here (`get`, `executor`), never by importing
+its package: tests/test_layering.py holds runtime/ and compiler/ to that.
+"""
 from __future__ import annotations
 
 import importlib
 
 from dfl.errors import DflError
 
+# name -> (module, backend class, its executor class for the worker pool or None)
 _BACKENDS = {
-    "interp": ("dfl.backends.interp", "InterpBackend"),
-    "cpu": ("dfl.backends.cpu", "CpuBackend"),
+    "interp": ("dfl.backends.interp", "InterpBackend", None),
+    "cpu": ("dfl.backends.cpu", "CpuBackend", ("dfl.backends.cpu.executor", "CpuExecutor")),
 }
 
 
@@ -15,9 +20,34 @@ def names() -> list[str]:
     return sorted(_BACKENDS)
 
 
-def get(name: str):
+def _entry(name: str):
     if name not in _BACKENDS:
         raise DflError(f"unknown target '{name}'", kind="usage",
                        hint=f"targets available in this release: {', '.join(names())}")
-    module, cls = _BACKENDS[name]
+    return _BACKENDS[name]
+
+
+def get(name: str):
+    module, cls, _ = _entry(name)
     return getattr(importlib.import_module(module), cls)()
+
+
+def executor(name: str, graph):
+    """The executor of backend `name` for one partition's share of a placed graph
+    (backends/base.Executor). `get` does not import it (nor the executor the plan), so the
+    two stay out of each other's imports."""
+    ex = _entry(name)[2]
+    if ex is None:
+        raise DflError(f"the {name} target does not run on the worker pool", kind="usage",
+                       hint=f"targets the pool runs: {', '.join(pool_names())}")
+    return getattr(importlib.import_module(ex[0]), ex[1])(graph)
+
+
+def pool_names() -> list[str]:
+    return sorted(n for n, (_, _, pooled) in _BACKENDS.items() if pooled)
+
+
+def pool_modules() -> list[str]:
+    """The modules of the backends the pool runs: preloaded by its fork server, so a new
+    worker starts with their kernels' definitions already imported."""
+    return [_BACKENDS[n][2][0] for n in pool_names()]

@@ -241,7 +241,7 @@ out["kernels_compiled"] = misses
 t6 = time.perf_counter()
 prog.run(input_dir=in_dir, target=target)  # the same run again, kernels in memory: execution alone
 out["run_again"] = time.perf_counter() - t6
-from dfl.runtime.output import write_outputs
+from dfl.runtime.io.output import write_outputs
 write_outputs(out_dir, {rel: (schema, result[rel]) for rel, schema in prog.outputs.items()})
 print("RESULT " + json.dumps(out))
 """

@@ -58,8 +58,8 @@ class Phases:
         import dfl.runtime.session as session
         import dfl.runtime.ticks as ticks
         from dfl.backends.cpu.plan import CpuPlan
-        from dfl.runtime.partitioned import PartitionedPlan
-        from dfl.runtime.pool import LocalPool
+        from dfl.runtime.dist.partitioned import PartitionedPlan
+        from dfl.runtime.pools.pool import LocalPool
 
         self.times: dict[str, float] = {}
         self._stack: list[list] = []  # [label, time spent in wrapped calls inside it]
@@ -197,9 +197,9 @@ def skewed_columns(n: int, seed: int) -> dict[str, list]:
     another stage: `ra`'s join runs where the first partition's `y` values hash, before
     any exchange; `rb`'s second join where the second partition's `z` values hash, after
     one. In stages the two add up; pipelined, the second starts when its rows exist."""
-    from dfl.backends.cpu.table import Table
+    from dfl.backends.columnar.table import Table
     from dfl.ir.types import Type
-    from dfl.runtime.batches import partition_of
+    from dfl.runtime.dist.batches import partition_of
 
     def owned_by(k: int, part: int) -> np.ndarray:
         v = np.arange(k * 4, dtype=np.int64)
@@ -215,7 +215,7 @@ def skewed_columns(n: int, seed: int) -> dict[str, list]:
 def schedules(cases: list[tuple[str, str, str, dict]], repeat: int, log) -> list[dict]:
     """Each workload on 2 workers (one kernel thread each, run_columns), with the
     bulk-synchronous schedule (a barrier at every exchange) and the pipelined one."""
-    from dfl.runtime.pool import LocalPool
+    from dfl.runtime.pools.pool import LocalPool
 
     out = []
     for name, label, src, columns in cases:
@@ -241,7 +241,7 @@ def schedules(cases: list[tuple[str, str, str, dict]], repeat: int, log) -> list
 
 # ============================================================================ 1. speedup
 def speedup(name: str, label: str, src: str, rows: dict[str, list[tuple]], repeat: int, log) -> dict:
-    from dfl.runtime.pool import LocalPool
+    from dfl.runtime.pools.pool import LocalPool
 
     prog = dfl.compile(src)
     out_rel = next(iter(prog.outputs))
@@ -279,7 +279,7 @@ def speedup_columns(name: str, label: str, src: str, columns: dict[str, list], r
     """The same comparison on columns (`run_columns`: no Python rows on the driver, batches
     through shared memory), with one kernel thread per worker: the scaling of the pool
     itself, a worker being the unit of compute (one core) as a FaaS instance is."""
-    from dfl.runtime.pool import LocalPool
+    from dfl.runtime.pools.pool import LocalPool
 
     prog = dfl.compile(src)
     out_rel = next(iter(prog.outputs))
@@ -304,11 +304,11 @@ def speedup_columns(name: str, label: str, src: str, columns: dict[str, list], r
 
 def speedup_files(name: str, label: str, src: str, files: dict[str, str], repeat: int, log) -> dict:
     """`prog.run(input_dir=...)`: on the pool each worker reads and parses its part of the
-    input file (runtime/file_inputs.py), so nothing goes through the driver; one kernel
+    input file (runtime/io/file_inputs.py), so nothing goes through the driver; one kernel
     thread per worker, as in 1b."""
     import tempfile
 
-    from dfl.runtime.pool import LocalPool
+    from dfl.runtime.pools.pool import LocalPool
 
     prog = dfl.compile(src)
     out_rel = next(iter(prog.outputs))
@@ -340,8 +340,8 @@ def exchanged(label: str, fact: list[tuple], dim: list[tuple], log) -> dict:
 
     from dfl.compiler.cost import CostModel
     from dfl.compiler.placement import placement
-    from dfl.runtime.partitioned import PartitionedPlan
-    from dfl.runtime.pool import LocalPool
+    from dfl.runtime.dist.partitioned import PartitionedPlan
+    from dfl.runtime.pools.pool import LocalPool
     from dfl.runtime.ticks import run_ticks
 
     prog = dfl.compile(join_wl.DFL_SRC)
@@ -381,8 +381,8 @@ def exchanged(label: str, fact: list[tuple], dim: list[tuple], log) -> dict:
 def autoscaler(threads: int, load_s: float, rows: list[tuple], log) -> dict:
     from workloads import groupby as gb
 
-    from dfl.runtime.autoscale import Policy
-    from dfl.runtime.pool import LocalPool
+    from dfl.runtime.pools.autoscale import Policy
+    from dfl.runtime.pools.pool import LocalPool
 
     prog = dfl.compile(gb.DFL_SRC)
     prog.run(fact=rows)  # kernels loaded in this process; the fork server is up from parts 1-2

@@ -324,7 +324,7 @@ class _Placer:
         cols = local_partition_columns(n) if self.parts > 1 else None
         ins = list(n.inputs)
         if cols is None and self.parts > 1 and _ownable(n):
-            # distributed semi-naive (runtime/dist_fixpoint.py): rows owned by the hash of
+            # distributed semi-naive (runtime/dist/dist_fixpoint.py): rows owned by the hash of
             # their first (key) column, the full relation replicated, deltas exchanged
             # each round; the driver stops when no partition has a delta
             for j, rel in enumerate(rels):

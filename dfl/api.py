@@ -123,11 +123,12 @@ class Program:
             schedule: str = "pipelined", memory_limit: int | str | None = None, force_workers: bool = False,
             **relations: Iterable) -> Result:
         """Runs the program. Rows come from keyword arguments / `inputs` (Python values),
-        else from `files` (relation -> path) and `input_dir` (r.csv, else r.facts).
+        else from `files` (relation -> path) and `input_dir` (r.csv, else r.facts). The
+        other keywords are those of runtime/options.RunOptions (`run_with` takes one).
 
         On the worker pool with `workers=N` (N partitions on N worker processes),
         `autoscale="MIN..MAX"` (or an autoscale.Policy), `engine="ray"` (with `address`),
-        or a `pool` of your own (runtime/pool.LocalPool, shared between runs); results
+        or a `pool` of your own (runtime/pools/pool.LocalPool, shared between runs); results
         are those of a one-process run. `Result.dist` then holds the placement and stats;
         `on_decision` is called with each autoscale decision. `schedule="pipelined"` (the
         default) runs monotone operators on rows as they arrive, with barriers only where
@@ -138,30 +139,42 @@ class Program:
         whose result would pass it fails the run with a run-time DflError naming it, before
         its rows are made; on the pool each worker checks its share. `workers` (or an
         autoscale maximum) past 4 x the cores is refused unless `force_workers`."""
+        from dfl.runtime.options import RunOptions
+
+        opts = RunOptions(target=target, max_ticks=max_ticks, each_tick=each_tick, workers=workers,
+                          autoscale=autoscale, engine=engine, address=address, pool=pool, schedule=schedule,
+                          on_stage=on_stage, on_decision=on_decision, memory_limit=memory_limit,
+                          force_workers=force_workers)
+        return self.run_with(opts, {**(inputs or {}), **relations}, input_dir=input_dir, files=files)
+
+    def run_with(self, opts, rows: Mapping[str, Iterable] | None = None, *, input_dir: str | None = None,
+                 files: Mapping[str, str] | None = None) -> Result:
+        """Runs the program as `opts` (runtime/options.RunOptions) says, on `rows` (relation
+        -> Python rows), else on `files` and `input_dir` as for `run`."""
         from dfl.runtime import limits
 
-        limit = limits.resolve(memory_limit)
-        limits.check_workers(workers, autoscale, force_workers)
+        limit = limits.resolve(opts.memory_limit)
+        limits.check_workers(opts.workers, opts.autoscale, opts.force_workers)
         # the pool's modules (and numba) are imported only for a run on the pool
-        on_pool = workers is not None or autoscale is not None or engine != "local" or pool is not None
-        given = {**(inputs or {}), **relations}
+        given = dict(rows or {})
         unknown = [r for r in given if r not in self.inputs and r not in self.channels]
         if unknown:
             raise DflError(f"'{unknown[0]}' is not an input or channel relation of {self.file}", kind="usage",
                            hint=f"inputs: {', '.join(sorted(self.inputs) + sorted(self.channels)) or 'none'}")
-        if on_pool and target not in ("cpu", "auto"):
-            raise DflError(f"the worker pool runs the cpu target, not {target}", kind="usage")
+        if opts.on_pool and opts.target not in ("cpu", "auto"):
+            raise DflError(f"the worker pool runs the cpu target, not {opts.target}", kind="usage")
         early = None
-        if on_pool and pool is None:
-            from dfl.runtime.session import PoolOptions, close_pool, start_pool
+        if opts.on_pool and opts.pool is None:
+            from dataclasses import replace
+
+            from dfl.runtime.session import close_pool, start_pool
 
             # the workers start (imports, kernels) while the driver reads the inputs
-            opts = PoolOptions(workers, autoscale, engine, address, schedule=schedule)
-            early = pool = start_pool(self, opts, on_decision)
+            early = start_pool(self, opts)
+            opts = replace(opts, pool=early)
         try:
             with limits.limited(limit):
-                return self._run(given, input_dir, files, target, max_ticks, each_tick, workers, autoscale, engine,
-                                 address, pool, on_stage, on_pool, schedule)
+                return self._run(given, input_dir, files, opts)
         except limits.LimitExceeded as e:  # raised outside any operator (none known today)
             raise DflError(f"the run would produce {e.rows:,} rows, past the memory limit of "
                            f"{limits.size_text(e.limit)}", kind="runtime") from None
@@ -174,8 +187,7 @@ class Program:
             if early is not None:
                 close_pool(early)
 
-    def _run(self, given, input_dir, files, target, max_ticks, each_tick, workers, autoscale, engine, address,
-             pool, on_stage, on_pool, schedule: str = "pipelined") -> Result:
+    def _run(self, given, input_dir, files, opts) -> Result:
         from dfl.runtime.ticks import run_ticks
 
         rows: dict[str, list[tuple]] = {}
@@ -186,19 +198,17 @@ class Program:
                 data = validate_rows(rel, schema, given[rel], tick_column=is_chan)
             else:
                 data = self._read(rel, schema, input_dir, dict(files or {}), is_chan,
-                                  by_workers=on_pool and not self.ticked)
+                                  by_workers=opts.on_pool and not self.ticked)
             (chans if is_chan else rows)[rel] = data
         dist = None
         try:
-            if on_pool:
-                from dfl.runtime.session import PoolOptions, run_on_pool
+            if opts.on_pool:
+                from dfl.runtime.session import run_on_pool
 
-                opts = PoolOptions(workers, autoscale, engine, address, schedule=schedule)
-                dist = run_on_pool(self, rows, chans, max_ticks, each_tick, opts,
-                                   pool, on_stage=on_stage)
+                dist = run_on_pool(self, rows, chans, opts, opts.pool)
                 run = dist.run
             else:
-                run = run_ticks(self.graph, self.plan(target), rows, chans, max_ticks, each_tick)
+                run = run_ticks(self.graph, self.plan(opts.target), rows, chans, opts.max_ticks, opts.each_tick)
         except DflError as e:
             for err in e.all():  # run-time errors point into the program: show its line
                 if err.source is None and err.span is not None and err.span.file == self.file:
@@ -220,14 +230,17 @@ class Program:
         columns in and out (batches between processes, no rows)."""
         import numpy as np
 
-        from dfl.backends.cpu.table import DTYPES, Table
-        from dfl.runtime.session import PoolOptions, columns_on_pool
+        from dfl.backends.columnar.table import DTYPES, Table
+        from dfl.runtime.options import RunOptions
+        from dfl.runtime.session import columns_on_pool
 
         if target != "cpu":
             raise DflError("run_columns needs the cpu target", kind="usage")
-        opts = PoolOptions(workers, autoscale, engine, address, schedule=schedule)
-        pooled = opts.wanted or pool is not None
-        plan = columns_on_pool(self, opts, pool, {r: _ncols(c) for r, c in columns.items()}) if pooled \
+        opts = RunOptions(target, workers=workers, autoscale=autoscale, engine=engine, address=address, pool=pool,
+                          schedule=schedule)
+        opts.check_schedule()
+        pooled = opts.on_pool
+        plan = columns_on_pool(self, opts, {r: _ncols(c) for r, c in columns.items()}) if pooled \
             else self.plan("cpu")
         enc = {}
         for rel, cols in columns.items():
@@ -256,7 +269,7 @@ class Program:
               tick_column: bool, by_workers: bool = False):
         """The rows of an input read from its file; with `by_workers`, a large file the
         workers can read in parts is left to them (a FileInput)."""
-        from dfl.runtime.csvio import find_input, input_candidates, missing_input, read_relation
+        from dfl.runtime.io.csvio import find_input, input_candidates, missing_input, read_relation
 
         path = find_input(rel, input_dir, files)
         if path is None:
@@ -264,7 +277,7 @@ class Program:
                 return []
             raise missing_input(rel, input_candidates(rel, input_dir, files))
         if by_workers and not tick_column:
-            from dfl.runtime.file_inputs import file_input
+            from dfl.runtime.io.file_inputs import file_input
 
             fi = file_input(path, rel, schema)
             if fi is not None:

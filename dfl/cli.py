@@ -154,10 +154,10 @@ def _print_error(e: DflError) -> None:
 
 def entry() -> None:
     """The console script: main(), then the cleanup (pools, shared-memory files,
-    multiprocessing's folder: runtime/shutdown.py), then a fast exit (the interpreter's
+    multiprocessing's folder: runtime/pools/shutdown.py), then a fast exit (the interpreter's
     shutdown with numba loaded takes ~0.3 s and has nothing left to do by then).
     SIGTERM unwinds the run like ^C and exits with 143."""
-    from dfl.runtime import shutdown
+    from dfl.runtime.pools import shutdown
 
     shutdown.raise_on_sigterm()
     try:

@@ -5,6 +5,7 @@ import argparse
 import os
 import sys
 from collections import Counter
+from dataclasses import replace
 
 from dfl.errors import DflError
 from dfl.terminal import printable
@@ -30,9 +31,10 @@ def _parse_ins(items: list[str]) -> dict[str, str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from dfl.runtime.output import print_tables, write_each_tick, write_outputs
+    from dfl.runtime.io.output import print_tables, write_each_tick, write_outputs
 
     from dfl.runtime import limits
+    from dfl.runtime.options import RunOptions
 
     files = _parse_ins(args.inputs)
     limit = limits.resolve(args.memory_limit)  # a malformed size is a usage error before any work
@@ -48,8 +50,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                            kind="usage",
                            hint=f"inputs: {', '.join(sorted(prog.inputs) + sorted(prog.channels)) or 'none'}")
     target = _target(args.target or "cpu")
-    pooled = dict(workers=args.workers, autoscale=args.autoscale, engine=args.engine, address=args.address,
-                  schedule=args.schedule)
+    opts = RunOptions(target=target, max_ticks=args.max_ticks, each_tick=args.each_tick,
+                      memory_limit=limit or 0, force_workers=args.force_workers)
     on_pool = args.workers is not None or args.autoscale is not None or args.engine != "local"
     if (args.stats or args.stats_json) and not on_pool:
         raise DflError("--stats and --stats-json report a run on the worker pool", kind="usage",
@@ -61,14 +63,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                        hint="add --workers N (or --autoscale MIN..MAX, or --engine ray)")
     if args.address and args.engine != "ray":
         raise DflError("--address names a Ray cluster and needs --engine ray", kind="usage")
+    if on_pool and target != "interp":  # the interpreter runs in this process: the pool's options do not apply
+        opts = replace(opts, workers=args.workers, autoscale=args.autoscale, engine=args.engine,
+                       address=args.address, schedule=args.schedule)
     if on_pool and args.autoscale:  # every decision, with its reason, as it is taken
-        pooled["on_decision"] = lambda d: print(f"dfl: autoscale: {d.reason}", file=sys.stderr, flush=True)
-    run = lambda t: prog.run(input_dir=args.input_dir, files=files, target=t,  # noqa: E731
-                             max_ticks=args.max_ticks, each_tick=args.each_tick,
-                             memory_limit=limit or 0, force_workers=args.force_workers,
-                             **(pooled if on_pool and t != "interp" else {}))
+        opts = replace(opts, on_decision=lambda d: print(f"dfl: autoscale: {d.reason}", file=sys.stderr, flush=True))
+    run = lambda o: prog.run_with(o, input_dir=args.input_dir, files=files)  # noqa: E731
     try:
-        result = run(target)
+        result = run(opts)
     except DflError:
         raise  # the memory limit's error among them: a run that is too large is too large on any target
     except MemoryError:
@@ -80,7 +82,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise
         print(f"dfl: warning: the cpu target failed ({type(e).__name__}: {printable(str(e))}); this is a bug in DFL, "
               f"please report it. Running on the reference interpreter instead.", file=sys.stderr)
-        result = run("interp")
+        result = run(RunOptions(target="interp", max_ticks=args.max_ticks, each_tick=args.each_tick,
+                                memory_limit=limit or 0, force_workers=args.force_workers))
     if not result.quiescent and args.max_ticks is None:
         print(f"dfl: warning: stopped after {result.ticks} ticks without reaching quiescence; "
               f"the outputs are those of the last tick (set the limit with --max-ticks N)", file=sys.stderr)
@@ -213,9 +216,10 @@ def cmd_ir(args: argparse.Namespace) -> int:
 def cmd_compile(args: argparse.Namespace) -> int:
     prog = _load(args.program)
     if args.emit in ("plan", "llvm"):
-        from dfl.backends.cpu import physical
+        from dfl.backends import registry
 
-        _emit((physical.plan_text if args.emit == "plan" else physical.llvm_text)(prog.graph), args.output)
+        cpu = registry.get("cpu")  # the physical plan is the cpu backend's
+        _emit((cpu.plan_text if args.emit == "plan" else cpu.llvm_text)(prog.graph), args.output)
         return 0
     if args.emit == "ast":
         from dfl.lang import pretty

@@ -4,7 +4,7 @@ A run fails with a run-time error (exit 3) naming the operator and its row count
 rows it is about to materialize, at an estimated size per row, would take the process past
 the limit; the check is cheap (a multiplication, and a read of /proc/self/statm once per
 operator), so a run that fits pays nothing noticeable. The limit is per process: a worker
-on the pool checks against its share (runtime/worker.py).
+on the pool checks against its share (runtime/dist/worker.py).
 
 The limit comes from `dfl run --memory-limit SIZE`, else `run(memory_limit=...)` in Python,
 else the DFL_MEMORY_LIMIT environment variable, else DEFAULT_SHARE of the machine's memory.

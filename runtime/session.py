@@ -15,32 +15,11 @@ from dfl.compiler.cost import CostModel
 from dfl.compiler.placement import Hints, Placed, placement
 from dfl.errors import DflError
 from dfl.ir.hints import program_values
-from dfl.runtime.autoscale import Decision, Policy
-from dfl.runtime.partitioned import PartitionedPlan
+from dfl.runtime.dist.partitioned import PartitionedPlan
+from dfl.runtime.options import RunOptions
+from dfl.runtime.pools.autoscale import Decision, Policy
 from dfl.runtime.ticks import TickRun, run_ticks
 
-
-
-SCHEDULES = ("pipelined", "stages")
-
-
-@dataclass
-class PoolOptions:
-    workers: int | None = None  # fixed pool size (and partitions)
-    autoscale: str | Policy | None = None  # "MIN..MAX" or a Policy: partitions = MAX
-    engine: str = "local"  # local | ray
-    address: str | None = None  # a Ray cluster; a local Ray without it
-    max_retries: int = 3
-    schedule: str = "pipelined"  # pipelined | stages (bulk-synchronous: a barrier at every exchange)
-
-    def __post_init__(self) -> None:
-        if self.schedule not in SCHEDULES:
-            raise DflError(f"schedule {self.schedule!r} is not known", kind="usage",
-                           hint=f"use one of: {', '.join(SCHEDULES)}")
-
-    @property
-    def wanted(self) -> bool:
-        return self.workers is not None or self.autoscale is not None or self.engine != "local"
 
 
 @dataclass
@@ -56,7 +35,7 @@ class DistRun:
 PROGRAM_RANGE = "program"  # `--autoscale` with no range: the program's @replicas
 
 
-def policy_for(prog, opts: PoolOptions) -> Policy | None:
+def policy_for(prog, opts: RunOptions) -> Policy | None:
     """The autoscale policy: the command line's MIN..MAX, or with none the program's
     @replicas (0..cores when it has none); the program's @slo sets the latency target."""
     if opts.autoscale is None:
@@ -74,7 +53,7 @@ def policy_for(prog, opts: PoolOptions) -> Policy | None:
                   target_latency_s=ann.target_latency_s, backlog_per_worker=1.0)
 
 
-def parts_for(opts: PoolOptions, policy: Policy | None) -> int:
+def parts_for(opts: RunOptions, policy: Policy | None) -> int:
     if opts.workers is not None:
         if opts.workers < 1:
             raise DflError("--workers must be at least 1", kind="usage")
@@ -84,15 +63,15 @@ def parts_for(opts: PoolOptions, policy: Policy | None) -> int:
     return 2
 
 
-def make_pool(opts: PoolOptions, size: int, policy: Policy | None, on_decision: Callable[[Decision], None] | None):
+def make_pool(opts: RunOptions, size: int, policy: Policy | None, on_decision: Callable[[Decision], None] | None):
     if opts.engine == "ray":
-        from dfl.runtime.ray_engine import RayPool
+        from dfl.runtime.pools.ray_engine import RayPool
 
         return RayPool(size if policy is None else max(policy.min_workers, 0), address=opts.address, policy=policy,
                        log=on_decision)
     if opts.engine != "local":
         raise DflError(f"--engine {opts.engine} is not known", kind="usage", hint="use --engine local or ray")
-    from dfl.runtime.pool import LocalPool
+    from dfl.runtime.pools.pool import LocalPool
 
     return LocalPool(size if policy is None else None, policy=policy, log=on_decision)
 
@@ -102,44 +81,51 @@ def close_pool(pool) -> None:
     helper processes would outlive the command otherwise)."""
     pool.close()
     if getattr(pool, "started_ray", False):
-        from dfl.runtime.ray_engine import shutdown
+        from dfl.runtime.pools.ray_engine import shutdown
 
         shutdown()
 
 
-def start_pool(prog, opts: PoolOptions, on_decision: Callable[[Decision], None] | None = None):
+def start_pool(prog, opts: RunOptions):
     """The pool a run on the pool will use, started now (its workers start in the
     background); the caller closes it with close_pool."""
     policy = policy_for(prog, opts)
-    return make_pool(opts, parts_for(opts, policy), policy, on_decision)
+    return make_pool(opts, parts_for(opts, policy), policy, opts.on_decision)
 
 
-def _placed(prog, opts: PoolOptions, sizes: dict[str, int], read_by_workers=frozenset()):
+def _placed(prog, opts: RunOptions, sizes: dict[str, int], read_by_workers=frozenset()):
     """The program placed over the partitions the options ask for, with the run's sizes."""
     parts = parts_for(opts, policy_for(prog, opts))
     return placement(prog.graph, parts, CostModel(rows=sizes), Hints(set(read_by_workers))), parts
 
 
-def make_plan(graph, pool, parts: int, opts: PoolOptions, on_stage=None) -> PartitionedPlan:
+def make_plan(graph, pool, parts: int, opts: RunOptions) -> PartitionedPlan:
     """The driver for a placed graph: pipelined (barriers only where an operator needs
     all of its input) or bulk-synchronous stages (a barrier at every exchange)."""
     if opts.schedule == "pipelined":
-        from dfl.runtime.pipelined import PipelinedPlan
+        from dfl.runtime.dist.pipelined import PipelinedPlan
 
-        return PipelinedPlan(graph, pool, parts, max_retries=opts.max_retries, on_stage=on_stage)
-    return PartitionedPlan(graph, pool, parts, max_retries=opts.max_retries, on_stage=on_stage)
+        return PipelinedPlan(graph, pool, parts, max_retries=opts.max_retries, on_stage=opts.on_stage,
+                             target=pool_target(opts))
+    return PartitionedPlan(graph, pool, parts, max_retries=opts.max_retries, on_stage=opts.on_stage,
+                           target=pool_target(opts))
 
 
-def run_on_pool(prog, rows: dict[str, list[tuple]], chans: dict[str, list[tuple]], max_ticks: int | None,
-                each_tick: bool, opts: PoolOptions, pool, on_stage=None) -> DistRun:
+def pool_target(opts: RunOptions) -> str:
+    """The backend whose executor runs the partitions: `auto` is cpu on the pool."""
+    return "cpu" if opts.target == "auto" else opts.target
+
+
+def run_on_pool(prog, rows: dict[str, list[tuple]], chans: dict[str, list[tuple]], opts: RunOptions,
+                pool) -> DistRun:
     """The ticks of a run on `pool` (start_pool's, or the caller's own)."""
-    from dfl.runtime.file_inputs import FileInput, estimated_rows
+    from dfl.runtime.io.file_inputs import FileInput, estimated_rows
 
     sizes = {rel: estimated_rows(r) if isinstance(r, FileInput) else len(r) for rel, r in rows.items()}
     placed, parts = _placed(prog, opts, sizes, {rel for rel, r in rows.items() if isinstance(r, FileInput)})
     t0 = time.monotonic()
-    plan = make_plan(placed.graph, pool, parts, opts, on_stage)
-    run = run_ticks(prog.graph, plan, rows, chans, max_ticks, each_tick)
+    plan = make_plan(placed.graph, pool, parts, opts)
+    run = run_ticks(prog.graph, plan, rows, chans, opts.max_ticks, opts.each_tick)
     seen = len({pid for pid in plan.stats.workers})
     return DistRun(run, placed, plan, pool.stats, seen, time.monotonic() - t0)
 
@@ -162,7 +148,8 @@ class ColumnsOnPool:
             close_pool(self.own)
 
 
-def columns_on_pool(prog, opts: PoolOptions, pool, sizes: dict[str, int]) -> ColumnsOnPool:
+def columns_on_pool(prog, opts: RunOptions, sizes: dict[str, int]) -> ColumnsOnPool:
+    """One columnar tick on `opts.pool`, else on a pool started for it."""
     placed, parts = _placed(prog, opts, sizes)
-    own = start_pool(prog, opts) if pool is None else None
-    return ColumnsOnPool(make_plan(placed.graph, own or pool, parts, opts), own)
+    own = start_pool(prog, opts) if opts.pool is None else None
+    return ColumnsOnPool(make_plan(placed.graph, own or opts.pool, parts, opts), own)

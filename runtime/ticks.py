@@ -5,13 +5,18 @@ rows inserted by `next` (insertion wins); a non-table relation's `next` rows bec
 `deferred` source in the next tick; channel messages arrive at the tick their file gives.
 The run stops after tick t when tick t+1 would see exactly the inputs tick t saw (no
 message pending, the same rows deferred, no table changed), or at the tick limit.
+
+`tick_step` is one tick (inputs and state in, outputs and the next state out) and `Ticker`
+drives the steps over a state store (runtime/state.py), one at a time, so a long-running
+service can run a tick when its messages come; `run_ticks` is the loop of a one-shot run.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dfl.backends.base import Plan
+from dfl.backends.base import InputKey, Plan, TickResult
 from dfl.ir.graph import Graph
+from dfl.runtime.state import MemoryStore, StateStore
 
 DEFAULT_MAX_TICKS = 10_000
 
@@ -25,29 +30,58 @@ class TickRun:
     stats: dict[str, int] = field(default_factory=dict)
 
 
-def run_ticks(graph: Graph, plan: Plan, inputs: dict[str, list[tuple]],
-              channels: dict[str, list[tuple]] | None = None, max_ticks: int | None = None,
-              each_tick: bool = False) -> TickRun:
-    """`inputs`: rows of input relations; `channels`: rows `(tick, *values)` of channel relations."""
-    limit = DEFAULT_MAX_TICKS if max_ticks is None else max_ticks
-    decls = {r.name: r for r in graph.relations}
-    state: dict[str, set[tuple]] = {r.name: set(r.init) for r in graph.relations if r.storage == "table"}
-    arrivals: dict[int, dict[str, list[tuple]]] = {}
-    for rel, rows in (channels or {}).items():
-        for row in rows:
-            arrivals.setdefault(row[0], {}).setdefault(rel, []).append(tuple(row[1:]))
-    deferred: dict[str, list[tuple]] = {}
-    base = {("input", rel): rows for rel, rows in inputs.items()}
-    per_tick: list[dict[str, list[tuple]]] = []
-    stats: dict[str, int] = {}
+@dataclass
+class Step:
+    """One tick's outcome: what the plan produced, the tables' next rows, the rows deferred."""
+    result: TickResult
+    tables: dict[str, set[tuple]]
+    deferred: dict[str, list[tuple]]
 
-    def tick_inputs(t: int) -> dict[tuple[str, str], list[tuple]]:
-        ins = dict(base)
-        for rel, rows in state.items():
+
+def tick_step(plan: Plan, inputs: dict[InputKey, list[tuple]], tables: dict[str, set[tuple]]) -> Step:
+    """One tick on `inputs` (sources of every kind, the tables' rows among them) given the
+    tables' rows before it: the outputs, each table's next rows, the deferred rows."""
+    result = plan.run(inputs)
+    nxt = {}
+    for rel, rows in tables.items():
+        kept = set(result.persists.get(rel, rows)) - set(result.defers.get((rel, "delete"), ()))
+        nxt[rel] = kept | set(result.defers.get((rel, "insert"), ()))
+    deferred = {rel: rows for (rel, mode), rows in result.defers.items()
+                if mode == "insert" and rel not in nxt and rows}
+    return Step(result, nxt, deferred)
+
+
+class Ticker:
+    """A program's ticks one at a time: `inputs()` for the coming tick, `step(inputs)` runs
+    it and commits its state to the store."""
+
+    def __init__(self, graph: Graph, plan: Plan, inputs: dict[str, list[tuple]],
+                 channels: dict[str, list[tuple]] | None = None, store: StateStore | None = None) -> None:
+        """`inputs`: rows of input relations; `channels`: rows `(tick, *values)` of channel relations."""
+        self.plan = plan
+        self.decls = {r.name: r for r in graph.relations}
+        self.store = MemoryStore.initial(graph) if store is None else store
+        self.arrivals: dict[int, dict[str, list[tuple]]] = {}
+        for rel, rows in (channels or {}).items():
+            for row in rows:
+                self.arrivals.setdefault(row[0], {}).setdefault(rel, []).append(tuple(row[1:]))
+        self.base = {("input", rel): rows for rel, rows in inputs.items()}
+        self.tick = 0  # the coming tick's number: ticks run so far
+
+    @property
+    def pending(self) -> bool:
+        """Messages due at a later tick than any asked for yet."""
+        return bool(self.arrivals)
+
+    def inputs(self) -> dict[InputKey, list[tuple]]:
+        """What the coming tick sees: the run's inputs, the tables, the deferred rows and the
+        messages due at it (taken from those pending)."""
+        ins = dict(self.base)
+        for rel, rows in self.store.tables().items():
             ins[("state", rel)] = list(rows)
-        msgs = arrivals.pop(t, {})
-        for rel, rows in deferred.items():
-            if decls[rel].storage == "channel":
+        msgs = self.arrivals.pop(self.tick, {})
+        for rel, rows in self.store.deferred().items():
+            if self.decls[rel].storage == "channel":
                 msgs.setdefault(rel, []).extend(rows)
             else:
                 ins[("deferred", rel)] = rows
@@ -55,28 +89,34 @@ def run_ticks(graph: Graph, plan: Plan, inputs: dict[str, list[tuple]],
             ins[("channel", rel)] = rows
         return ins
 
-    t = 0
-    current = tick_inputs(0)
+    def step(self, inputs: dict[InputKey, list[tuple]]) -> Step:
+        s = tick_step(self.plan, inputs, self.store.tables())
+        self.store.commit(s.tables, s.deferred)
+        self.tick += 1
+        return s
+
+
+def run_ticks(graph: Graph, plan: Plan, inputs: dict[str, list[tuple]],
+              channels: dict[str, list[tuple]] | None = None, max_ticks: int | None = None,
+              each_tick: bool = False) -> TickRun:
+    """`inputs`: rows of input relations; `channels`: rows `(tick, *values)` of channel relations."""
+    limit = DEFAULT_MAX_TICKS if max_ticks is None else max_ticks
+    ticker = Ticker(graph, plan, inputs, channels)
+    per_tick: list[dict[str, list[tuple]]] = []
+    stats: dict[str, int] = {}
+    current = ticker.inputs()
     while True:
-        result = plan.run(current)
+        result = ticker.step(current).result
         for k, v in result.stats.items():
             stats[k] = stats.get(k, 0) + v
         if each_tick:
             per_tick.append(result.sinks)
-        new_state = {}
-        for rel, rows in state.items():
-            kept = set(result.persists.get(rel, rows)) - set(result.defers.get((rel, "delete"), ()))
-            new_state[rel] = kept | set(result.defers.get((rel, "insert"), ()))
-        state = new_state
-        deferred = {rel: rows for (rel, mode), rows in result.defers.items()
-                    if mode == "insert" and rel not in state and rows}
-        t += 1
-        following = tick_inputs(t)
+        following = ticker.inputs()
         # quiescent: the next tick would see exactly what this one saw, and so would every
         # tick after it (no message is due later), so its outputs would be this tick's
-        quiet = not arrivals and _same(following, current)
-        if quiet or t >= limit:
-            return TickRun(result.sinks, t, quiet, per_tick, stats)
+        quiet = not ticker.pending and _same(following, current)
+        if quiet or ticker.tick >= limit:
+            return TickRun(result.sinks, ticker.tick, quiet, per_tick, stats)
         current = following
 
 

@@ -15,7 +15,7 @@ from dfl.ir.graph import Node
 from dfl.ir.types import Schema
 from dfl.backends.cpu import kernels as K
 from dfl.backends.cpu.index import RowSet
-from dfl.backends.cpu.table import DTYPES, Table, key_matrix
+from dfl.backends.columnar.table import DTYPES, Table, key_matrix
 from dfl.backends.seminaive import SemiNaive
 from dfl.runtime import limits
 

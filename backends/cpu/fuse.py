@@ -24,7 +24,7 @@ from dfl.ir.expr import Col, IRExpr, Lit
 from dfl.ir.graph import Graph, Node
 from dfl.ir.types import Type
 from dfl.backends.cpu import kernel_cache
-from dfl.backends.cpu.table import DTYPES, Table
+from dfl.backends.columnar.table import DTYPES, Table
 from dfl.stdlib.builtins import BuiltinError
 
 _NATIVE_OPS = {"add", "sub", "mul", "div", "floordiv", "mod", "eq", "ne", "lt", "le", "gt", "ge",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from dfl.backends.cpu import kernels as K
-from dfl.backends.cpu.table import Table, key_matrix
+from dfl.backends.columnar.table import Table, key_matrix
 from dfl.runtime import limits
 
 

@@ -16,7 +16,7 @@ from dfl.ir.graph import Node
 from dfl.ir.types import Type
 from dfl.backends.cpu import kernels as K
 from dfl.backends.cpu.index import PARALLEL_ROWS, fresh_index, index_of
-from dfl.backends.cpu.table import DTYPES, Table, concat, factorize_columns, key_matrix, pack, unpack
+from dfl.backends.columnar.table import DTYPES, Table, concat, factorize_columns, key_matrix, pack, unpack
 from dfl.runtime import limits
 
 

@@ -17,8 +17,9 @@ from dfl.ir.types import Schema, Type
 from dfl.backends.base import TickResult
 from dfl.backends.cpu.fixpoint import run_fixpoint
 from dfl.backends.cpu.ops import TABLE
-from dfl.backends.cpu.pool import StringPool
-from dfl.backends.cpu.table import DTYPES, Table
+from dfl.backends.columnar.codec import decode_rows, encode_rows
+from dfl.backends.columnar.strings import StringPool
+from dfl.backends.columnar.table import DTYPES, Table
 from dfl.backends.cpu.vexpr import Evaluator
 from dfl.runtime.limits import LimitExceeded
 from dfl.stdlib.builtins import BuiltinError
@@ -54,28 +55,6 @@ class Context:
         return run_fixpoint(node, ins, self)
 
 
-def encode_rows(rows, schema: Schema, pool: StringPool) -> Table:
-    rows = list(rows)
-    n = len(rows)
-    cols = []
-    for j, t in enumerate(schema.types):
-        vals = [r[j] for r in rows]
-        if t == Type.STR:
-            cols.append(pool.encode(vals))
-        else:
-            cols.append(np.array(vals, dtype=DTYPES[t]) if n else np.empty(0, DTYPES[t]))
-    return Table(cols, n)
-
-
-def decode_rows(t: Table, schema: Schema, pool: StringPool) -> list[tuple]:
-    if not schema.types:
-        return [()] * t.n
-    cols = []
-    for c, ty in zip(t.cols, schema.types):
-        cols.append(pool.decode(c) if ty == Type.STR else c.tolist())
-    return list(zip(*cols))
-
-
 def eval_node(node: Node, values: dict[str, Table], ctx: Context) -> Table:
     try:
         if node.id in ctx.inner:
@@ -84,11 +63,26 @@ def eval_node(node: Node, values: dict[str, Table], ctx: Context) -> Table:
         if chain is not None:
             return _eval_chain(chain, values, ctx)
         return TABLE[node.op](node, [values[i] for i in node.inputs], ctx)
-    except BuiltinError as e:
-        where = f" in the rule at line {node.span.line}" if node.span else ""
-        raise DflError(f"{e}{where}", node.span, kind="runtime") from None
-    except LimitExceeded as e:
-        raise e.error(node.op, node.id, node.span) from None
+    except (BuiltinError, LimitExceeded) as e:
+        raise run_error(node, e) from None
+
+
+def apply(node: Node, ins: list[Table], ctx: Context) -> Table:
+    """The node's kernel on inputs given directly (the worker pool's pipelined steps: a
+    self-join's two sides may be different pieces of one node)."""
+    try:
+        return TABLE[node.op](node, ins, ctx)
+    except (BuiltinError, LimitExceeded) as e:
+        raise run_error(node, e) from None
+
+
+def run_error(node: Node, e: BuiltinError | LimitExceeded) -> DflError:
+    """A builtin's failure or a passed memory limit inside `node`, as the DflError that
+    names its rule."""
+    if isinstance(e, LimitExceeded):
+        return e.error(node.op, node.id, node.span)
+    where = f" in the rule at line {node.span.line}" if node.span else ""
+    return DflError(f"{e}{where}", node.span, kind="runtime")
 
 
 def _eval_chain(chain, values: dict[str, Table], ctx: Context) -> Table:
@@ -109,6 +103,15 @@ def _schema_types(t: Table, first: Node):
     return first.schema.types if first.op == "filter" else [
         {np.dtype(np.int64): Type.INT, np.dtype(np.float64): Type.FLOAT, np.dtype(np.bool_): Type.BOOL}[c.dtype]
         for c in t.cols]
+
+
+def sorted_table(t: Table, schema: Schema, pool: StringPool) -> Table:
+    """Rows in the output contract's order, sorted on columns (strings by their rank)."""
+    if t.n < 2 or not t.cols:
+        return t
+    ranks = pool.ranks() if Type.STR in schema.types else None
+    keys = [ranks[c] if ty == Type.STR else c for c, ty in zip(t.cols, schema.types)]
+    return t.take(np.lexsort(keys[::-1]))
 
 
 class CpuPlan:
@@ -148,12 +151,7 @@ class CpuPlan:
 
 
     def sorted(self, t: Table, schema: Schema) -> Table:
-        """Rows in the output contract's order, sorted on columns (strings by their rank)."""
-        if t.n < 2 or not t.cols:
-            return t
-        ranks = self.pool.ranks() if Type.STR in schema.types else None
-        keys = [ranks[c] if ty == Type.STR else c for c, ty in zip(t.cols, schema.types)]
-        return t.take(np.lexsort(keys[::-1]))
+        return sorted_table(t, schema, self.pool)
 
     def run_columns(self, inputs: dict[tuple[str, str], Table]) -> dict[str, Table]:
         """One tick on columnar inputs (strings already encoded with self.pool); the sinks
@@ -184,3 +182,15 @@ class CpuBackend:
             raise DflError(f"the cpu backend has no lowering for op(s) {', '.join(sorted(unsupported))}",
                            kind="usage", hint="run with --target interp, or --target auto to fall back")
         return CpuPlan(graph)
+
+    def plan_text(self, graph: Graph) -> str:
+        """The kernels each node runs with (`dfl compile --emit plan`)."""
+        from dfl.backends.cpu.physical import plan_text
+
+        return plan_text(graph)
+
+    def llvm_text(self, graph: Graph) -> str:
+        """The LLVM IR of those kernels (`dfl compile --emit llvm`)."""
+        from dfl.backends.cpu.physical import llvm_text
+
+        return llvm_text(graph)

@@ -23,7 +23,7 @@ import numpy as np
 
 from dfl.ir.graph import Node
 from dfl.backends.cpu import kernels as K
-from dfl.backends.cpu.table import Table, factorize_columns
+from dfl.backends.columnar.table import Table, factorize_columns
 from dfl.runtime import limits
 
 

@@ -13,8 +13,8 @@ import numpy as np
 from dfl.ir.expr import Col, Fn, IRExpr, Lit
 from dfl.ir.types import Type
 
-from dfl.backends.cpu.pool import StringPool
-from dfl.backends.cpu.table import DTYPES, Table, factorize_columns
+from dfl.backends.columnar.strings import StringPool
+from dfl.backends.columnar.table import DTYPES, Table, factorize_columns
 from dfl.runtime import limits
 from dfl.stdlib.builtins import BUILTINS, BuiltinError
 from dfl.stdlib.hashing import stable_hash

@@ -11,8 +11,8 @@ import pytest
 
 from dfl.backends.cpu import kernels as K
 from dfl.backends.cpu.index import JoinIndex, RowSet, index_of
-from dfl.backends.cpu.pool import StringPool
-from dfl.backends.cpu.table import Table, factorize_columns, key_matrix
+from dfl.backends.columnar.strings import StringPool
+from dfl.backends.columnar.table import Table, factorize_columns, key_matrix
 from dfl.backends.cpu.vexpr import Evaluator
 from dfl.ir.expr import Col, Fn, Lit
 from dfl.ir.types import Type

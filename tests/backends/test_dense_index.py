@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from dfl.backends.cpu.index import DenseJoinIndex, JoinIndex, fresh_index
-from dfl.backends.cpu.table import Table, key_matrix
+from dfl.backends.columnar.table import Table, key_matrix
 
 
 def _pairs(idx, probe: np.ndarray) -> set[tuple[int, int]]:

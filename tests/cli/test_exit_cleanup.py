@@ -1,4 +1,4 @@
-"""What `dfl run --workers` leaves behind, on every way out (runtime/shutdown.py): nothing
+"""What `dfl run --workers` leaves behind, on every way out (runtime/pools/shutdown.py): nothing
 after a normal run or a SIGTERM; after a SIGKILL of the driver, workers that exit quietly
 and leftovers that the next run removes.
 

@@ -21,7 +21,7 @@ def _boom(*args, **kwargs):
 
 
 def test_internal_error_during_run_is_a_runtime_error(dfl_cli, prog, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(Program, "run", _boom)
+    monkeypatch.setattr(Program, "run_with", _boom)
     r = dfl_cli("run", prog, "-I", tmp_path / "in", "--target", "interp")
     assert r.returncode == 3
     assert "internal error: RuntimeError: simulated bug" in r.stderr and "please report" in r.stderr
@@ -40,7 +40,7 @@ def _no_run(*args, **kwargs):
 
 
 def test_stats_json_naming_a_folder_is_a_usage_error_before_the_run(dfl_cli, prog, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(Program, "run", _no_run)
+    monkeypatch.setattr(Program, "run_with", _no_run)
     (tmp_path / "stats").mkdir()
     r = dfl_cli("run", prog, "-I", tmp_path / "in", "--workers", "2", "--stats-json", tmp_path / "stats")
     assert r.returncode == 2, r.stderr
@@ -49,7 +49,7 @@ def test_stats_json_naming_a_folder_is_a_usage_error_before_the_run(dfl_cli, pro
 
 def test_stats_json_in_a_missing_folder_is_a_usage_error_before_the_run(dfl_cli, prog, tmp_path,
                                                                         monkeypatch) -> None:
-    monkeypatch.setattr(Program, "run", _no_run)
+    monkeypatch.setattr(Program, "run_with", _no_run)
     target = tmp_path / "nowhere" / "s.json"
     r = dfl_cli("run", prog, "-I", tmp_path / "in", "--workers", "2", "--stats-json", target)
     assert r.returncode == 2, r.stderr
@@ -58,7 +58,7 @@ def test_stats_json_in_a_missing_folder_is_a_usage_error_before_the_run(dfl_cli,
 
 
 def test_stats_json_check_leaves_no_file_when_the_run_fails(dfl_cli, prog, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(Program, "run", _boom)
+    monkeypatch.setattr(Program, "run_with", _boom)
     target = tmp_path / "s.json"
     r = dfl_cli("run", prog, "-I", tmp_path / "in", "--workers", "2", "--stats-json", target,
                 "--target", "cpu")

@@ -26,7 +26,7 @@ from dfl.ir.verify import verify
 from dfl.lang import ast
 from dfl.lang.check import check
 from dfl.lang.parser import parse
-from dfl.runtime.csvio import read_relation
+from dfl.runtime.io.csvio import read_relation
 
 TARGET = "interp"  # the interpreter defines the semantics (other backends are tested against it)
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from dfl.runtime.autoscale import AutoscaleLoop, Autoscaler, Decision, Load, Policy
+from dfl.runtime.pools.autoscale import AutoscaleLoop, Autoscaler, Decision, Load, Policy
 
 # Small, exact times so the simulated timeline below is easy to follow.
 POLICY = Policy(min_workers=0, max_workers=8, idle_s=2.0, zero_after_s=5.0, cooldown_s=0.5)

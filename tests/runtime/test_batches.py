@@ -6,11 +6,11 @@ import os
 
 import numpy as np
 
-from dfl.backends.cpu.pool import StringPool
-from dfl.backends.cpu.table import Table
+from dfl.backends.columnar.strings import StringPool
+from dfl.backends.columnar.table import Table
 from dfl.ir.types import Type
-from dfl.runtime import batches
-from dfl.runtime.batches import Spill, from_batch, partition_of, split, to_batch
+from dfl.runtime.dist import batches
+from dfl.runtime.dist.batches import Spill, from_batch, partition_of, split, to_batch
 
 TYPES = (Type.INT, Type.STR, Type.FLOAT, Type.BOOL)
 

@@ -7,7 +7,7 @@ import pytest
 
 from dfl.errors import DflError
 from dfl.ir.types import Column, Schema, Type
-from dfl.runtime.csvio import read_relation
+from dfl.runtime.io.csvio import read_relation
 
 CARET_WINDOW = 200  # characters of a line shown under an error (docs/semantics.md)
 PAIR = Schema((Column("n", Type.INT), Column("s", Type.STR)))

@@ -9,7 +9,7 @@ import pytest
 
 from dfl.errors import EXIT_INPUT, DflError
 from dfl.ir.types import Column, Schema, Type
-from dfl.runtime.csvio import find_input, input_candidates, missing_input, read_relation
+from dfl.runtime.io.csvio import find_input, input_candidates, missing_input, read_relation
 
 EDGE = Schema((Column("src", Type.INT), Column("dst", Type.INT)))
 MIXED = Schema((Column("i", Type.INT), Column("f", Type.FLOAT), Column("s", Type.STR), Column("b", Type.BOOL)))

@@ -14,7 +14,7 @@ import pytest
 
 import dfl
 from dfl.errors import DflError
-from dfl.runtime.pool import LocalPool
+from dfl.runtime.pools.pool import LocalPool
 from dfl.runtime.stats import stats_json
 
 TC = """
@@ -96,7 +96,7 @@ dist(y, d + w) :- dist(x, d), edge(x, y, w).
 
 def test_a_worker_killed_during_distributed_semi_naive_rounds_restarts_the_tick() -> None:
     from dfl.compiler.placement import placement
-    from dfl.runtime.worker import stages_of
+    from dfl.runtime.dist.worker import stages_of
 
     prog = dfl.compile(SSSP)
     rng = random.Random(11)
@@ -125,7 +125,7 @@ def test_a_worker_killed_during_distributed_semi_naive_rounds_restarts_the_tick(
 def test_a_worker_killed_during_pipelined_rounds_restarts_the_tick(monkeypatch) -> None:
     """The pipelined schedule runs a distributed fixpoint's rounds once every partition
     has its inputs; a worker lost in them restarts the tick there too."""
-    from dfl.runtime.pipelined import PipelinedPlan
+    from dfl.runtime.dist.pipelined import PipelinedPlan
 
     prog = dfl.compile(SSSP)
     rng = random.Random(12)

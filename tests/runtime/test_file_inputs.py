@@ -10,10 +10,10 @@ import pytest
 import dfl
 from dfl.errors import DflError
 from dfl.ir.types import Column, Schema, Type
-from dfl.runtime import file_inputs
-from dfl.runtime.csvio import read_relation
-from dfl.runtime.file_inputs import FileInput, chunks, file_input
-from dfl.runtime.pool import LocalPool
+from dfl.runtime.io import file_inputs
+from dfl.runtime.io.csvio import read_relation
+from dfl.runtime.io.file_inputs import FileInput, chunks, file_input
+from dfl.runtime.pools.pool import LocalPool
 
 SCHEMA = Schema((Column("a", Type.INT, None), Column("s", Type.STR, None), Column("x", Type.FLOAT, None)))
 

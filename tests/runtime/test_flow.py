@@ -1,4 +1,4 @@
-"""The pipelined schedule (runtime/flow.py, runtime/pipelined.py): monotone operators run
+"""The pipelined schedule (runtime/dist/flow.py, runtime/dist/pipelined.py): monotone operators run
 on rows as they arrive, barriers only where an operator needs all of its input, and the
 results do not depend on the order in which the workers answer.
 
@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 
 import dfl
-from dfl.backends.cpu.plan import encode_rows
+from dfl.backends.columnar.codec import encode_rows
 from dfl.compiler.cost import CostModel
 from dfl.compiler.placement import placement
-from dfl.runtime.batches import from_batch
-from dfl.runtime.partitioned import PartitionedPlan
-from dfl.runtime.pool import SlotPool
-from dfl.runtime.worker import PartitionWorker, error_payload
+from dfl.runtime.dist.batches import from_batch
+from dfl.runtime.dist.partitioned import PartitionedPlan
+from dfl.runtime.pools.pool import SlotPool
+from dfl.runtime.dist.worker import PartitionWorker, error_payload
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: shared helpers
 

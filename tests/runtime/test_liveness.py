@@ -1,4 +1,4 @@
-"""runtime/liveness.py on real processes: a process blocked without CPU but beating, and
+"""runtime/dist/liveness.py on real processes: a process blocked without CPU but beating, and
 one holding the GIL in a C loop without beating, are alive; a stopped one is silent; a
 worker whose driver closed the heartbeat pipe exits at once, quietly."""
 from __future__ import annotations
@@ -11,13 +11,13 @@ import time
 
 import pytest
 
-from dfl.runtime.liveness import Watch, cpu_ticks, drain
+from dfl.runtime.dist.liveness import Watch, cpu_ticks, drain
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 SLEEPER = """
 import os, sys, time
-from dfl.runtime.liveness import Heartbeat
+from dfl.runtime.dist.liveness import Heartbeat
 h = Heartbeat(int(sys.argv[1]), 0.1)
 h.busy.set()
 time.sleep(30)  # blocked in the kernel: no CPU time, but the heartbeat thread runs

@@ -10,9 +10,9 @@ from rich.console import Console
 
 from dfl.errors import DflError
 from dfl.ir.types import Column, Schema, Type
-from dfl.runtime import output
-from dfl.runtime.csvio import read_relation
-from dfl.runtime.output import format_csv_text, print_tables, write_each_tick, write_outputs
+from dfl.runtime.io import output
+from dfl.runtime.io.csvio import read_relation
+from dfl.runtime.io.output import format_csv_text, print_tables, write_each_tick, write_outputs
 
 EDGE = Schema((Column("src", Type.INT), Column("dst", Type.INT)))
 NONE = Schema(())

@@ -1,4 +1,4 @@
-"""`-O DIR` gets its outputs as one set (runtime/output_set.py): a kill at any step leaves the
+"""`-O DIR` gets its outputs as one set (runtime/io/output_set.py): a kill at any step leaves the
 complete old set or the complete new one; stale outputs go; modes follow the umask; the
 temporary folders of killed runs are reclaimed."""
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pytest
 
 from dfl.errors import DflError
 from dfl.ir.types import Column, Schema, Type
-from dfl.runtime import output, output_set
-from dfl.runtime.output import write_each_tick, write_outputs
+from dfl.runtime.io import output, output_set
+from dfl.runtime.io.output import write_each_tick, write_outputs
 
 ONE = Schema((Column("v", Type.INT),))
 OLD = {"a": (ONE, [(1,)]), "b": (ONE, [(2,)]), "stale": (ONE, [(3,)])}
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(not output_set.supported("/tmp"), reason="needs 
 # Runs write_outputs(NEW) in a child that SIGKILLs itself at the k-th file-system step.
 CHILD = textwrap.dedent("""
     import os, signal, sys
-    from dfl.runtime import output, output_set
+    from dfl.runtime.io import output, output_set
     from dfl.ir.types import Column, Schema, Type
     kill_at, out = int(sys.argv[1]), sys.argv[2]
     steps = 0
@@ -176,7 +176,7 @@ def test_the_fallback_reclaims_temporary_files_of_a_dead_process(tmp_path: Path,
 # `dfl run` itself, killed just before and just after the exchange that swaps the set in.
 RUN_CHILD = textwrap.dedent("""
     import os, signal, sys
-    from dfl.runtime import output_set
+    from dfl.runtime.io import output_set
     from dfl.cli import main
     where, args = sys.argv[1], sys.argv[2:]
 

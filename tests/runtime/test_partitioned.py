@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 import dfl
-from dfl.runtime import batches, file_inputs
-from dfl.runtime.pool import LocalPool
+from dfl.runtime.dist import batches
+from dfl.runtime.io import file_inputs
+from dfl.runtime.pools.pool import LocalPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: shared helpers
 
@@ -74,6 +75,6 @@ def test_a_run_off_the_pool_imports_neither_the_pool_nor_numba_for_the_interpret
     code = ("import sys, dfl\n"
             "p = dfl.compile('input e(a: int)\\noutput o(a: int)\\no(x) :- e(x).\\n')\n"
             "assert p.run(target='interp', e=[(1,)])['o'] == [(1,)]\n"
-            "print(sorted(m for m in ('numba', 'dfl.runtime.session', 'dfl.runtime.pool') if m in sys.modules))\n")
+            "print(sorted(m for m in ('numba', 'dfl.runtime.session', 'dfl.runtime.pools.pool') if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -6,8 +6,8 @@ import threading
 import time
 
 import dfl
-from dfl.runtime.autoscale import Policy
-from dfl.runtime.pool import LocalPool
+from dfl.runtime.pools.autoscale import Policy
+from dfl.runtime.pools.pool import LocalPool
 
 GROUPBY = """
 input fact(id: int, k: int, v: int)

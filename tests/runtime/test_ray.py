@@ -1,4 +1,4 @@
-"""The Ray engine (runtime/ray_engine.py): a placed graph run over 2 partitions on Ray
+"""The Ray engine (runtime/pools/ray_engine.py): a placed graph run over 2 partitions on Ray
 actors gives exactly what the reference interpreter gives, also when an actor is killed
 in the middle of a tick. Skipped when Ray is not installed.
 
@@ -22,10 +22,10 @@ from pathlib import Path  # noqa: E402
 import dfl  # noqa: E402
 from dfl.compiler.placement import placement  # noqa: E402
 from dfl.errors import DflError  # noqa: E402
-from dfl.runtime.csvio import find_input, read_relation  # noqa: E402
-from dfl.runtime.partitioned import PartitionedPlan  # noqa: E402
-from dfl.runtime.pipelined import PipelinedPlan  # noqa: E402
-from dfl.runtime.ray_engine import RayPool, shutdown  # noqa: E402
+from dfl.runtime.io.csvio import find_input, read_relation  # noqa: E402
+from dfl.runtime.dist.partitioned import PartitionedPlan  # noqa: E402
+from dfl.runtime.dist.pipelined import PipelinedPlan  # noqa: E402
+from dfl.runtime.pools.ray_engine import RayPool, shutdown  # noqa: E402
 from dfl.runtime.ticks import run_ticks  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

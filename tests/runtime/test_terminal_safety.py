@@ -10,8 +10,8 @@ from rich.console import Console
 
 from dfl.errors import DflError, Span
 from dfl.ir.types import Column, Schema, Type
-from dfl.runtime.csvio import read_relation
-from dfl.runtime.output import print_tables
+from dfl.runtime.io.csvio import read_relation
+from dfl.runtime.io.output import print_tables
 from dfl.terminal import printable
 
 ESC = "\x1b[2J\x1b]0;pwned\x07"  # clear the screen, retitle the window

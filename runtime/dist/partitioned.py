@@ -25,18 +25,19 @@ from typing import Callable
 import numpy as np
 
 from dfl.backends.base import TickResult
-from dfl.backends.cpu.plan import CpuPlan, decode_rows, encode_rows
+from dfl.backends import registry
+from dfl.backends.columnar.codec import decode_rows, encode_rows
 from dfl.compiler.placement import dist_of
 from dfl.errors import DflError
 from dfl.ir.graph import Graph
-from dfl.backends.cpu.table import DTYPES, Table
-from dfl.runtime.batches import (Batch, from_batch, mapped_file, merge, partition_of, spill_for_run, split,
+from dfl.backends.columnar.table import DTYPES, Table
+from dfl.runtime.dist.batches import (Batch, from_batch, mapped_file, merge, partition_of, spill_for_run, split,
                                  to_batch)
-from dfl.runtime.csvio import read_relation
-from dfl.runtime.file_inputs import FileInput, chunks
+from dfl.runtime.io.csvio import read_relation
+from dfl.runtime.io.file_inputs import FileInput, chunks
 from dfl.runtime import limits
-from dfl.runtime.pool import WorkerLost
-from dfl.runtime.worker import COLLECTED, Held, StageOut, iterative, raise_payload, stages_of
+from dfl.runtime.pools.pool import WorkerLost
+from dfl.runtime.dist.worker import COLLECTED, Held, StageOut, iterative, raise_payload, stages_of
 
 
 class _LostInRound(Exception):
@@ -67,7 +68,8 @@ class PartitionedPlan:
     schedule = "stages"
 
     def __init__(self, graph: Graph, pool, parts: int, max_retries: int = 3,
-                 on_stage: Callable[[int, int, object], None] | None = None, threads: int | None = None) -> None:
+                 on_stage: Callable[[int, int, object], None] | None = None, threads: int | None = None,
+                 target: str = "cpu") -> None:
         self.graph = graph
         self.pool = pool
         self.parts = parts
@@ -79,7 +81,8 @@ class PartitionedPlan:
         for n in graph.nodes:
             if iterative(n):
                 self.iterative[self.stage[n.id]].append(n)
-        self.local = CpuPlan(graph)  # the driver's own string pool and output ordering
+        self.target = target  # the backend whose executor runs the partitions
+        self.local = registry.executor(target, graph)  # the driver's string pool and output order
         self.schemas = {r.name: r.schema for r in graph.relations}
         self.stats = RunStats(schedule=self.schedule)
         self.key = object()  # identifies this graph to the workers that loaded it
@@ -129,7 +132,7 @@ class PartitionedPlan:
 
     def run_columns(self, tables: dict[tuple[str, str], Table]) -> dict[str, Table]:
         """One tick on columns encoded with `self.local.pool`; the sinks as tables, unsorted
-        (as CpuPlan.run_columns): no per-row Python on the driver."""
+        (as a one-process plan's run_columns): no per-row Python on the driver."""
         merged = self._tick(tables)
         return {n.attr("rel"): merged[n.id] for n in self.graph.by_op("sink")}
 
@@ -300,7 +303,7 @@ class PartitionedPlan:
         for slot in slots:
             proc = self.pool.procs[slot]
             if force or proc.loaded is not self.key:
-                reqs[slot].append(("load", (self.graph, self.parts, self.spill, self._threads(), self._memory_share())))
+                reqs[slot].append(self._load())
         for p, slot in home.items():
             if slot in slots:
                 reqs[slot].append(("begin", (p, begins[p])))
@@ -318,7 +321,7 @@ class PartitionedPlan:
         """A new process for a dead worker; its partitions replay the tick up to stage s."""
         self.pool.replace(slot)
         mine = [p for p, sl in home.items() if sl == slot]
-        reqs = [("load", (self.graph, self.parts, self.spill, self._threads(), self._memory_share()))]
+        reqs = [self._load()]
         reqs += [("begin", (p, begins[p])) for p in mine]
         for past in range(s):
             reqs += [("run_stage", (p, past, history[p][past])) for p in mine]
@@ -327,6 +330,11 @@ class PartitionedPlan:
             return  # died again: the next attempt of the stage finds it and counts the retry
         self._check(res)
         self.pool.procs[slot].loaded = self.key
+
+    def _load(self) -> tuple[str, tuple]:
+        """The request that gives a worker this run's graph, its share of the machine and
+        the backend whose executor runs it."""
+        return ("load", (self.graph, self.parts, self.spill, self._threads(), self._memory_share(), self.target))
 
     def _threads(self) -> int:
         """Kernel threads per worker: the cores shared by the pool's workers."""

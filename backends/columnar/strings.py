@@ -1,4 +1,4 @@
-"""Strings are dictionary-encoded once at input: every kernel sees int64 codes.
+"""The string dictionary: strings are encoded once at input, so every kernel sees int64 codes.
 
 A code is the string's index in the pool, so equal strings have equal codes. Order
 (`<` on strings, by code point) goes through `ranks()`, recomputed when the pool grew.

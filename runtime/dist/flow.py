@@ -27,15 +27,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from dfl.backends.cpu.fixpoint import SetRelation
-from dfl.backends.cpu.ops import TABLE, distinct_rows
-from dfl.backends.cpu.table import Table, concat
-from dfl.errors import DflError
+from dfl.backends.base import ExecContext, Executor, RelationStore
+from dfl.backends.columnar.table import Table, concat
 from dfl.ir.graph import Graph, Node
 from dfl.ir.ops import OPS, blocks
 from dfl.ir.ops import streamed as ops_streamed
-from dfl.runtime.limits import LimitExceeded
-from dfl.stdlib.builtins import BuiltinError
 
 # the op table's facts (ir/ops.py): linear ops run on each piece; roots have no inputs
 LINEAR = frozenset(op for op, s in OPS.items() if s.linear)
@@ -43,25 +39,13 @@ ROOTS = frozenset(op for op, s in OPS.items() if s.inputs == 0)
 
 
 def iterative(n: Node) -> bool:
-    """A fixpoint run by distributed semi-naive iteration (runtime/dist_fixpoint.py)."""
+    """A fixpoint run by distributed semi-naive iteration (runtime/dist/dist_fixpoint.py)."""
     return n.op == "fixpoint" and n.attr("iterate") is not None
 
 
 def streamed(n: Node) -> bool:
     """Whether the operator emits from partial inputs (else: a barrier for all of them)."""
     return ops_streamed(n.op)
-
-
-def apply(n: Node, ins: list[Table], ctx) -> Table:
-    """The cpu backend's kernel for n on these inputs (what eval_node does, with the
-    inputs given directly: a self-join's two sides may be different pieces of one node)."""
-    try:
-        return TABLE[n.op](n, ins, ctx)
-    except BuiltinError as e:
-        where = f" in the rule at line {n.span.line}" if n.span else ""
-        raise DflError(f"{e}{where}", n.span, kind="runtime") from None
-    except LimitExceeded as e:
-        raise e.error(n.op, n.id, n.span) from None
 
 
 @dataclass
@@ -76,9 +60,10 @@ class Step:
 class Flow:
     """One partition's state across the steps of one tick."""
 
-    def __init__(self, graph: Graph, ctx) -> None:
+    def __init__(self, graph: Graph, ctx: ExecContext, ex: Executor) -> None:
         self.g = graph
         self.ctx = ctx
+        self.ex = ex  # the backend's operators
         self.nodes = list(graph.nodes)
         self.schema = {n.id: n.schema for n in graph.nodes}
         # the nodes whose rows so far are read whole: the inputs of joins and barriers
@@ -90,7 +75,7 @@ class Flow:
         self.rows: dict[str, int] = {i: 0 for i in self.kept}
         # a dedup's rows so far: its first output as it is (one bulk dedup when all rows come
         # at once, the usual case), in a row set once a second piece comes
-        self.seen: dict[str, SetRelation | Table] = {}
+        self.seen: dict[str, RelationStore | Table] = {}
         self.complete: set[str] = set()
         self.sealed: set[str] = set()  # exchanges every sender has finished
         self.fixed: set[str] = set()  # iterative fixpoints whose rounds have ended
@@ -158,7 +143,7 @@ class Flow:
         """n's new rows at this step, or None."""
         op, ctx = n.op, self.ctx
         if op in ROOTS:
-            return apply(n, [], ctx)
+            return self.ex.apply(n, [], ctx)
         if op == "exchange":
             return delta.get(n.id)  # the rows pushed to it (taken by the caller)
         if iterative(n):
@@ -167,18 +152,19 @@ class Flow:
         if op in LINEAR:
             if not any(d is not None for d in ds):
                 return None
-            return apply(n, [d if d is not None else Table.empty(self.schema[i]) for d, i in zip(ds, n.inputs)], ctx)
+            ins = [d if d is not None else Table.empty(self.schema[i]) for d, i in zip(ds, n.inputs)]
+            return self.ex.apply(n, ins, ctx)
         if op == "distinct":
             if ds[0] is None:
                 return None
             seen = self.seen.get(n.id)
             if seen is None:  # the first rows: the bulk dedup (kept for later pieces, if any)
-                new = distinct_rows(ds[0])
+                new = self.ex.distinct(ds[0])
                 if not ins_done:
                     self.seen[n.id] = new
                 return new
             if isinstance(seen, Table):
-                self.seen[n.id] = rel = SetRelation(n.schema)
+                self.seen[n.id] = rel = self.ex.row_set(n.schema)
                 rel.add(seen)
                 seen = rel
             new = seen.add(ds[0])
@@ -188,10 +174,10 @@ class Flow:
             parts = []
             old_r = self.rows[r] - (dr.n if dr is not None else 0)
             if dl is not None and old_r:  # new left rows against the right rows seen before this step
-                parts.append(apply(n, [dl, self.full(r, old_r)], ctx))
+                parts.append(self.ex.apply(n, [dl, self.full(r, old_r)], ctx))
             if dr is not None:  # every left row so far against the new right rows
                 # (one kernel call when one side is new: its output keeps the distinct flag)
-                parts.append(apply(n, [self.full(l), dr], ctx))
+                parts.append(self.ex.apply(n, [self.full(l), dr], ctx))
             if not parts:
                 return None
             return parts[0] if len(parts) == 1 else concat(parts, n.schema)
@@ -201,11 +187,11 @@ class Flow:
                 return None  # the negated side may still grow: left rows wait (kept)
             if n.id not in self.primed:
                 self.primed.add(n.id)
-                return apply(n, [self.full(l), self.full(r)], ctx)
-            return None if ds[0] is None else apply(n, [ds[0], self.full(r)], ctx)
+                return self.ex.apply(n, [self.full(l), self.full(r)], ctx)
+            return None if ds[0] is None else self.ex.apply(n, [ds[0], self.full(r)], ctx)
         if not ins_done:
             return None  # a barrier: all of its inputs first
-        t = apply(n, [self.full(i) for i in n.inputs], ctx)
+        t = self.ex.apply(n, [self.full(i) for i in n.inputs], ctx)
         self.final[n.id] = t
         return t
 

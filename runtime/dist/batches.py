@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dfl.backends.cpu.pool import StringPool
-from dfl.backends.cpu.table import Table
+from dfl.backends.columnar.strings import StringPool
+from dfl.backends.columnar.table import Table
 from dfl.ir.types import Type
-from dfl.runtime import shutdown
+from dfl.runtime.pools import shutdown
 from dfl.stdlib.hashing import stable_hash
 
 
@@ -205,7 +205,7 @@ def from_batch(b: Batch, pool: StringPool) -> Table:
 
 
 def merge(batches: list[Batch], pool: StringPool, types: tuple[Type, ...]) -> Table:
-    from dfl.backends.cpu.table import DTYPES
+    from dfl.backends.columnar.table import DTYPES
 
     tables = [from_batch(b, pool) for b in batches if b.n]
     if not tables:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from dfl.errors import DflError
 from dfl.ir.types import Schema
-from dfl.runtime import csvio
+from dfl.runtime.io import csvio
 
 MIN_BYTES = 1 << 20  # smaller files: the driver reads them, cutting would not pay
 

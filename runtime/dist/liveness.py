@@ -7,7 +7,7 @@ thread writes on a pipe every `interval` while it serves a request) and no CPU t
 send no heartbeat for minutes, but it spends CPU; a worker blocked in the kernel (I/O,
 a lock) spends none, but its heartbeat thread runs. A stopped (SIGSTOP) or deadlocked
 worker does neither. The driver kills a worker silent for `timeout` seconds and replays
-its partitions, as for a dead one (runtime/pool.py).
+its partitions, as for a dead one (runtime/pools/pool.py).
 
 The other way round, a worker must not run on when its driver is gone: it asks the
 kernel to SIGKILL it when its parent (the fork server, which exits with the driver)

@@ -7,8 +7,8 @@ that stage's operators with the cpu backend's kernels (the same lowering table a
 process), and returns what each exchange sends where, plus, after the last stage, the
 rows of the sinks, table states and deferred rows, for the driver to collect.
 
-A worker is a plain object, so the local process pool (runtime/pool.py) and Ray
-(runtime/ray_engine.py) host the same code; it keeps each partition's values for one
+A worker is a plain object, so the local process pool (runtime/pools/pool.py) and Ray
+(runtime/pools/ray_engine.py) host the same code; it keeps each partition's values for one
 tick only, which is what lets the driver re-run a partition elsewhere when a worker dies.
 """
 from __future__ import annotations
@@ -19,17 +19,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dfl.backends.cpu.plan import Context, CpuPlan, encode_rows, eval_node
-from dfl.backends.cpu.table import Table
+from dfl.backends import registry
+from dfl.backends.base import ExecContext, Executor
+from dfl.backends.columnar.codec import encode_rows
+from dfl.backends.columnar.table import Table
 from dfl.compiler.placement import dist_of
 from dfl.errors import DflError
 from dfl.ir.graph import Graph, Node
 from dfl.ir.ops import OPS
 from dfl.ir.types import Type
-from dfl.runtime.file_inputs import FileChunk
+from dfl.runtime.io.file_inputs import FileChunk
 from dfl.runtime import limits
-from dfl.runtime.flow import Flow, iterative, pushed_tables
-from dfl.runtime.batches import Batch, Spill, from_batch, merge, partition_of, split, to_batch
+from dfl.runtime.dist.flow import Flow, iterative, pushed_tables
+from dfl.runtime.dist.batches import Batch, Spill, from_batch, merge, partition_of, split, to_batch
 
 COLLECTED = tuple(op for op, s in OPS.items() if s.leaves == "tick")  # sink, persist, defer (ir/ops.py)
 
@@ -69,7 +71,7 @@ class StageOut:
     stats: dict[str, list[float]] = field(default_factory=dict)  # node -> [rows in, rows out, cpu s]
     sent_bytes: int = 0
     pid: int = 0
-    # pipelined steps (runtime/flow.py) only:
+    # pipelined steps (runtime/dist/flow.py) only:
     sealed: list[str] = field(default_factory=list)  # exchanges this partition has finished sending
     ready: list[str] = field(default_factory=list)  # distributed fixpoints whose inputs are complete here
     finished: bool = False  # every node complete: `collected` holds the outputs
@@ -79,11 +81,11 @@ class StageOut:
 class PartitionWorker:
     def __init__(self) -> None:
         self.graph: Graph | None = None
-        self.plan: CpuPlan | None = None
+        self.plan: Executor | None = None  # the backend's operators (backends/base.Executor)
         self.parts = 1
         self.stage: dict[str, int] = {}
         self.last_stage = 0
-        self.ctx: dict[int, Context] = {}
+        self.ctx: dict[int, ExecContext] = {}
         self.values: dict[int, dict[str, Table]] = {}
         self.spill: Spill | None = None
         self.fix: dict = {}  # (partition, fixpoint node) -> DistFixpoint, during its rounds
@@ -92,10 +94,11 @@ class PartitionWorker:
         self.exchanges_from: dict[str, list[Node]] = {}  # node -> the exchanges reading it
 
     def load(self, graph: Graph, parts: int, spill: Spill | None = None, threads: int | None = None,
-             memory_limit: int | None = None) -> int:
+             memory_limit: int | None = None, target: str = "cpu") -> int:
         """The placed graph to run; where large batches go (shared memory); how many
         threads each kernel may use (a pool of N workers on C cores gives each C // N, so
-        workers do not fight over the cores); this worker's share of the memory limit."""
+        workers do not fight over the cores); this worker's share of the memory limit; the
+        backend whose operators run it."""
         limits.set_limit(memory_limit)
         if threads:
             import numba
@@ -103,7 +106,7 @@ class PartitionWorker:
             numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
         self.spill = spill
         self.graph = graph
-        self.plan = CpuPlan(graph)
+        self.plan = registry.executor(target, graph)
         self.parts = parts
         self.stage = stages_of(graph)
         self.last_stage = max(self.stage.values(), default=0)
@@ -117,7 +120,7 @@ class PartitionWorker:
         plan = self.plan
         enc = {key: encode_rows(b.rows(), b.schema, plan.pool) if isinstance(b, FileChunk) else from_batch(b, plan.pool)
                for key, b in inputs.items()}
-        self.ctx[part] = Context(plan.pool, plan.ev, enc, chains={}, inner=frozenset())
+        self.ctx[part] = plan.context(enc)
         self.values[part] = {}
         self.flows.pop(part, None)
 
@@ -138,7 +141,7 @@ class PartitionWorker:
                 values[n.id] = merge(inbox.get(n.id, []), plan.pool, n.schema.types)
                 rows_in = values[n.id].n
             else:
-                values[n.id] = eval_node(n, values, ctx)
+                values[n.id] = plan.eval_node(n, values, ctx)
                 rows_in = sum(values[i].n for i in n.inputs)
             out.stats[n.id] = [rows_in, values[n.id].n, time.process_time() - t0]
         for n in g.nodes:  # what this stage's rows send on to the next
@@ -165,7 +168,7 @@ class PartitionWorker:
         del self.values[part], self.ctx[part]
         self.flows.pop(part, None)
 
-    # ------------------------------------------------ pipelined steps (runtime/flow.py)
+    # ------------------------------------------------ pipelined steps (runtime/dist/flow.py)
     def flow(self, part: int, events: list[tuple]) -> StageOut:
         """One pipelined step of partition `part`: takes the driver's events (rows pushed
         to its exchanges, seals, ended fixpoints), runs every node on what is new, and
@@ -178,7 +181,7 @@ class PartitionWorker:
         g, pool = self.graph, self.plan.pool
         f = self.flows.get(part)
         if f is None:
-            f = self.flows[part] = Flow(g, self.ctx[part])
+            f = self.flows[part] = Flow(g, self.ctx[part], self.plan)
         pushed, sealed, fixed = pushed_tables(events, lambda ex, bs: merge(bs, pool, g.node(ex).schema.types))
         step = f.step(pushed, sealed, fixed)
         out = StageOut(pid=os.getpid(), stats=step.stats, early_rows=step.early_rows)
@@ -208,12 +211,12 @@ class PartitionWorker:
 
     # ------------------------------------------------ distributed semi-naive rounds
     def fix_begin(self, part: int, node_id: str) -> dict[str, Batch]:
-        from dfl.runtime.dist_fixpoint import DistFixpoint
+        from dfl.runtime.dist.dist_fixpoint import DistFixpoint
 
         n = self.graph.node(node_id)
         flow = self.flows.get(part)
         ins = [flow.full(i) if flow is not None else self.values[part][i] for i in n.inputs]
-        self.fix[(part, node_id)] = f = DistFixpoint(n, part, self.parts, ins, self.ctx[part])
+        self.fix[(part, node_id)] = f = DistFixpoint(n, part, self.parts, ins, self.ctx[part], self.plan)
         return self._batches(f.deltas(), f.schemas)
 
     def fix_step(self, part: int, node_id: str, others: dict[str, list[Batch]]) -> dict[str, dict[int, Batch]]:

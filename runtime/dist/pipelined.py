@@ -1,7 +1,7 @@
 """The pipelined driver: a partitioned run with no barrier between stages, only before
-the operators that need one (runtime/flow.py says which).
+the operators that need one (runtime/dist/flow.py says which).
 
-The bulk-synchronous driver (runtime/partitioned.py) runs a tick stage by stage, so
+The bulk-synchronous driver (runtime/dist/partitioned.py) runs a tick stage by stage, so
 every exchange is a barrier: no partition starts stage s+1 before every partition has
 finished stage s. Here each worker is kept busy on its own: as soon as a worker answers,
 the rows its exchanges sent are routed to their partitions, and any worker that is free
@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from dfl.runtime.partitioned import PartitionedPlan, _LostInRound
-from dfl.runtime.pool import WorkerLost
-from dfl.runtime.flow import iterative
-from dfl.runtime.worker import StageOut
+from dfl.runtime.dist.partitioned import PartitionedPlan, _LostInRound
+from dfl.runtime.pools.pool import WorkerLost
+from dfl.runtime.dist.flow import iterative
+from dfl.runtime.dist.worker import StageOut
 
 
 class PipelinedPlan(PartitionedPlan):
@@ -135,7 +135,7 @@ class PipelinedPlan(PartitionedPlan):
             if not history[p]:
                 started.discard(p)  # its first step (which may have no events) is still due
         mine = [p for p, sl in home.items() if sl == slot]
-        reqs = [("load", (self.graph, self.parts, self.spill, self._threads(), self._memory_share()))]
+        reqs = [self._load()]
         reqs += [("begin", (p, begins[p])) for p in mine]
         for p in mine:
             reqs += [("flow", (p, events)) for events in history[p]]

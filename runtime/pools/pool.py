@@ -1,5 +1,5 @@
 """The local worker pool: worker processes on this machine, leased to runs, resized by the
-autoscaler (runtime/autoscale.py) or fixed.
+autoscaler (runtime/pools/autoscale.py) or fixed.
 
 Processes come from a fork server that has imported the cpu backend once, so a new
 worker starts in milliseconds and finds numba's compiled kernels on disk. Each worker
@@ -8,9 +8,9 @@ with a list of results. A run leases some workers for a tick and spreads its par
 over them; a run that waits for a worker counts as backlog for the autoscaler.
 
 A worker that dies (killed, out of memory) shows up as WorkerLost from `call`; the pool
-replaces the process and the driver re-runs that worker's partitions (runtime/partitioned.py).
+replaces the process and the driver re-runs that worker's partitions (runtime/dist/partitioned.py).
 A worker that hangs (stopped, deadlocked: no heartbeat and no CPU time for
-$DFL_WORKER_TIMEOUT seconds, runtime/liveness.py) is killed and shows up the same way.
+$DFL_WORKER_TIMEOUT seconds, runtime/dist/liveness.py) is killed and shows up the same way.
 """
 from __future__ import annotations
 
@@ -27,8 +27,10 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.reduction import ForkingPickler
 
-from dfl.runtime import liveness, shutdown
-from dfl.runtime.autoscale import AutoscaleLoop, Autoscaler, Decision, Load, Policy
+from dfl.backends import registry
+from dfl.runtime.dist import liveness
+from dfl.runtime.pools import shutdown
+from dfl.runtime.pools.autoscale import AutoscaleLoop, Autoscaler, Decision, Load, Policy
 
 _CTX = None
 
@@ -40,7 +42,7 @@ def _context():
     if _CTX is None:
         shutdown.own_temp_dir()
         _CTX = mp.get_context("forkserver")
-        _CTX.set_forkserver_preload(["dfl.runtime.worker", "dfl.runtime.pool"])
+        _CTX.set_forkserver_preload(["dfl.runtime.dist.worker", "dfl.runtime.pools.pool", *registry.pool_modules()])
     return _CTX
 
 
@@ -81,8 +83,8 @@ class WorkerLost(Exception):
 
 def _serve(conn: Connection, beats: Connection | None = None, interval_s: float = 1.0) -> None:
     """A worker process: answer requests until told to stop or the pipe closes; a
-    heartbeat on `beats` while it works (runtime/liveness.py)."""
-    from dfl.runtime.worker import PartitionWorker, error_payload
+    heartbeat on `beats` while it works (runtime/dist/liveness.py)."""
+    from dfl.runtime.dist.worker import PartitionWorker, error_payload
 
     liveness.die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver handles ^C and stops us
@@ -133,7 +135,7 @@ class _Proc:
     process: object
     conn: Connection
     started: float
-    beats: Connection | None = None  # the worker's heartbeats (runtime/liveness.py)
+    beats: Connection | None = None  # the worker's heartbeats (runtime/dist/liveness.py)
     loaded: object = None  # key of the graph this worker has loaded
     busy_s: float = 0.0
     billed_s: float = 0.0
@@ -145,7 +147,7 @@ class PoolStats:
     started: int = 0
     stopped: int = 0
     replaced: int = 0
-    hung: int = 0  # workers killed for showing no sign of life (runtime/liveness.py)
+    hung: int = 0  # workers killed for showing no sign of life (runtime/dist/liveness.py)
     held_s: float = 0.0  # worker-seconds the processes were alive
     busy_s: float = 0.0
     billed_s: float = 0.0  # busy time billed per call, rounded up to the millisecond as FaaS bills

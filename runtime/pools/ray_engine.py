@@ -1,8 +1,8 @@
-"""The Ray engine: the worker pool of a partitioned run (runtime/partitioned.py) as Ray
+"""The Ray engine: the worker pool of a partitioned run (runtime/dist/partitioned.py) as Ray
 actors, one actor per worker slot, on a local Ray or on a Ray cluster (`dfl run --engine
 ray [--address ADDR]`).
 
-`RayPool` has the interface the driver uses of the local process pool (runtime/pool.py):
+`RayPool` has the interface the driver uses of the local process pool (runtime/pools/pool.py):
 leases of slots for a tick (`acquire`/`release`), `call` with a list of (method, args) per
 slot, `procs` whose entries remember which graph their worker loaded, `replace`/`kill` for
 faults, billing stats, and `load`/`resize` for the autoscaler. Each actor hosts the same
@@ -21,8 +21,8 @@ import time
 from dataclasses import dataclass
 
 from dfl.errors import DflError
-from dfl.runtime.autoscale import Policy
-from dfl.runtime.pool import SlotPool, WorkerLost
+from dfl.runtime.pools.autoscale import Policy
+from dfl.runtime.pools.pool import SlotPool, WorkerLost
 
 RAY_MISSING = "--engine ray needs Ray: pip install 'dfl[ray]'"
 
@@ -41,12 +41,12 @@ class _RayWorker:
     """The body of a worker actor: a PartitionWorker answering lists of requests."""
 
     def __init__(self) -> None:
-        from dfl.runtime.worker import PartitionWorker
+        from dfl.runtime.dist.worker import PartitionWorker
 
         self.worker = PartitionWorker()
 
     def handle(self, requests: list[tuple[str, tuple]]) -> tuple:
-        from dfl.runtime.worker import error_payload
+        from dfl.runtime.dist.worker import error_payload
 
         results = []
         try:

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from dfl.backends.cpu.fixpoint import new_store
-from dfl.backends.cpu.table import Table
+from dfl.backends.base import ExecContext, Executor
+from dfl.backends.columnar.table import Table
 from dfl.backends.seminaive import SemiNaive
 from dfl.ir.graph import Node
-from dfl.runtime.batches import partition_of, split
+from dfl.runtime.dist.batches import partition_of, split
 
 
 def _keep_indexes(t: Table) -> None:
@@ -37,10 +37,9 @@ class DistFixpoint:
     (backends/seminaive.py) over this partition's replica, its two halves (`derive`,
     `merge`) called apart because the derived rows cross partitions between them."""
 
-    def __init__(self, node: Node, part: int, parts: int, ins: list[Table], ctx) -> None:
-        from dfl.backends.cpu.plan import eval_node
-
-        self.node, self.part, self.parts, self.ctx = node, part, parts, ctx
+    def __init__(self, node: Node, part: int, parts: int, ins: list[Table], ctx: ExecContext,
+                 ex: Executor) -> None:
+        self.node, self.part, self.parts, self.ctx, self.ex = node, part, parts, ctx, ex
         self.rels: list[str] = list(node.attr("rels"))
         self.cols: dict[str, int] = dict(node.attr("iterate"))  # relation -> owner column
         self.schemas = {n.attr("rel"): n.schema for n in node.attr("body").by_op("yield")}
@@ -49,8 +48,8 @@ class DistFixpoint:
             _keep_indexes(t)
         sub = ctx.child(params)
         # the driver's stores are this partition's replica of every relation
-        self.loop = SemiNaive(node.attr("body"), self.rels, {r: new_store(self.schemas[r]) for r in self.rels},
-                              params, lambda n, values: eval_node(n, values, sub), size=lambda t: t.n,
+        self.loop = SemiNaive(node.attr("body"), self.rels, {r: ex.relation(self.schemas[r]) for r in self.rels},
+                              params, lambda n, values: ex.eval_node(n, values, sub), size=lambda t: t.n,
                               empty=lambda r: Table.empty(self.schemas[r]), on_fixed=_keep_indexes)
         # the initial rows arrive hashed on the owner column: this partition's own
         self.delta = self.loop.seed(ins[:len(self.rels)])
@@ -69,7 +68,7 @@ class DistFixpoint:
         out: dict[str, list[Table]] = {}
         for r, t in self.loop.derive(self.delta).items():
             types = self.schemas[r].types
-            out[r] = split(t, partition_of(t, (self.cols[r],), types, self.ctx.pool, self.parts), self.parts)
+            out[r] = split(t, partition_of(t, (self.cols[r],), types, self.ex.pool, self.parts), self.parts)
         return out
 
     def merge(self, received: dict[str, list[Table]]) -> dict[str, Table]:
@@ -90,6 +89,6 @@ class DistFixpoint:
         out = {}
         for r in self.rels:
             v = self.loop.stores[r].full()
-            mine = partition_of(v, (self.cols[r],), self.schemas[r].types, self.ctx.pool, self.parts) == self.part
+            mine = partition_of(v, (self.cols[r],), self.schemas[r].types, self.ex.pool, self.parts) == self.part
             out[r] = Table([c[mine] for c in v.cols], int(np.count_nonzero(mine)))
         return out

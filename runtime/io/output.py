@@ -16,7 +16,7 @@ from rich.text import Text
 from dfl.errors import DflError
 from dfl.terminal import printable
 from dfl.ir.types import Schema
-from dfl.runtime import output_set
+from dfl.runtime.io import output_set
 from dfl.ir.values import format_value, sort_rows
 
 Relations = dict[str, tuple[Schema, list[tuple]]]
@@ -53,7 +53,7 @@ def write_each_tick(out_dir: str, ticks: list[Relations]) -> None:
 
 
 def _write_all(files: dict[str, str], out_dir: str) -> None:
-    """Put every file under `out_dir` as one set (runtime/output_set.py), else, where the
+    """Put every file under `out_dir` as one set (runtime/io/output_set.py), else, where the
     file system cannot exchange folders, one by one (`_write_each`).
 
     On any failure, what this call created (temporaries, files, folders) is removed, so a

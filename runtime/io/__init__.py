@@ -1,0 +1,1 @@
+"""Reading and writing relations: CSV files, inputs the workers read in parts, output sets."""

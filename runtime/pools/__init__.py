@@ -1,0 +1,1 @@
+"""Worker pools: the local process pool, Ray, the autoscaler and clean shutdown."""
