@@ -17,7 +17,8 @@ from dfl.ir.expr import Lit
 from dfl.ir.graph import Graph, Node, RelDecl
 from dfl.ir.types import Column, Schema, Type
 from dfl.ir.verify import IRError, verify
-from dfl.runtime.session import PoolOptions, policy_for
+from dfl.runtime.options import RunOptions
+from dfl.runtime.session import policy_for
 
 SRC = """\
 @partition(b)
@@ -57,7 +58,7 @@ def test_lowering_puts_declaration_and_rule_annotations_on_the_ir() -> None:
 def test_policy_is_read_from_the_graph_alone() -> None:
     g = dfl.compile(SRC, "p.dfl").graph
     back = Program.from_graph(json_io.loads(json_io.dumps(g)))
-    policy = policy_for(back, PoolOptions(autoscale="program"))
+    policy = policy_for(back, RunOptions(autoscale="program"))
     assert (policy.min_workers, policy.max_workers, policy.target_latency_s) == (1, 3, 0.05)
 
 
