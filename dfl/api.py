@@ -297,21 +297,12 @@ def compile(source: str, file: str = "<string>") -> Program:  # noqa: A001 - the
 def load(path: str | os.PathLike) -> Program:
     """A program from its file: a .dfl program, or an IR file (.dfir text or .json, ir/files.py)."""
     path = os.fspath(path)
-    from dfl.ir.files import is_ir_file, read_ir_file
+    from dfl.ir.files import is_ir_file, read_ir_file, read_source
 
     if is_ir_file(path):
         graph, _ = read_ir_file(path)
         return Program.from_graph(graph, file=path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            source = f.read()
-    except FileNotFoundError:
-        raise DflError(f"no such program file: {path}", kind="usage") from None
-    except UnicodeDecodeError as e:
-        raise DflError(f"{path} is not valid UTF-8 (byte {e.start})", kind="usage") from None
-    except OSError as e:
-        raise DflError(f"cannot read {path}: {e.strerror}", kind="usage") from None
-    return compile(source, path)
+    return compile(read_source(path, "program file"), path)
 
 
 def run(program: str | os.PathLike, *, memory_limit: int | str | None = None, **relations: Iterable) -> Result:

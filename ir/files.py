@@ -24,17 +24,23 @@ def is_ir_file(path: str) -> bool:
     return path.lower().endswith(SUFFIXES)
 
 
-def read_ir_file(path: str) -> tuple[Graph, str]:
-    """The verified graph of an IR file, with the file's text (for carets)."""
+def read_source(path: str, what: str) -> str:
+    """A program's text (`what`: "program file", "IR file"); a missing or unreadable file,
+    or one that is not UTF-8, is a usage error naming it."""
     try:
         with open(path, encoding="utf-8") as f:
-            source = f.read()
+            return f.read()
     except FileNotFoundError:
-        raise DflError(f"no such IR file: {path}", kind="usage") from None
+        raise DflError(f"no such {what}: {path}", kind="usage") from None
     except UnicodeDecodeError as e:
         raise DflError(f"{path} is not valid UTF-8 (byte {e.start})", kind="usage") from None
     except OSError as e:
         raise DflError(f"cannot read {path}: {e.strerror}", kind="usage") from None
+
+
+def read_ir_file(path: str) -> tuple[Graph, str]:
+    """The verified graph of an IR file, with the file's text (for carets)."""
+    source = read_source(path, "IR file")
     return parse_ir(source, path), source
 
 
