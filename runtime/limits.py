@@ -191,7 +191,12 @@ def check_workers(workers: int | None, autoscale=None, force: bool = False) -> N
         if m is not None:  # a malformed range is Policy.parse_range's to report
             asked.append(("--autoscale", int(m.group(2) or m.group(1))))
     for flag, n in asked:
-        if n > max_workers():
-            raise DflError(f"{flag} {n} is more than {WORKERS_PER_CORE} worker processes per core "
-                           f"({max_workers()} on this machine's {os.cpu_count() or 1} core(s))", kind="usage",
-                           hint="use fewer workers, or add --force-workers (force_workers=True) if you mean it")
+        check_worker_count(flag, n)
+
+
+def check_worker_count(what: str, n: int, force: bool = False) -> None:
+    """One asked-for pool size (`what` names where it came from: a flag, `@replicas(max)`)."""
+    if n > max_workers() and not force:
+        raise DflError(f"{what} {n} is more than {WORKERS_PER_CORE} worker processes per core "
+                       f"({max_workers()} on this machine's {os.cpu_count() or 1} core(s))", kind="usage",
+                       hint="use fewer workers, or add --force-workers (force_workers=True) if you mean it")

@@ -18,6 +18,7 @@ from dfl.ir.hints import program_values
 from dfl.runtime.dist.partitioned import PartitionedPlan
 from dfl.runtime.options import RunOptions
 from dfl.runtime.pools.autoscale import Decision, Policy
+from dfl.runtime import limits
 from dfl.runtime.ticks import TickRun, run_ticks
 
 
@@ -48,6 +49,8 @@ def policy_for(prog, opts: RunOptions) -> Policy | None:
         base = ann if opts.autoscale == PROGRAM_RANGE else Policy.parse_range(opts.autoscale)
     except ValueError as e:
         raise DflError(str(e), kind="usage") from None
+    if opts.autoscale == PROGRAM_RANGE:  # a command-line range was checked with --workers
+        limits.check_worker_count("@replicas(max = ..)", base.max_workers, opts.force_workers)
     # a queued task is a partition waiting for a worker: one worker per partition
     return Policy(min_workers=base.min_workers, max_workers=base.max_workers,
                   target_latency_s=ann.target_latency_s, backlog_per_worker=1.0)

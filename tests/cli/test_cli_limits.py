@@ -96,6 +96,17 @@ def test_workers_past_four_per_core_are_a_usage_error(cross, tmp_path, dfl_cli):
         assert time.monotonic() - t0 < 5  # refused before any process is started
 
 
+def test_a_program_s_replicas_past_four_per_core_are_a_usage_error(write, dfl_cli):
+    """`--autoscale` with no range takes the program's @replicas: its max is capped alike."""
+    prog = write("r.dfl", "input a(x: int)\noutput p(x: int)\n@replicas(min = 0, max = 100000)\n"
+                          "p(x) :- a(x).\n")
+    write("in/a.csv", "x\n1\n")
+    t0 = time.monotonic()
+    r = dfl_cli("run", prog, "-I", prog.parent / "in", "--autoscale")
+    assert r.returncode == 2 and "@replicas(max = ..) 100000" in r.err and "--force-workers" in r.err
+    assert time.monotonic() - t0 < 5  # refused before any process is started
+
+
 def test_memory_error_on_the_default_target_is_exit_3_not_a_fallback(write, dfl_cli, monkeypatch):
     def exhausted(self, inputs):
         raise MemoryError()
