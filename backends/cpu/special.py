@@ -69,15 +69,40 @@ def run_closure(spec: Closure, init: Table, edges: Table) -> Table:
     sources = init.cols[0][sfirst]
     sorder, src_off = K.group_order(sid, len(sources))
     src_targets = tgt[sorder]
-    empty = np.empty(0, np.int64)
-    counts = K.closure_bfs(src_off, src_targets, adj_off, adj, n_nodes, empty, empty, True)
+    counts = _closure_counts(src_off, src_targets, adj_off, adj, n_nodes)
     out_off = np.zeros(len(sources) + 1, np.int64)
     np.cumsum(counts, out=out_off[1:])
     limits.check_rows(int(out_off[-1]), limits.cpu_row_bytes(3))  # counted: check before the rows are built
+    empty = np.empty(0, np.int64)
     out = np.empty(out_off[-1], np.int64)
     K.closure_bfs(src_off, src_targets, adj_off, adj, n_nodes, out_off, out, False)
     col0 = np.repeat(sources, counts).astype(dtype, copy=False)
     return Table([col0, values[out].astype(dtype, copy=False)], len(out))
+
+
+COUNT_CHUNKS = 16  # the counting pass in pieces, so a result past the memory limit stops early
+
+
+def _closure_counts(src_off: np.ndarray, src_targets: np.ndarray, adj_off: np.ndarray, adj: np.ndarray,
+                    n_nodes: int) -> np.ndarray:
+    """Reachable nodes per source. Under a memory limit the sources are counted in
+    COUNT_CHUNKS pieces (each still parallel), and a running total past the room left stops
+    the count there: a closure of billions of pairs is refused after a piece of its count,
+    not after all of it."""
+    empty = np.empty(0, np.int64)
+    n_src = len(src_off) - 1
+    room = limits.room_rows(limits.cpu_row_bytes(3))
+    if room is None or n_src < 2 * COUNT_CHUNKS:
+        return K.closure_bfs(src_off, src_targets, adj_off, adj, n_nodes, empty, empty, True)
+    counts = np.empty(n_src, np.int64)
+    total = 0
+    bounds = np.linspace(0, n_src, COUNT_CHUNKS + 1).astype(np.int64)
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        counts[a:b] = K.closure_bfs(src_off[a:b + 1], src_targets, adj_off, adj, n_nodes, empty, empty, True)
+        total += int(counts[a:b].sum())
+        if total > room:
+            raise limits.exceeded(total, limits.cpu_row_bytes(3), at_least=True)
+    return counts
 
 
 @dataclass(frozen=True)

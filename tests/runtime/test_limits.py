@@ -87,3 +87,31 @@ def test_the_api_refuses_workers_past_four_per_core():
     assert e.value.kind == "usage"
     limits.check_workers(100_000, None, force=True)  # forced: the caller means it
     limits.check_workers(limits.max_workers(), f"1..{limits.max_workers()}")
+
+
+def test_a_closure_past_the_limit_stops_counting_early(monkeypatch):
+    """The closure kernel counts its result before it builds it; under a limit it counts
+    the sources in pieces and stops once the running total is past the room left, so a
+    closure of billions of pairs is refused after a fraction of its count."""
+    from dfl.backends.cpu import kernels as K
+    from dfl.backends.cpu import special
+
+    counted: list[int] = []
+    bfs = K.closure_bfs
+
+    def recording(src_off, *args):
+        if args[-1]:  # the counting pass
+            counted.append(len(src_off) - 1)
+        return bfs(src_off, *args)
+
+    monkeypatch.setattr(K, "closure_bfs", recording)
+    n = 2000  # one cycle: every node reaches all n, so the closure has n * n rows
+    edges = [(i, (i + 1) % n) for i in range(n)]
+    prog = dfl.compile("input edge(a: int, b: int)\noutput path(a: int, b: int)\n"
+                       "path(x, y) :- edge(x, y).\npath(x, z) :- path(x, y), edge(y, z).\n")
+    room = 10 << 20  # ~437k rows of 24 bytes: past it within the first pieces of 4M
+    with pytest.raises(DflError) as e:
+        prog.run(target="cpu", edge=edges, memory_limit=limits.resident() + room)
+    assert e.value.kind == "runtime" and "fixpoint" in e.value.message and "at least" in e.value.message
+    assert sum(counted) < n // 2, counted
+    assert len(counted) <= 4 and special.COUNT_CHUNKS >= 8
