@@ -4,6 +4,7 @@ Written to be obviously correct: it defines the semantics every other backend is
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 from dfl.ir.graph import Node
@@ -133,7 +134,23 @@ def op_aggregate(node: Node, ins: list[Rel], ctx) -> Rel:
 
 
 def op_source(node: Node, ins: list[Rel], ctx) -> Rel:
-    return Rel(list(ctx.inputs.get((node.attr("kind"), node.attr("rel")), ())))
+    rows = list(ctx.inputs.get((node.attr("kind"), node.attr("rel")), ()))
+    floats = [i for i, t in enumerate(node.schema.types) if t == Type.FLOAT]
+    return Rel(_one_nan(rows, floats) if floats else rows)
+
+
+def _one_nan(rows: list[tuple], floats: list[int]) -> list[tuple]:
+    """Rows read from files or given by the caller hold a NaN object of their own each:
+    Python's sets tell them apart, so two `nan` rows would not dedup (the cpu target's do,
+    comparing bits). Every NaN becomes the one `math.nan`, as computed values already are
+    (exprs.py)."""
+    out = rows
+    for k, r in enumerate(rows):
+        if any(r[i] != r[i] for i in floats):
+            if out is rows:
+                out = list(rows)
+            out[k] = tuple(math.nan if i in floats and v != v else v for i, v in enumerate(r))
+    return out
 
 
 def op_param(node: Node, ins: list[Rel], ctx) -> Rel:
