@@ -50,6 +50,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                            kind="usage",
                            hint=f"inputs: {', '.join(sorted(prog.inputs) + sorted(prog.channels)) or 'none'}")
     target = _target(args.target or "cpu")
+    if args.messages is not None:
+        return _run_messages(args, prog, files, target)
     opts = RunOptions(target=target, max_ticks=args.max_ticks, each_tick=args.each_tick,
                       memory_limit=limit or 0, force_workers=args.force_workers)
     on_pool = args.workers is not None or args.autoscale is not None or args.engine != "local"
@@ -101,6 +103,37 @@ def cmd_run(args: argparse.Namespace) -> int:
             write_each_tick(args.output_dir, ticks)
         else:
             write_outputs(args.output_dir, relations)
+    else:
+        print_tables(relations, max_rows=args.max_rows)
+    return 0
+
+
+def _run_messages(args: argparse.Namespace, prog, files: dict[str, str], target: str) -> int:
+    """`dfl run --messages`: the agents' simulation (runtime/agents/), then the top-level
+    program as a plain run would, its outputs written beside the agents'."""
+    from dfl.runtime.agents.run import run_messages
+    from dfl.runtime.io.output import print_tables, write_outputs
+
+    if not prog.agents:
+        raise DflError(f"--messages: {args.program} declares no agent", kind="usage",
+                       hint="messages go to agent instances: declare `agent Name { ... }`")
+    for flag, on in (("--each-tick", args.each_tick), ("--workers", args.workers is not None),
+                     ("--autoscale", args.autoscale is not None), ("--engine", args.engine != "local")):
+        if on:
+            raise DflError(f"{flag} is not supported with --messages yet", kind="usage")
+    sim = run_messages(prog, args.messages, args.input_dir, files, target, args.max_ticks)
+    if not sim.quiescent and args.max_ticks is None:
+        print("dfl: warning: an agent instance stopped at the tick limit without reaching quiescence "
+              "(set the limit with --max-ticks N)", file=sys.stderr)
+    relations = dict(sim.relations)
+    if prog.outputs:
+        from dfl.runtime.options import RunOptions
+
+        top = prog.run_with(RunOptions(target=target, max_ticks=args.max_ticks), input_dir=args.input_dir,
+                            files=files)
+        relations.update({rel: (schema, top[rel]) for rel, schema in prog.outputs.items()})
+    if args.output_dir:
+        write_outputs(args.output_dir, relations)
     else:
         print_tables(relations, max_rows=args.max_rows)
     return 0

@@ -48,6 +48,7 @@ class CheckedProgram:
     rules: list[CheckedRule]
     strata: list[Stratum]
     warnings: list[DflError] = field(default_factory=list)
+    agents: dict = field(default_factory=dict)  # name -> lang.agents.CheckedAgent
 
     @property
     def ticked(self) -> bool:
@@ -61,9 +62,11 @@ def check(prog: ast.Program) -> CheckedProgram:
     warnings: list[DflError] = []
     relations = _check_decls(prog, errors)
     fns = _check_fns(prog, relations, errors)
-    for agent in prog.agents:
-        errors.append(DflError(f"agents are not supported yet (agent {agent.name})", agent.span,
-                               hint="agents, `@` sends and `dfl serve` come in a later release"))
+    agents = {}
+    if prog.agents:
+        from dfl.lang.agents import check_agents
+
+        agents = check_agents(prog, relations, errors)
     _check_annotations(prog, errors, warnings)
     inlined = None
     if not errors:
@@ -97,7 +100,7 @@ def check(prog: ast.Program) -> CheckedProgram:
         first = errors[0]
         first.related = errors[1:]
         raise first
-    return CheckedProgram(prog, relations, fns, rules, strata, warnings)
+    return CheckedProgram(prog, relations, fns, rules, strata, warnings, agents)
 
 
 # ---------------------------------------------------------------- declarations
