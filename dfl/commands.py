@@ -52,6 +52,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     target = _target(args.target or "cpu")
     if args.messages is not None:
         return _run_messages(args, prog, files, target)
+    if prog.agents:
+        print(f"dfl: note: {args.program}'s agents run only on messages (dfl run --messages FILE); "
+              f"this run is its top-level part", file=sys.stderr)
     opts = RunOptions(target=target, max_ticks=args.max_ticks, each_tick=args.each_tick,
                       memory_limit=limit or 0, force_workers=args.force_workers)
     on_pool = args.workers is not None or args.autoscale is not None or args.engine != "local"
@@ -199,6 +202,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"recursive components: {len(rec)}")
     if c.ticked:
         print("ticked: yes (tables, channels, next or delete)")
+    for name, a in sorted(c.agents.items()):
+        own = sorted(n for n, d in a.checked.relations.items() if "input" not in d.kinds)
+        public = f"; public channels: {', '.join(sorted(a.public))}" if a.public else ""
+        print(f"agent {name}: {', '.join(own) or 'no relations'}{public}")
     return 0
 
 
@@ -242,8 +249,22 @@ def cmd_ir(args: argparse.Namespace) -> int:
         print(f"wrote {out}", file=sys.stderr)
         return 0
     emit = {"text": text.print_graph, "json": lambda g: json_io.dumps(g, indent=2), "dot": render.to_dot, "mermaid": render.to_mermaid}
-    _emit(emit[fmt](g), args.output)
+    out = emit[fmt](g)
+    if fmt == "text" and not args.placed:
+        out = _with_agents(out, prog, lambda p: text.print_graph(_graph(p, not args.unoptimized)))
+    _emit(out, args.output)
     return 0
+
+
+def _with_agents(top: str, prog, show) -> str:
+    """The top-level program's text, then each agent type's (docs/agents.md: an agent type is
+    compiled as a program of its own), each under a `# agent Name` line."""
+    if not prog.agents:
+        return top
+    parts = [top.rstrip("\n")]
+    for name, at in sorted(prog.agents.items()):
+        parts.append(f"\n# agent {name}\n" + show(at.program).rstrip("\n"))
+    return "\n".join(parts) + "\n"
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -252,7 +273,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
         from dfl.backends import registry
 
         cpu = registry.get("cpu")  # the physical plan is the cpu backend's
-        _emit((cpu.plan_text if args.emit == "plan" else cpu.llvm_text)(prog.graph), args.output)
+        show = cpu.plan_text if args.emit == "plan" else cpu.llvm_text
+        _emit(_with_agents(show(prog.graph), prog, lambda p: show(p.graph)), args.output)
         return 0
     if args.emit == "ast":
         from dfl.lang import pretty
@@ -261,8 +283,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
         return 0
     from dfl.ir import text
 
-    g = _placed(prog, args.workers).graph if args.emit == "placed" else _graph(prog, args.emit == "opt")
-    _emit(text.print_graph(g), args.output)
+    if args.emit == "placed":
+        _emit(text.print_graph(_placed(prog, args.workers).graph), args.output)
+        return 0
+    show = lambda p: text.print_graph(_graph(p, args.emit == "opt"))  # noqa: E731
+    _emit(_with_agents(show(prog), prog, show), args.output)
     return 0
 
 

@@ -72,3 +72,18 @@ def test_messages_need_agents(write, tmp_path, dfl_cli) -> None:
 def test_a_missing_messages_file_is_an_input_error(prog, tmp_path, dfl_cli) -> None:
     r = dfl_cli("run", prog, "-I", tmp_path / "in", "--messages", tmp_path / "none.csv")
     assert r.returncode == 2 and "no such messages file" in r.stderr
+
+
+def test_ir_compile_and_check_show_each_agent(prog, dfl_cli) -> None:
+    ir = dfl_cli("ir", prog)
+    assert ir.returncode == 0 and "# agent Inbox" in ir.stdout and 'defer(' in ir.stdout.split("# agent Inbox")[1]
+    plan = dfl_cli("compile", prog, "--emit", "plan")
+    assert plan.returncode == 0 and plan.stdout.count("# dfl physical plan") == 2
+    chk = dfl_cli("check", prog)
+    assert "agent Inbox: internal, post, seen; public channels: post" in chk.stdout
+
+
+def test_a_run_without_messages_runs_the_top_level_part(prog, tmp_path, dfl_cli) -> None:
+    r = dfl_cli("run", prog, "-I", tmp_path / "in", "-O", tmp_path / "out")
+    assert r.returncode == 0 and "--messages" in r.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["words.csv"]
