@@ -124,7 +124,20 @@ def _run_messages(args: argparse.Namespace, prog, files: dict[str, str], target:
                      ("--autoscale", args.autoscale is not None), ("--engine", args.engine != "local")):
         if on:
             raise DflError(f"{flag} is not supported with --messages yet", kind="usage")
-    sim = run_messages(prog, args.messages, args.input_dir, files, target, args.max_ticks)
+    try:
+        sim = run_messages(prog, args.messages, args.input_dir, files, target, args.max_ticks)
+    except DflError:
+        raise
+    except MemoryError:
+        raise DflError("the run ran out of memory", kind="runtime") from None
+    except Exception as e:
+        # as a plain run does: a bug of ours in the cpu target must not cost the user their answer
+        if args.target is not None or target == "interp" or args.debug:
+            raise
+        print(f"dfl: warning: the cpu target failed ({type(e).__name__}: {printable(str(e))}); this is a bug in DFL, "
+              f"please report it. Running on the reference interpreter instead.", file=sys.stderr)
+        target = "interp"
+        sim = run_messages(prog, args.messages, args.input_dir, files, target, args.max_ticks)
     if not sim.quiescent and args.max_ticks is None:
         print("dfl: warning: an agent instance stopped at the tick limit without reaching quiescence "
               "(set the limit with --max-ticks N)", file=sys.stderr)

@@ -6,6 +6,7 @@ are taken off the declarations here, so the checker and the IR see plain channel
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any, Callable
 
 from dfl.errors import DflError, Span
 from dfl.lang import ast
@@ -22,10 +23,10 @@ class CheckedAgent:
     allow: dict[str, frozenset[str]]  # channel -> the agent types that may send to it
 
 
-def check_agents(prog: ast.Program, top: dict[str, ast.Decl], errors: list[DflError]) -> dict[str, CheckedAgent]:
-    """Every agent of `prog`, checked; problems are appended to `errors`."""
-    from dfl.lang.check import check
-
+def check_agents(prog: ast.Program, top: dict[str, ast.Decl], errors: list[DflError],
+                 check: Callable[[ast.Program], Any]) -> dict[str, CheckedAgent]:
+    """Every agent of `prog`, checked by `check` (lang/check.py's, passed in so the two
+    modules do not import each other); problems are appended to `errors`."""
     out: dict[str, CheckedAgent] = {}
     names = {a.name for a in prog.agents}
     for agent in prog.agents:

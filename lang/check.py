@@ -15,6 +15,7 @@ from dfl.ir.builtin_sigs import SIGS
 from dfl.ir.annotations import KNOWN
 from dfl.ir.types import Type
 from dfl.lang import ast
+from dfl.lang.agents import check_agents
 from dfl.lang.limits import Inlined
 from dfl.lang.monotone import check_lattice_flow
 from dfl.lang.safety import Step, check_head_safety, names, plan_body
@@ -64,9 +65,7 @@ def check(prog: ast.Program) -> CheckedProgram:
     fns = _check_fns(prog, relations, errors)
     agents = {}
     if prog.agents:
-        from dfl.lang.agents import check_agents
-
-        agents = check_agents(prog, relations, errors)
+        agents = check_agents(prog, relations, errors, check)
     _check_annotations(prog, errors, warnings)
     inlined = None
     if not errors:
