@@ -106,6 +106,27 @@ def _check_reach(agent: str, rule: ast.Rule, own: set[str], top: dict[str, ast.D
                                                        "not supported yet"))
 
 
+def self_uses(rules: list[ast.Rule]) -> list[ast.Var]:
+    """Every `self` in `rules`: the instance's own address (§8), which `addr` values would give."""
+    found = []
+    for rule in rules:
+        vs = [v for a in rule.head.args for v in ast.expr_vars(a)]
+        vs += [v for lit in rule.body for v in ast.literal_vars(lit)]
+        found += [v for v in vs if v.name == "self"]
+    return found
+
+
+def check_self(prog: ast.Program, errors: list[DflError]) -> None:
+    """`self` outside an agent is an error; inside one it waits for `addr` values."""
+    for v in self_uses(prog.rules):
+        errors.append(DflError("`self` is the address of an agent instance and exists only inside an agent",
+                               v.span, hint="rename the variable, or move the rule into an agent"))
+    for agent in prog.agents:
+        for v in self_uses(agent.body.rules):
+            errors.append(DflError("`self` (an instance's own addr) is not supported yet", v.span,
+                                   hint="addr values and sends come with the rest of issue 11 (docs/agents.md)"))
+
+
 def _atoms(lit: ast.Literal):
     if isinstance(lit, ast.Atom):
         yield lit

@@ -15,7 +15,7 @@ from dfl.ir.builtin_sigs import SIGS
 from dfl.ir.annotations import KNOWN
 from dfl.ir.types import Type
 from dfl.lang import ast
-from dfl.lang.agents import check_agents
+from dfl.lang.agents import check_agents, check_self
 from dfl.lang.limits import Inlined
 from dfl.lang.monotone import check_lattice_flow
 from dfl.lang.safety import Step, check_head_safety, names, plan_body
@@ -63,6 +63,7 @@ def check(prog: ast.Program) -> CheckedProgram:
     warnings: list[DflError] = []
     relations = _check_decls(prog, errors)
     fns = _check_fns(prog, relations, errors)
+    check_self(prog, errors)
     agents = {}
     if prog.agents:
         agents = check_agents(prog, relations, errors, check)

@@ -65,3 +65,13 @@ def test_a_name_both_top_level_and_in_an_agent_is_an_error() -> None:
 def test_sends_are_not_supported_yet_inside_agents() -> None:
     err = error("agent A {\n  channel c(k: str, to: addr)\n  c@to(k, to) :- c(k, to).\n}\n")
     assert "not supported yet" in err.message and err.span.line == 3
+
+
+def test_self_outside_an_agent_is_an_error() -> None:
+    err = error("input e(a: str)\noutput o(a: str)\no(self) :- e(self).\n")
+    assert "only inside an agent" in err.message and (err.span.line, err.span.col) == (3, 3)
+
+
+def test_self_inside_an_agent_is_not_supported_yet() -> None:
+    err = error("agent A {\n  channel c(k: str)\n  table t(k: str)\n  next t(k) :- c(k), k = self.\n}\n")
+    assert "not supported yet" in err.message and (err.span.line, err.span.col) == (4, 26)
