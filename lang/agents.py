@@ -38,6 +38,11 @@ def check_agents(prog: ast.Program, top: dict[str, ast.Decl], errors: list[DflEr
         found: list[DflError] = []
         decls, public, allow = _policies(body.decls, names, found)
         for d in decls:
+            if "input" in d.kinds:
+                found.append(DflError(f"agent {agent.name} declares the input '{d.name}': an agent's rows come "
+                                      f"from its messages", d.span,
+                                      hint="declare inputs at the top level (every agent reads them), or make "
+                                           "it a channel"))
             if d.name in top:
                 found.append(DflError(f"'{d.name}' is declared both at the top level and in agent {agent.name}",
                                       d.name_span, hint=f"the top-level one is at {top[d.name].span}; rename one"))

@@ -75,3 +75,8 @@ def test_self_outside_an_agent_is_an_error() -> None:
 def test_self_inside_an_agent_is_not_supported_yet() -> None:
     err = error("agent A {\n  channel c(k: str)\n  table t(k: str)\n  next t(k) :- c(k), k = self.\n}\n")
     assert "not supported yet" in err.message and (err.span.line, err.span.col) == (4, 26)
+
+
+def test_an_agent_has_no_inputs_of_its_own() -> None:
+    err = error("agent A {\n  input i(k: str)\n}\n")
+    assert "declares the input 'i'" in err.message and err.span.line == 2
