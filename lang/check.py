@@ -135,7 +135,7 @@ def _check_decls(prog: ast.Program, errors: list[DflError]) -> dict[str, ast.Dec
 
 def _check_annotations(prog: ast.Program, errors: list[DflError], warnings: list[DflError]) -> None:
     anns = [a for d in prog.decls for a in d.annotations] + [a for f in prog.fns for a in f.annotations]
-    anns += [a for r in prog.rules for a in r.annotations]
+    anns += [a for r in prog.rules for a in r.annotations] + [a for ag in prog.agents for a in ag.annotations]
     for a in prog.stray_annotations:
         errors.append(DflError(f"annotation @{a.name} annotates nothing", a.span,
                                hint="write it just before a declaration, rule, function or agent"))

@@ -80,3 +80,18 @@ def test_self_inside_an_agent_is_not_supported_yet() -> None:
 def test_an_agent_has_no_inputs_of_its_own() -> None:
     err = error("agent A {\n  input i(k: str)\n}\n")
     assert "declares the input 'i'" in err.message and err.span.line == 2
+
+
+def test_an_agent_inside_an_agent_is_an_error() -> None:
+    err = error("agent A {\n  agent B {\n  }\n}\n")
+    assert "inside another agent" in err.message and err.span.line == 2
+
+
+def test_annotations_on_an_agent_are_checked() -> None:
+    err = error("@frob\nagent A {\n}\n")
+    assert "unknown annotation @frob" in err.message and err.span.line == 1
+
+
+def test_public_needs_no_parentheses_and_is_kept_per_channel() -> None:
+    c = check(parse("agent A {\n  @public channel p(k: str)\n  @public() channel q(k: str)\n  channel r(k: str)\n}\n"))
+    assert c.agents["A"].public == {"p", "q"}
