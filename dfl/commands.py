@@ -254,6 +254,10 @@ def cmd_ir(args: argparse.Namespace) -> int:
     from dfl.ir import json_io, render, text
 
     prog = _load(args.program)
+    if prog.agents and args.output and args.format in ("text", "json"):
+        # an IR file holds one graph, and an agent type is a graph of its own (docs/agents.md)
+        raise DflError(f"{args.program} has agents, and IR files cannot hold them yet", kind="usage",
+                       hint="print the graphs to standard output (dfl ir PROG), or compile the .dfl program")
     g = _placed(prog, args.workers).graph if args.placed else _graph(prog, not args.unoptimized)
     fmt = args.format
     if fmt in ("svg", "png"):

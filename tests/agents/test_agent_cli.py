@@ -87,3 +87,9 @@ def test_a_run_without_messages_runs_the_top_level_part(prog, tmp_path, dfl_cli)
     r = dfl_cli("run", prog, "-I", tmp_path / "in", "-O", tmp_path / "out")
     assert r.returncode == 0 and "--messages" in r.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["words.csv"]
+
+
+def test_an_ir_file_cannot_hold_agents_yet(prog, tmp_path, dfl_cli) -> None:
+    r = dfl_cli("ir", prog, "-o", tmp_path / "p.dfir")
+    assert r.returncode == 2 and "cannot hold them yet" in r.stderr
+    assert not (tmp_path / "p.dfir").exists()
