@@ -63,6 +63,7 @@ class Program:
         self._file = file
         self._source = source
         self._plans: dict[str, Any] = {}
+        self.agents: dict[str, Any] = {}  # name -> runtime.agents.types.AgentType
 
     @classmethod
     def from_graph(cls, graph: Graph, file: str | None = None, source: str | None = None) -> "Program":
@@ -291,7 +292,14 @@ def compile(source: str, file: str = "<string>") -> Program:  # noqa: A001 - the
     from dfl.compiler.pipeline import optimize
 
     checked = check(parse(source, file))
-    return Program(checked, optimize(lower(checked)))
+    prog = Program(checked, optimize(lower(checked)))
+    if checked.agents:
+        from dfl.runtime.agents.types import AgentType
+
+        # each agent type is a program of its own, compiled once (docs/agents.md)
+        prog.agents = {name: AgentType(name, Program(a.checked, optimize(lower(a.checked))), a.public, a.allow)
+                       for name, a in checked.agents.items()}
+    return prog
 
 
 def load(path: str | os.PathLike) -> Program:

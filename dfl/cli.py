@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "auto (cpu, else interp, saying so)")
     r.add_argument("--max-ticks", type=int, metavar="N", help="stop after N ticks (default 10000)")
     r.add_argument("--each-tick", action="store_true", help="write DIR/<tick>/<rel>.csv for every tick")
+    r.add_argument("--messages", metavar="FILE",
+                   help="simulate the program's agents on the messages in FILE (CSV: time,agent,key,channel,"
+                        "values...) and write DIR/<Agent>.<relation>.csv (LANGUAGE.md §8, docs/agents.md)")
     r.add_argument("--max-rows", type=int, default=1000, metavar="N",
                    help="without -O, print at most N rows per relation (default 1000)")
     r.add_argument("--workers", type=int, metavar="N",

@@ -50,6 +50,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                            kind="usage",
                            hint=f"inputs: {', '.join(sorted(prog.inputs) + sorted(prog.channels)) or 'none'}")
     target = _target(args.target or "cpu")
+    if args.messages is not None:
+        return _run_messages(args, prog, files, target)
+    if prog.agents:
+        print(f"dfl: note: {args.program}'s agents run only on messages (dfl run --messages FILE); "
+              f"this run is its top-level part", file=sys.stderr)
     opts = RunOptions(target=target, max_ticks=args.max_ticks, each_tick=args.each_tick,
                       memory_limit=limit or 0, force_workers=args.force_workers)
     on_pool = args.workers is not None or args.autoscale is not None or args.engine != "local"
@@ -101,6 +106,50 @@ def cmd_run(args: argparse.Namespace) -> int:
             write_each_tick(args.output_dir, ticks)
         else:
             write_outputs(args.output_dir, relations)
+    else:
+        print_tables(relations, max_rows=args.max_rows)
+    return 0
+
+
+def _run_messages(args: argparse.Namespace, prog, files: dict[str, str], target: str) -> int:
+    """`dfl run --messages`: the agents' simulation (runtime/agents/), then the top-level
+    program as a plain run would, its outputs written beside the agents'."""
+    from dfl.runtime.agents.run import run_messages
+    from dfl.runtime.io.output import print_tables, write_outputs
+
+    if not prog.agents:
+        raise DflError(f"--messages: {args.program} declares no agent", kind="usage",
+                       hint="messages go to agent instances: declare `agent Name { ... }`")
+    for flag, on in (("--each-tick", args.each_tick), ("--workers", args.workers is not None),
+                     ("--autoscale", args.autoscale is not None), ("--engine", args.engine != "local")):
+        if on:
+            raise DflError(f"{flag} is not supported with --messages yet", kind="usage")
+    try:
+        sim = run_messages(prog, args.messages, args.input_dir, files, target, args.max_ticks)
+    except DflError:
+        raise
+    except MemoryError:
+        raise DflError("the run ran out of memory", kind="runtime") from None
+    except Exception as e:
+        # as a plain run does: a bug of ours in the cpu target must not cost the user their answer
+        if args.target is not None or target == "interp" or args.debug:
+            raise
+        print(f"dfl: warning: the cpu target failed ({type(e).__name__}: {printable(str(e))}); this is a bug in DFL, "
+              f"please report it. Running on the reference interpreter instead.", file=sys.stderr)
+        target = "interp"
+        sim = run_messages(prog, args.messages, args.input_dir, files, target, args.max_ticks)
+    if not sim.quiescent and args.max_ticks is None:
+        print("dfl: warning: an agent instance stopped at the tick limit without reaching quiescence "
+              "(set the limit with --max-ticks N)", file=sys.stderr)
+    relations = dict(sim.relations)
+    if prog.outputs:
+        from dfl.runtime.options import RunOptions
+
+        top = prog.run_with(RunOptions(target=target, max_ticks=args.max_ticks), input_dir=args.input_dir,
+                            files=files)
+        relations.update({rel: (schema, top[rel]) for rel, schema in prog.outputs.items()})
+    if args.output_dir:
+        write_outputs(args.output_dir, relations)
     else:
         print_tables(relations, max_rows=args.max_rows)
     return 0
@@ -166,6 +215,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"recursive components: {len(rec)}")
     if c.ticked:
         print("ticked: yes (tables, channels, next or delete)")
+    for name, a in sorted(c.agents.items()):
+        own = sorted(n for n, d in a.checked.relations.items() if "input" not in d.kinds)
+        public = f"; public channels: {', '.join(sorted(a.public))}" if a.public else ""
+        print(f"agent {name}: {', '.join(own) or 'no relations'}{public}")
     return 0
 
 
@@ -201,6 +254,10 @@ def cmd_ir(args: argparse.Namespace) -> int:
     from dfl.ir import json_io, render, text
 
     prog = _load(args.program)
+    if prog.agents and args.output and args.format in ("text", "json"):
+        # an IR file holds one graph, and an agent type is a graph of its own (docs/agents.md)
+        raise DflError(f"{args.program} has agents, and IR files cannot hold them yet", kind="usage",
+                       hint="print the graphs to standard output (dfl ir PROG), or compile the .dfl program")
     g = _placed(prog, args.workers).graph if args.placed else _graph(prog, not args.unoptimized)
     fmt = args.format
     if fmt in ("svg", "png"):
@@ -209,8 +266,22 @@ def cmd_ir(args: argparse.Namespace) -> int:
         print(f"wrote {out}", file=sys.stderr)
         return 0
     emit = {"text": text.print_graph, "json": lambda g: json_io.dumps(g, indent=2), "dot": render.to_dot, "mermaid": render.to_mermaid}
-    _emit(emit[fmt](g), args.output)
+    out = emit[fmt](g)
+    if fmt == "text" and not args.placed:
+        out = _with_agents(out, prog, lambda p: text.print_graph(_graph(p, not args.unoptimized)))
+    _emit(out, args.output)
     return 0
+
+
+def _with_agents(top: str, prog, show) -> str:
+    """The top-level program's text, then each agent type's (docs/agents.md: an agent type is
+    compiled as a program of its own), each under a `# agent Name` line."""
+    if not prog.agents:
+        return top
+    parts = [top.rstrip("\n")]
+    for name, at in sorted(prog.agents.items()):
+        parts.append(f"\n# agent {name}\n" + show(at.program).rstrip("\n"))
+    return "\n".join(parts) + "\n"
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -219,7 +290,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
         from dfl.backends import registry
 
         cpu = registry.get("cpu")  # the physical plan is the cpu backend's
-        _emit((cpu.plan_text if args.emit == "plan" else cpu.llvm_text)(prog.graph), args.output)
+        show = cpu.plan_text if args.emit == "plan" else cpu.llvm_text
+        _emit(_with_agents(show(prog.graph), prog, lambda p: show(p.graph)), args.output)
         return 0
     if args.emit == "ast":
         from dfl.lang import pretty
@@ -228,8 +300,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
         return 0
     from dfl.ir import text
 
-    g = _placed(prog, args.workers).graph if args.emit == "placed" else _graph(prog, args.emit == "opt")
-    _emit(text.print_graph(g), args.output)
+    if args.emit == "placed":
+        _emit(text.print_graph(_placed(prog, args.workers).graph), args.output)
+        return 0
+    show = lambda p: text.print_graph(_graph(p, args.emit == "opt"))  # noqa: E731
+    _emit(_with_agents(show(prog), prog, show), args.output)
     return 0
 
 

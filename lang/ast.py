@@ -212,8 +212,10 @@ class FnDef:
 @dataclass(frozen=True)
 class AgentDef:
     name: str
-    items: tuple[Any, ...]
+    items: tuple[Any, ...]  # as parsed
     span: Span
+    body: "Program | None" = None  # the items as a program of their own (the parser builds it)
+    annotations: tuple[Annotation, ...] = ()
 
 
 @dataclass

@@ -15,6 +15,7 @@ from dfl.ir.builtin_sigs import SIGS
 from dfl.ir.annotations import KNOWN
 from dfl.ir.types import Type
 from dfl.lang import ast
+from dfl.lang.agents import check_agents, check_self
 from dfl.lang.limits import Inlined
 from dfl.lang.monotone import check_lattice_flow
 from dfl.lang.safety import Step, check_head_safety, names, plan_body
@@ -48,6 +49,7 @@ class CheckedProgram:
     rules: list[CheckedRule]
     strata: list[Stratum]
     warnings: list[DflError] = field(default_factory=list)
+    agents: dict = field(default_factory=dict)  # name -> lang.agents.CheckedAgent
 
     @property
     def ticked(self) -> bool:
@@ -61,9 +63,10 @@ def check(prog: ast.Program) -> CheckedProgram:
     warnings: list[DflError] = []
     relations = _check_decls(prog, errors)
     fns = _check_fns(prog, relations, errors)
-    for agent in prog.agents:
-        errors.append(DflError(f"agents are not supported yet (agent {agent.name})", agent.span,
-                               hint="agents, `@` sends and `dfl serve` come in a later release"))
+    check_self(prog, errors)
+    agents = {}
+    if prog.agents:
+        agents = check_agents(prog, relations, errors, check)
     _check_annotations(prog, errors, warnings)
     inlined = None
     if not errors:
@@ -97,7 +100,7 @@ def check(prog: ast.Program) -> CheckedProgram:
         first = errors[0]
         first.related = errors[1:]
         raise first
-    return CheckedProgram(prog, relations, fns, rules, strata, warnings)
+    return CheckedProgram(prog, relations, fns, rules, strata, warnings, agents)
 
 
 # ---------------------------------------------------------------- declarations
@@ -132,7 +135,7 @@ def _check_decls(prog: ast.Program, errors: list[DflError]) -> dict[str, ast.Dec
 
 def _check_annotations(prog: ast.Program, errors: list[DflError], warnings: list[DflError]) -> None:
     anns = [a for d in prog.decls for a in d.annotations] + [a for f in prog.fns for a in f.annotations]
-    anns += [a for r in prog.rules for a in r.annotations]
+    anns += [a for r in prog.rules for a in r.annotations] + [a for ag in prog.agents for a in ag.annotations]
     for a in prog.stray_annotations:
         errors.append(DflError(f"annotation @{a.name} annotates nothing", a.span,
                                hint="write it just before a declaration, rule, function or agent"))

@@ -59,9 +59,22 @@ def parse(source: str, file: str = "<string>") -> ast.Program:
         e.source = source
         raise
     prog = ast.Program(file=file, source=source)
-    pending: list[ast.Annotation] = []
     errors: list[DflError] = []
     fn_names = {i.name for i in items if isinstance(i, ast.FnDef)}
+    _fill(prog, items, fn_names, errors)
+    if errors:
+        for err in errors:
+            err.source = source
+        first = errors[0]
+        first.related = errors[1:]
+        raise first
+    return prog
+
+
+def _fill(prog: ast.Program, items: list, fn_names: set[str], errors: list[DflError], top: bool = True) -> None:
+    """Adds parsed items to `prog`: annotations go to the item after them, rules are split
+    into their `;` alternatives, an agent's items become its own program."""
+    pending: list[ast.Annotation] = []
     for item in items:
         if isinstance(item, ast.Annotation):
             pending.append(item)
@@ -72,7 +85,14 @@ def parse(source: str, file: str = "<string>") -> ast.Program:
         elif isinstance(item, ast.FnDef):
             prog.fns.append(_with(item, annotations=anns))
         elif isinstance(item, ast.AgentDef):
-            prog.agents.append(item)
+            if top:
+                # an agent's items are a program of their own (lang/agents.py checks it)
+                sub = ast.Program(file=prog.file, source=prog.source)
+                _fill(sub, list(item.items), fn_names, errors, top=False)
+                prog.agents.append(_with(item, body=sub, annotations=anns))
+            else:
+                errors.append(DflError(f"agent {item.name} is inside another agent", item.span,
+                                       hint="agents are declared at the top level of a program"))
         else:  # a raw rule: (kind, heads, body, span)
             kind, heads, body, span = item
             try:
@@ -89,13 +109,6 @@ def parse(source: str, file: str = "<string>") -> ast.Program:
                 for conj in disjuncts:
                     prog.rules.append(ast.Rule(head, tuple(conj), kind, span, anns))
     prog.stray_annotations.extend(pending)
-    if errors:
-        for err in errors:
-            err.source = source
-        first = errors[0]
-        first.related = errors[1:]
-        raise first
-    return prog
 
 
 def _with(obj, **changes):
@@ -255,7 +268,7 @@ class _Builder(Transformer_NonRecursive):
 
     # -- annotations
     def annotation(self, meta, c):
-        return ast.Annotation(str(c[0]), tuple(c[1:]), self._span(meta))
+        return ast.Annotation(str(c[0]), tuple(x for x in c[1:] if x is not None), self._span(meta))
 
     def ann_kw(self, meta, c):
         return (str(c[0]), c[1])

@@ -24,6 +24,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 ACCEPTANCE = REPO.parent / "shared" / "acceptance"
+ACCEPTANCE_AGENTS = REPO.parent / "shared" / "acceptance-agents"
 REL_TOL = 1e-9
 ABS_TOL = 1e-12
 
@@ -46,8 +47,10 @@ def run_case(case: Path, tmp_path: Path, dfl_cli, dfl_proc):
         indir.mkdir()
     outdir = tmp_path / "out"
     runner = dfl_proc if os.environ.get("DFL_TEST_SUBPROCESS") == "1" else dfl_cli
-    result = runner("run", case / "prog.dfl", "-I", indir, "-O", outdir)
     expect = json.loads((case / "expect.json").read_text(encoding="utf-8"))
+    # extra arguments, as the suite's runner takes them (`{in}`: the case's input folder)
+    extra = [a.replace("{in}", str(indir)) for a in expect.get("args", [])]
+    result = runner("run", case / "prog.dfl", "-I", indir, "-O", outdir, *extra)
     return result, expect, outdir
 
 
@@ -122,7 +125,7 @@ def test_examples_readme_lists_every_example() -> None:
 
 
 @pytest.mark.skipif(not ACCEPTANCE.is_dir(), reason="../shared/acceptance is not here")
-@pytest.mark.parametrize("case", cases(ACCEPTANCE), ids=lambda c: c.name)
+@pytest.mark.parametrize("case", cases(ACCEPTANCE) + cases(ACCEPTANCE_AGENTS), ids=lambda c: c.name)
 def test_acceptance(case: Path, tmp_path: Path, dfl_cli, dfl_proc) -> None:
     result, expect, outdir = run_case(case, tmp_path, dfl_cli, dfl_proc)
     check_exit_and_stderr(result, expect)

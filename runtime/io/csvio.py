@@ -364,3 +364,8 @@ _CONVERTERS: dict[Type, Callable[[str], Any]] = {
     Type.BOOL: _parse_bool,
     Type.ADDR: _parse_addr,
 }
+
+# One field's parser by column type, for readers of other layouts (runtime/agents/messages.py);
+# a parser raises BadValue with the message to show.
+CONVERTERS = _CONVERTERS
+BadValue = _BadValue

@@ -139,8 +139,9 @@ def _compare_with_expected(case: Path, tmp_path: Path, dfl_cli, backend: str) ->
         indir = tmp_path / "empty_in"
         indir.mkdir()
     outdir = tmp_path / "out"
-    result = dfl_cli("run", case / "prog.dfl", "-I", indir, "-O", outdir, "--target", backend)
     expect = __import__("json").loads((case / "expect.json").read_text(encoding="utf-8"))
+    extra = [a.replace("{in}", str(indir)) for a in expect.get("args", [])]  # e.g. --messages {in}/messages.csv
+    result = dfl_cli("run", case / "prog.dfl", "-I", indir, "-O", outdir, "--target", backend, *extra)
     if expect.get("exit", 0) != 0:  # error cases: the same exit status (the message is the front end's)
         assert result.returncode == expect["exit"], f"exit {result.returncode}; stderr:\n{result.stderr}"
         assert "Traceback" not in result.stderr

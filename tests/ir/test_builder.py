@@ -73,6 +73,8 @@ def test_a_program_from_its_graph_alone_knows_what_the_checked_one_knows() -> No
             prog = dfl.load(case / "prog.dfl")
         except dfl.DflError:
             continue  # the cases that do not compile
+        if prog.agents:
+            continue  # its graph is the top-level part alone (an agent type is a graph of its own), maybe empty
         bare = Program.from_graph(prog.graph)
         c = prog.checked
         assert list(bare.inputs.items()) == [(n, d.schema) for n, d in c.relations.items() if "input" in d.kinds]

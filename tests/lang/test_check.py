@@ -431,10 +431,9 @@ def test_errors_in_declarations_functions_and_rules_together() -> None:
     assert lines == [2, 3, 4]
 
 
-def test_agents_are_not_supported_yet() -> None:
-    err = error(H + "agent Counter {\n  channel incr(by: int)\n  table total(n: int)\n}\n")
-    assert "not supported yet" in err.message and "Counter" in err.message
-    at(err, 4, 1)
+def test_agents_are_checked_as_programs_of_their_own() -> None:
+    prog = checked(H + "agent Counter {\n  channel incr(by: int)\n  table total(n: int)\n}\n")
+    assert set(prog.agents["Counter"].checked.relations) == {"e", "s", "f", "incr", "total"}  # e s f: the top-level inputs
 
 
 def test_async_sends_are_not_supported_yet() -> None:
