@@ -6,6 +6,7 @@ import os
 import sys
 from collections import Counter
 from dataclasses import replace
+from typing import Callable, TypeVar
 
 from dfl.errors import DflError
 from dfl.terminal import printable
@@ -74,21 +75,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if on_pool and args.autoscale:  # every decision, with its reason, as it is taken
         opts = replace(opts, on_decision=lambda d: print(f"dfl: autoscale: {d.reason}", file=sys.stderr, flush=True))
     run = lambda o: prog.run_with(o, input_dir=args.input_dir, files=files)  # noqa: E731
-    try:
-        result = run(opts)
-    except DflError:
-        raise  # the memory limit's error among them: a run that is too large is too large on any target
-    except MemoryError:
-        raise DflError("the run ran out of memory", kind="runtime") from None
-    except Exception as e:
-        # A bug of ours in the compiled target must not cost the user their answer: when
-        # they did not ask for a target, say so and run on the reference interpreter.
-        if args.target is not None or target == "interp" or args.debug:
-            raise
-        print(f"dfl: warning: the cpu target failed ({type(e).__name__}: {printable(str(e))}); this is a bug in DFL, "
-              f"please report it. Running on the reference interpreter instead.", file=sys.stderr)
-        result = run(RunOptions(target="interp", max_ticks=args.max_ticks, each_tick=args.each_tick,
-                                memory_limit=limit or 0, force_workers=args.force_workers))
+    interp = RunOptions(target="interp", max_ticks=args.max_ticks, each_tick=args.each_tick,
+                        memory_limit=limit or 0, force_workers=args.force_workers)
+    result, _ = _with_fallback(args, target, lambda t: run(opts if t == target else interp))
     if not result.quiescent and args.max_ticks is None:
         print(f"dfl: warning: stopped after {result.ticks} ticks without reaching quiescence; "
               f"the outputs are those of the last tick (set the limit with --max-ticks N)", file=sys.stderr)
@@ -111,6 +100,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+
+T = TypeVar("T")
+
+
+def _with_fallback(args: argparse.Namespace, target: str, attempt: Callable[[str], T]) -> tuple[T, str]:
+    """attempt(target), and the target that gave the answer. A bug of ours in the compiled
+    target must not cost the user their answer: when they did not ask for a target, say so
+    and run on the reference interpreter. A DflError (the memory limit's among them: a run
+    that is too large is too large on any target) and running out of memory do not fall back."""
+    try:
+        return attempt(target), target
+    except DflError:
+        raise
+    except MemoryError:
+        raise DflError("the run ran out of memory", kind="runtime") from None
+    except Exception as e:
+        if args.target is not None or target == "interp" or args.debug:
+            raise
+        print(f"dfl: warning: the cpu target failed ({type(e).__name__}: {printable(str(e))}); this is a bug in DFL, "
+              f"please report it. Running on the reference interpreter instead.", file=sys.stderr)
+        return attempt("interp"), "interp"
+
 def _run_messages(args: argparse.Namespace, prog, files: dict[str, str], target: str) -> int:
     """`dfl run --messages`: the agents' simulation (runtime/agents/), then the top-level
     program as a plain run would, its outputs written beside the agents'."""
@@ -124,20 +135,8 @@ def _run_messages(args: argparse.Namespace, prog, files: dict[str, str], target:
                      ("--autoscale", args.autoscale is not None), ("--engine", args.engine != "local")):
         if on:
             raise DflError(f"{flag} is not supported with --messages yet", kind="usage")
-    try:
-        sim = run_messages(prog, args.messages, args.input_dir, files, target, args.max_ticks)
-    except DflError:
-        raise
-    except MemoryError:
-        raise DflError("the run ran out of memory", kind="runtime") from None
-    except Exception as e:
-        # as a plain run does: a bug of ours in the cpu target must not cost the user their answer
-        if args.target is not None or target == "interp" or args.debug:
-            raise
-        print(f"dfl: warning: the cpu target failed ({type(e).__name__}: {printable(str(e))}); this is a bug in DFL, "
-              f"please report it. Running on the reference interpreter instead.", file=sys.stderr)
-        target = "interp"
-        sim = run_messages(prog, args.messages, args.input_dir, files, target, args.max_ticks)
+    sim, target = _with_fallback(
+        args, target, lambda t: run_messages(prog, args.messages, args.input_dir, files, t, args.max_ticks))
     if not sim.quiescent and args.max_ticks is None:
         print("dfl: warning: an agent instance stopped at the tick limit without reaching quiescence "
               "(set the limit with --max-ticks N)", file=sys.stderr)

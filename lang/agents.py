@@ -103,7 +103,7 @@ def _check_reach(agent: str, rule: ast.Rule, own: set[str], top: dict[str, ast.D
                                hint="top-level relations are read-only inside agents; declare a relation "
                                     "in the agent"))
     for lit in rule.body:
-        for atom in _atoms(lit):
+        for atom in ast.literal_atoms(lit):
             if atom.rel not in own and atom.rel in top and "input" not in top[atom.rel].kinds:
                 errors.append(DflError(f"agent {agent} reads the top-level {top[atom.rel].storage} "
                                        f"'{atom.rel}': only top-level inputs can be read inside agents yet",
@@ -130,13 +130,3 @@ def check_self(prog: ast.Program, errors: list[DflError]) -> None:
         for v in self_uses(agent.body.rules):
             errors.append(DflError("`self` (an instance's own addr) is not supported yet", v.span,
                                    hint="addr values and sends come with the rest of issue 11 (docs/agents.md)"))
-
-
-def _atoms(lit: ast.Literal):
-    if isinstance(lit, ast.Atom):
-        yield lit
-    elif isinstance(lit, ast.Negation):
-        yield lit.atom
-    elif isinstance(lit, ast.BodyAgg):
-        for inner in lit.body:
-            yield from _atoms(inner)

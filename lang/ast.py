@@ -6,7 +6,7 @@ Bodies are stored in disjunctive normal form after parsing: `p :- a, (b ; c).` b
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, Iterator, Union
 
 from dfl.errors import Span
 from dfl.ir.types import Column, Schema, Type, storage_of
@@ -227,6 +227,17 @@ class Program:
     fns: list[FnDef] = field(default_factory=list)
     agents: list[AgentDef] = field(default_factory=list)
     stray_annotations: list[Annotation] = field(default_factory=list)
+
+
+def literal_atoms(lit: "Literal") -> Iterator["Atom"]:
+    """The atoms a body literal reads: itself, a negation's atom, an aggregate body's atoms."""
+    if isinstance(lit, Atom):
+        yield lit
+    elif isinstance(lit, Negation):
+        yield lit.atom
+    elif isinstance(lit, BodyAgg):
+        for inner in lit.body:
+            yield from literal_atoms(inner)
 
 
 def expr_vars(e: Expr | None) -> list[Var]:

@@ -274,7 +274,7 @@ def _check_rule(index: int, rule: ast.Rule, relations: dict[str, ast.Decl], fns:
         errors.append(DflError(f"`delete` removes rows from a table, and '{head.rel}' is not a table", head.span,
                                hint=f"declare it with `table {head.rel}(...)`"))
     for lit in rule.body:
-        for atom in _atoms(lit):
+        for atom in ast.literal_atoms(lit):
             try:
                 _relation(atom.rel, atom.span, relations, len(atom.args))
             except DflError as e:
@@ -297,16 +297,6 @@ def _combine(errors: list[DflError]) -> DflError:
     first = errors[0]
     first.related = [*first.related, *errors[1:]]
     return first
-
-
-def _atoms(lit: ast.Literal):
-    if isinstance(lit, ast.Atom):
-        yield lit
-    elif isinstance(lit, ast.Negation):
-        yield lit.atom
-    elif isinstance(lit, ast.BodyAgg):
-        for inner in lit.body:
-            yield from _atoms(inner)
 
 
 def _type_atom(atom: ast.Atom, types: dict[str, Type], relations, fns, binding: bool) -> None:
