@@ -24,18 +24,19 @@ def is_ir_file(path: str) -> bool:
     return path.lower().endswith(SUFFIXES)
 
 
-def read_source(path: str, what: str) -> str:
-    """A program's text (`what`: "program file", "IR file"); a missing or unreadable file,
-    or one that is not UTF-8, is a usage error naming it."""
+def read_source(path: str, what: str, kind: str = "usage", newline: str | None = None) -> str:
+    """A file's text (`what`: "program file", "IR file", "messages file"); a missing or
+    unreadable file, or one that is not UTF-8, is an error of `kind` naming it. `newline=""`
+    keeps line ends as written (for the csv module)."""
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8", newline=newline) as f:
             return f.read()
     except FileNotFoundError:
-        raise DflError(f"no such {what}: {path}", kind="usage") from None
+        raise DflError(f"no such {what}: {path}", kind=kind) from None
     except UnicodeDecodeError as e:
-        raise DflError(f"{path} is not valid UTF-8 (byte {e.start})", kind="usage") from None
+        raise DflError(f"{path} is not valid UTF-8 (byte {e.start})", kind=kind) from None
     except OSError as e:
-        raise DflError(f"cannot read {path}: {e.strerror}", kind="usage") from None
+        raise DflError(f"cannot read {path}: {e.strerror}", kind=kind) from None
 
 
 def read_ir_file(path: str) -> tuple[Graph, str]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dfl.errors import DflError, Span
+from dfl.ir.files import read_source
 from dfl.runtime.agents.types import AgentType
 from dfl.runtime.io.csvio import CONVERTERS, BadValue
 
@@ -27,15 +28,7 @@ class Message:
 
 
 def read_messages(path: str, agents: dict[str, AgentType]) -> list[Message]:
-    try:
-        with open(path, encoding="utf-8", newline="") as f:
-            text = f.read()
-    except FileNotFoundError:
-        raise DflError(f"no such messages file: {path}", kind="input") from None
-    except UnicodeDecodeError as e:
-        raise DflError(f"{path} is not valid UTF-8 (byte {e.start})", kind="input") from None
-    except OSError as e:
-        raise DflError(f"cannot read {path}: {e.strerror}", kind="input") from None
+    text = read_source(path, "messages file", kind="input", newline="")
     lines = text.splitlines()
     reader = csv.reader(io.StringIO(text))
     out: list[Message] = []
