@@ -224,7 +224,14 @@ class Host:
     def _route(self, m: _Msg) -> None:
         for o in m.origins:
             self.outstanding[o] = self.outstanding.get(o, 0) + 1
-        slot = self.location.get(m.dest) or self._place(m.dest)
+        slot = self.location.get(m.dest)
+        if slot is not None and slot.draining and slot.inflight is None and m.dest not in slot.mail \
+                and m.dest not in self.carry and m.dest not in slot.activate:
+            # its worker is going away: the instance moves now (its state is committed)
+            self._unlocate(slot, m.dest)
+            slot.drops.append(m.dest)
+            slot = None
+        slot = slot or self._place(m.dest)
         if slot is None:
             self.unplaced.append(m)
             if self.cold_since is None:
@@ -536,13 +543,11 @@ def policy_for(prog, default_max: int | None = None) -> Policy | None:
     None when no agent has either."""
     import os
 
-    from dfl.ir.annotations import plain
-
     defs = getattr(getattr(prog.checked, "program", None), "agents", ()) or ()
     rep, slo = {}, {}
     for d in defs:
         for a in d.annotations:
-            vals = {k: plain(v) for k, v in a.args if k is not None}
+            vals = {k: getattr(v, "value", v) for k, v in a.args if k is not None}  # ast.Const -> value
             if a.name == "replicas":
                 rep["min"] = max(rep.get("min", 0), vals.get("min", 0))
                 if "max" in vals:

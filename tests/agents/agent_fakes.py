@@ -140,3 +140,16 @@ def agents():
         "Rude": FakeAgent("Rude", {"go": [A]}, [], rude),
         "Guarded": FakeAgent("Guarded", {"hi": [I]}, [], guarded, allow={"hi": frozenset({"Kv"})}),
     }
+
+
+def slow(addr, tables, msgs, sends):
+    """A tick that takes 20 ms (for the autoscaler's latency rule)."""
+    import time
+
+    time.sleep(0.02)
+    for (n,) in msgs.get("work", ()):
+        tables["done"] = tables["done"] | {(n,)}
+
+
+def slow_agents():
+    return {**agents(), "Slow": FakeAgent("Slow", {"work": [I]}, ["done"], slow)}
