@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 
 from dfl.runtime.agents.events import HostEvents
 from dfl.runtime.agents.store import AgentStore, MemoryAgentStore
-from dfl.runtime.agents.workers import (CLIENT, AgentWorker, InProcHandle, ProcessHandle, RayHandle, Request,
-                                        split, table_names)
+from dfl.runtime.agents.addr import client, make, split
+from dfl.runtime.agents.workers import AgentWorker, InProcHandle, ProcessHandle, RayHandle, Request, table_names
 from dfl.runtime.pools.autoscale import Autoscaler, Load, Policy
 
 log = logging.getLogger("dfl.agents")
@@ -110,6 +110,7 @@ class Host:
         self.slot_ids = itertools.count()
         self.client_ids = itertools.count(1)
         self.growing = False
+        self.lost = 0  # worker failures in a row
         self.tasks: list[asyncio.Task] = []
         self.started = False
 
@@ -154,7 +155,7 @@ class Host:
             self._refuse(f"agent {agent} has no channel {channel!r}")
         if channel not in at.public:
             self._refuse(f"{agent}.{channel} is not @public")
-        dest = f"{agent}/{key}"
+        dest = make(agent, key)
         batch = []
         for row in rows:
             row = tuple(row)
@@ -180,11 +181,8 @@ class Host:
         await done
 
     def _fill(self, at, channel, schema, row, reply_to):
-        if hasattr(at, "fill_reply"):
-            return at.fill_reply(channel, row, reply_to) if reply_to else self._arity(at, channel, schema, row)
-        last = schema.columns[-1].type if schema.columns else None
-        if reply_to and len(row) == schema.arity - 1 and getattr(last, "name", "") == "ADDR":
-            row = row + (reply_to,)
+        if reply_to and len(row) == schema.arity - 1:
+            return at.fill_reply(channel, row, reply_to)
         return self._arity(at, channel, schema, row)
 
     @staticmethod
@@ -281,6 +279,7 @@ class Host:
                 slot.inflight = None
                 await self._lose(slot, taken)
                 return
+            self.lost = 0
             try:
                 await self._commit(reply, taken)
             finally:
@@ -367,7 +366,7 @@ class Host:
     # ------------------------------------------------------------ replies to outside
     def reply_address(self) -> str:
         """A fresh "@client/<id>": replies sent to it are kept until `replies` takes them."""
-        a = f"{CLIENT}/{next(self.client_ids)}"
+        a = client(str(next(self.client_ids)))
         self.replies_in[a] = []
         return a
 
@@ -398,7 +397,7 @@ class Host:
     def read(self, agent: str, key: str, relation: str) -> list[tuple]:
         """A relation of an instance as of its last committed tick (a table's rows, or an
         output's rows of that tick); an instance never activated reads empty."""
-        addr = f"{agent}/{key}"
+        addr = make(agent, key)
         slot = self.location.get(addr)
         if slot is not None and slot.inflight is None:
             rows = getattr(slot.handle, "rows", lambda *a: None)(addr, relation)
@@ -500,7 +499,10 @@ class Host:
         mail = [m for msgs in slot.mail.values() for m in msgs]
         slot.mail = {}
         await self._close_slot(slot)
-        if not self.slots or all(s.draining for s in self.slots):
+        self.lost += 1
+        if self.lost > 3:
+            log.error("agent workers failed %d times in a row: no new one is started; messages wait", self.lost)
+        elif not self.slots or all(s.draining for s in self.slots):
             await self._add_worker()
         for m in taken + mail:
             self._route_again(m)

@@ -19,6 +19,8 @@ from a fork server, over a pipe), `RayHandle` (a Ray actor).
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
 import logging
 import multiprocessing as mp
 import time
@@ -26,23 +28,15 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from dfl.errors import DflError
+from dfl.runtime.agents.addr import CLIENT, is_client, split
 from dfl.runtime.agents.store import TickRecord
 
 log = logging.getLogger("dfl.agents")
-CLIENT = "@client"
-
-
-def split(addr: str) -> tuple[str, str]:
-    """"Agent/key" -> (agent, key), split at the first slash (runtime/agents/addr.py's rule)."""
-    agent, _, key = addr.partition("/")
-    return agent, key
 
 
 def instance_class():
-    try:
-        from dfl.runtime.agents.instance import Instance
-    except ImportError:  # the semantics part has not landed yet
-        from dfl.runtime.agents._ticker_instance import Instance
+    from dfl.runtime.agents.instance import Instance
+
     return Instance
 
 
@@ -51,7 +45,9 @@ def table_names(agent) -> set[str]:
 
 
 def output_names(agent) -> set[str]:
-    return {r.name for r in agent.program.graph.relations if "output" in r.kinds and r.storage != "table"}
+    # not the hidden outputs of sends (`__send_<chan>`, lang/sends.py): those are the Outcome's sends
+    return {r.name for r in agent.program.graph.relations
+            if "output" in r.kinds and r.storage != "table" and not r.name.startswith("__")}
 
 
 @dataclass
@@ -155,7 +151,7 @@ class AgentWorker:
                 why = self.refusal(addr, s.dest, s.channel, s.row)
                 if why is not None:
                     refused.append(why)
-                elif s.dest.startswith(CLIENT + "/"):
+                elif is_client(s.dest):
                     tick.client.append((s.dest, s.channel, tuple(s.row)))
                 elif s.dest in self.instances:
                     local[next_local] = (len(ticks), s.dest, s.channel, tuple(s.row))
@@ -188,9 +184,12 @@ class AgentWorker:
     def refusal(self, sender: str, dest: str, channel: str, row: tuple) -> str | None:
         """Why a send is refused at run time (interface: unknown agent or channel, wrong
         arity, @allow), or None."""
-        if dest.startswith(CLIENT + "/"):
+        if is_client(dest):
             return None
-        agent, key = split(dest)
+        try:
+            agent, key = split(dest)
+        except ValueError:
+            return f"{sender} sent {channel} to {dest!r}, which is not an address"
         at = self.agents.get(agent)
         if at is None:
             return f"{sender} sent {channel} to {dest}: there is no agent {agent!r}"
@@ -256,6 +255,20 @@ def _serve(conn, agents, inputs, target, max_ticks, factory) -> None:
             conn.send(("err", f"{type(e).__name__}: {e}"))
 
 
+def shippable(agents: dict) -> dict:
+    """The agent types without the plans compiled here (an interpreter plan holds generated
+    functions, which do not pickle): a worker compiles its own, once."""
+    out = {}
+    for name, at in agents.items():
+        prog = getattr(at, "program", None)
+        if getattr(prog, "_plans", None):
+            prog = copy.copy(prog)
+            prog._plans = {}
+            at = dataclasses.replace(at, program=prog)
+        out[name] = at
+    return out
+
+
 class ProcessHandle:
     """A worker process. One request at a time: the host's driver for this worker awaits
     each answer before it sends the next."""
@@ -263,9 +276,13 @@ class ProcessHandle:
     def __init__(self, agents, inputs, target: str, max_ticks: int, factory=None) -> None:
         ctx = _context()
         self.conn, theirs = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(theirs, agents, inputs, target, max_ticks, factory),
+        self.process = ctx.Process(target=_serve, args=(theirs, shippable(agents), inputs, target, max_ticks,
+                                                        factory),
                                    name="dfl-agent-worker", daemon=True)
-        self.process.start()
+        from dfl.runtime.pools.pool import _main_hidden
+
+        with _main_hidden():  # a script without a __main__ guard is not run again in the worker
+            self.process.start()
         theirs.close()
 
     def _call(self, req: Request) -> Reply:
@@ -300,7 +317,7 @@ class RayHandle:
 
         if not ray.is_initialized():
             ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-        self.actor = ray.remote(AgentWorker).remote(agents, inputs, target, max_ticks, factory)
+        self.actor = ray.remote(AgentWorker).remote(shippable(agents), inputs, target, max_ticks, factory)
 
     async def call(self, req: Request) -> Reply:
         return await self.actor.run.remote(req)

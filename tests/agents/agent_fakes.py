@@ -2,27 +2,12 @@
 with the semantics part), and they pickle by reference, so worker processes can run them."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from types import SimpleNamespace
 
 from dfl.errors import DflError
 from dfl.ir.types import Column, Schema, Type
-
-
-@dataclass(frozen=True)
-class Send:
-    dest: str
-    channel: str
-    row: tuple
-
-
-@dataclass
-class Outcome:
-    tables: dict
-    deferred: dict
-    sends: list
-    sinks: dict
-    busy: bool
+from dfl.runtime.agents.instance import Outcome, Send
+from dfl.runtime.agents.types import AgentType
 
 
 class FakeAgent:
@@ -38,6 +23,8 @@ class FakeAgent:
 
     def channels(self):
         return self._channels
+
+    fill_reply = AgentType.fill_reply
 
 
 class FakeInstance:

@@ -205,3 +205,48 @@ def test_bad_arguments() -> None:
         Host({}, {}, engine="nope")
     with pytest.raises(ValueError, match="workers"):
         Host({}, {}, workers=0)
+
+
+SENDS = """
+agent Kv {
+  @public channel put(key: str, val: str)
+  @public channel get(key: str, client: addr)
+  table store(key: str, val: str)
+  next   store(k, v) :- put(k, v).
+  delete store(k, old) :- put(k, _), store(k, old).
+  got@c(k, v) :- get(k, c), store(k, v).
+}
+agent Ping {
+  @public channel go(n: int, client: addr)
+  channel pong(n: int)
+  table client(c: addr)
+  next client(c) :- go(_, c).
+  ping@p(n, self) :- go(n, _), p = Pong(key_of(self)).
+  ping@p(m, self) :- pong(n), n > 1, m = n - 1, p = Pong(key_of(self)).
+  done@c(n) :- pong(n), n = 1, client(c).
+}
+agent Pong {
+  @allow(Ping) channel ping(n: int, back: addr)
+  pong@b(n) :- ping(n, b).
+}
+"""
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_compiled_agents_send_to_each_other_and_reply(store, workers) -> None:
+    prog = api.compile(SENDS)
+
+    async def go():
+        h = Host(prog.agents, {}, store=store, workers=workers)
+        await h.start()
+        await h.post("Kv", "a", "put", [("k", "v")])
+        await asyncio.sleep(0.05)  # a put and a get in one tick: the get sees the store before the put
+        me = h.reply_address()
+        await h.post("Kv", "a", "get", [("k",)], reply_to=me)
+        got = await h.replies(me, 20)
+        me = h.reply_address()
+        await h.post("Ping", "x", "go", [(10,)], reply_to=me)
+        done = await h.replies(me, 20)
+        await h.stop()
+        return got, done
+    assert run(go()) == ([("got", ("k", "v"))], [("done", (1,))])
