@@ -94,6 +94,7 @@ class Host:
         self.tick_thread = tick_thread
         self.factory = instance_factory
         self.tables = {name: table_names(at) for name, at in agents.items()}
+        self.channels = {name: at.channels() for name, at in agents.items()}  # computed once: post is hot
         self.slots: list[_Slot] = []
         self.location: dict[str, _Slot] = {}
         self.last_active: dict[str, float] = {}
@@ -150,7 +151,7 @@ class Host:
         at = self.agents.get(agent)
         if at is None:
             self._refuse(f"there is no agent {agent!r}")
-        schema = at.channels().get(channel)
+        schema = self.channels[agent].get(channel)
         if schema is None:
             self._refuse(f"agent {agent} has no channel {channel!r}")
         if channel not in at.public:
@@ -265,10 +266,12 @@ class Host:
                 loaded = await self._load(addrs)
                 req.activate = dict(zip(addrs, loaded))
             taken = []
-            for addr, msgs in slot.mail.items():
+            for addr in list(slot.mail):
+                if addr in slot.activate:
+                    continue  # placed while the states loaded: it is activated by the next request
+                msgs = slot.mail.pop(addr)
                 taken.extend(msgs)
                 req.deliver.extend((addr, m.id, m.channel, m.row) for m in msgs)
-            slot.mail = {}
             if not req and not slot.busy:
                 continue
             slot.inflight = taken

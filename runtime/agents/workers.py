@@ -89,6 +89,7 @@ class AgentWorker:
         self.fresh: set[str] = set()  # activated without saved state: the store has none of its rows
         self.busy: dict[str, int] = {}  # addr -> busy ticks in a row without new mail
         self.outputs = {name: output_names(at) for name, at in agents.items()}
+        self.channels = {name: at.channels() for name, at in agents.items()}
 
     def run(self, req: Request) -> Reply:
         for addr in req.drop:
@@ -193,7 +194,7 @@ class AgentWorker:
         at = self.agents.get(agent)
         if at is None:
             return f"{sender} sent {channel} to {dest}: there is no agent {agent!r}"
-        schema = at.channels().get(channel)
+        schema = self.channels[agent].get(channel)
         if schema is None:
             return f"{sender} sent to {dest}: agent {agent} has no channel {channel!r}"
         if len(row) != schema.arity:

@@ -250,3 +250,23 @@ def test_compiled_agents_send_to_each_other_and_reply(store, workers) -> None:
         await h.stop()
         return got, done
     assert run(go()) == ([("got", ("k", "v"))], [("done", (1,))])
+
+
+def test_instances_placed_while_others_load_their_state(tmp_path) -> None:
+    # a worker's driver awaits the store for the states of new instances; instances placed
+    # meanwhile must wait for the next request (they were once delivered before activation)
+    store = SqliteAgentStore(str(tmp_path))
+
+    async def go():
+        h = fake_host(store=store)
+        await h.start()
+
+        async def burst(w: int):
+            for i in range(40):
+                await h.post("Kv", f"k{w}-{i}", "put", [("x", str(i))])
+        await asyncio.gather(*[burst(w) for w in range(8)])
+        await h.stop()
+        return sorted(len(h.read("Kv", f"k{w}-{i}", "store")) for w in range(8) for i in range(40))
+    assert run(go()) == [1] * 320
+    assert store.pending() == []
+    store.close()
