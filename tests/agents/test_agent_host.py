@@ -265,6 +265,7 @@ def test_instances_placed_while_others_load_their_state(tmp_path) -> None:
             for i in range(40):
                 await h.post("Kv", f"k{w}-{i}", "put", [("x", str(i))])
         await asyncio.gather(*[burst(w) for w in range(8)])
+        assert [s.n for s in h.slots] == [0]  # the worker never failed (and was never replaced)
         await h.stop()
         return sorted(len(h.read("Kv", f"k{w}-{i}", "store")) for w in range(8) for i in range(40))
     assert run(go()) == [1] * 320
