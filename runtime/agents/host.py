@@ -126,9 +126,15 @@ class Host:
             self._route(_Msg(m.id, m.dest, m.channel, m.row, frozenset()))
         if pending:
             log.info("recovered %d pending message(s) from the store", len(pending))
-        self.tasks.append(asyncio.create_task(self._reaper()))
+        self._spawn(self._reaper())
         if self.scaler is not None:
-            self.tasks.append(asyncio.create_task(self._autoscale()))
+            self._spawn(self._autoscale())
+
+    def _spawn(self, coro) -> None:
+        """A background task the host owns: kept (not garbage-collected), cancelled at stop."""
+        t = asyncio.create_task(coro)
+        self.tasks.append(t)
+        t.add_done_callback(lambda t: self.tasks.remove(t) if t in self.tasks else None)
 
     async def stop(self, drain_s: float = 10.0) -> None:
         """Waits (up to drain_s) until all mail is delivered and every instance is quiet,
@@ -137,7 +143,7 @@ class Host:
         while time.monotonic() < deadline and (self.posting or self.unplaced or
                                                not all(s.idle() for s in self.slots)):
             await asyncio.sleep(0.005)
-        for t in self.tasks:
+        for t in list(self.tasks):
             t.cancel()
         for s in list(self.slots):
             await self._close_slot(s)
@@ -237,7 +243,7 @@ class Host:
                 self.cold_since = time.monotonic()
             if not self.growing and self.scaler is not None:
                 self.growing = True
-                asyncio.create_task(self._grow_from_zero())
+                self._spawn(self._grow_from_zero())
             return
         slot.mail.setdefault(m.dest, []).append(m)
         slot.wake.set()
@@ -283,8 +289,22 @@ class Host:
                 await self._lose(slot, taken)
                 return
             self.lost = 0
+            records = [t.record for t in reply.ticks]
             try:
-                await self._commit(reply, taken)
+                if self.store.durable:
+                    ids = await asyncio.to_thread(self.store.commit_ticks, records)
+                else:
+                    ids = self.store.commit_ticks(records)
+            except Exception:  # noqa: BLE001 - the worker is ahead of the store: start it again
+                log.exception("agent worker %d: its ticks could not be committed; its instances start "
+                              "again from the store", slot.n)
+                slot.inflight = None
+                await self._lose(slot, taken)
+                return
+            try:
+                self._delivered(reply, taken, ids)
+            except Exception:  # noqa: BLE001 - committed: never run again; say what went wrong
+                log.exception("agent worker %d: delivering a committed request failed", slot.n)
             finally:
                 slot.inflight = None
             slot.busy = reply.busy
@@ -296,12 +316,8 @@ class Host:
             return await asyncio.to_thread(lambda: [self.store.load(a) for a in addrs])
         return [self.store.load(a) for a in addrs]
 
-    async def _commit(self, reply, taken: list[_Msg]) -> None:
-        records = [t.record for t in reply.ticks]
-        if self.store.durable:
-            ids = await asyncio.to_thread(self.store.commit_ticks, records)
-        else:
-            ids = self.store.commit_ticks(records)
+    def _delivered(self, reply, taken: list[_Msg], ids: list[list[int]]) -> None:
+        """After a request's ticks committed: route their sends, hand replies over, count."""
         if self.cold_since is not None and reply.ticks:
             self.events.reactivation(time.monotonic() - self.cold_since)
             self.cold_since = None
@@ -525,7 +541,7 @@ class Host:
         for slot in sorted(live, key=lambda s: len(s.instances))[:max(0, len(live) - n)]:
             slot.draining = True
             self.events.workers(sum(not s.draining for s in self.slots))
-            asyncio.create_task(self._retire(slot))
+            self._spawn(self._retire(slot))
 
     async def _retire(self, slot: _Slot) -> None:
         """A worker the autoscaler let go: once it is idle, its instances (every tick of

@@ -271,3 +271,31 @@ def test_instances_placed_while_others_load_their_state(tmp_path) -> None:
     assert run(go()) == [1] * 320
     assert store.pending() == []
     store.close()
+
+
+class _FailsOnce(SqliteAgentStore):
+    def __init__(self, d) -> None:
+        super().__init__(d)
+        self.fail = True
+
+    def commit_ticks(self, records):
+        if self.fail:
+            self.fail = False
+            raise OSError("disk full (a test)")
+        return super().commit_ticks(records)
+
+
+def test_a_commit_that_fails_starts_the_worker_again_from_the_store(tmp_path) -> None:
+    # the worker applied the ticks the store refused: its instances must not be used again,
+    # or the message, delivered again, would count twice
+    store = _FailsOnce(str(tmp_path))
+    prog = api.compile(COUNTER)
+
+    async def go():
+        h = Host(prog.agents, {}, store=store)
+        await h.start()
+        await h.post("Counter", "a", "incr", [(5,)])
+        await h.stop()
+        return h.read("Counter", "a", "total")
+    assert run(go()) == [(5,)]
+    store.close()
