@@ -29,9 +29,9 @@ import math
 import time
 from dataclasses import dataclass, field
 
+from dfl.runtime.agents.addr import client, make, split
 from dfl.runtime.agents.events import HostEvents
 from dfl.runtime.agents.store import AgentStore, MemoryAgentStore
-from dfl.runtime.agents.addr import client, make, split
 from dfl.runtime.agents.workers import AgentWorker, InProcHandle, ProcessHandle, RayHandle, Request, table_names
 from dfl.runtime.pools.autoscale import Autoscaler, Load, Policy
 
@@ -556,25 +556,3 @@ class Host:
             d = self.scaler.observe(self.load())
             if d is not None:
                 await self.resize(d.after)
-
-
-def policy_for(prog, default_max: int | None = None) -> Policy | None:
-    """The service's autoscale Policy from its agents' `@replicas(min, max)` and `@slo(p99_ms)`
-    (agent-level annotations): the widest replica range and the tightest SLO of any agent;
-    None when no agent has either."""
-    import os
-
-    defs = getattr(getattr(prog.checked, "program", None), "agents", ()) or ()
-    rep, slo = {}, {}
-    for d in defs:
-        for a in d.annotations:
-            vals = {k: getattr(v, "value", v) for k, v in a.args if k is not None}  # ast.Const -> value
-            if a.name == "replicas":
-                rep["min"] = max(rep.get("min", 0), vals.get("min", 0))
-                if "max" in vals:
-                    rep["max"] = max(rep.get("max", 0), vals["max"])
-            elif a.name == "slo" and "p99_ms" in vals:
-                slo["p99_ms"] = min(slo.get("p99_ms", math.inf), vals["p99_ms"])
-    if not rep and not slo:
-        return None
-    return Policy.from_annotations(rep or None, slo or None, default_max or os.cpu_count() or 1)

@@ -28,7 +28,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from dfl.errors import DflError
-from dfl.runtime.agents.addr import CLIENT, is_client, split
+from dfl.runtime.agents.addr import is_client, split
 from dfl.runtime.agents.store import TickRecord
 
 log = logging.getLogger("dfl.agents")

@@ -11,7 +11,8 @@ import pytest
 import dfl.api as api
 from agent_fakes import FakeInstance, agents, slow_agents
 from dfl.runtime.agents.events import CountingEvents
-from dfl.runtime.agents.host import Host, policy_for
+from dfl.runtime.agents.host import Host
+from dfl.runtime.agents.scaling import policy_for
 from dfl.runtime.agents.store_sqlite import SqliteAgentStore
 from dfl.runtime.pools.autoscale import Policy
 
@@ -120,5 +121,6 @@ def test_worker_processes_scale_to_zero_and_back(monkeypatch) -> None:
         await h.stop()
         return got, down, again, ev
     got, down, again, ev = run(go())
-    assert got == [("done", (3,))] and down and again == [("done", (3,))]  # trips {1, 2} of the second go join {1, 2, 3}: the state came back
+    # the second go's trips {1, 2} join the first's {1, 2, 3}: 3 means the state came back
+    assert got == [("done", (3,))] and down and again == [("done", (3,))]
     assert len(ev.reactivations) == 2
