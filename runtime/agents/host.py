@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from dfl.runtime.agents.addr import client, make, split
 from dfl.runtime.agents.events import HostEvents
+from dfl.runtime.agents.scaling import policy_for  # noqa: F401 - where runtime/serve imports it from
 from dfl.runtime.agents.store import AgentStore, MemoryAgentStore
 from dfl.runtime.agents.workers import AgentWorker, InProcHandle, ProcessHandle, RayHandle, Request, table_names
 from dfl.runtime.pools.autoscale import Autoscaler, Load, Policy
