@@ -65,6 +65,7 @@ class Tick:
     record: TickRecord  # what the store commits (its sends: to instances elsewhere)
     seconds: float
     busy: bool = False
+    changed: bool = False  # tables or deferred rows changed: the next tick carries this one's work on
     local_consumed: list[int] = field(default_factory=list)  # local ids this tick took in
     local_sent: list[int] = field(default_factory=list)  # local ids of the sends delivered here
     client: list[tuple[str, str, tuple]] = field(default_factory=list)  # replies to "@client/.."
@@ -145,7 +146,8 @@ class AgentWorker:
                     if old - rows:
                         rec.removed[rel] = old - rows
             inst.apply(o)
-            tick = Tick(rec, time.perf_counter() - t0, busy=o.busy, local_consumed=lids)
+            tick = Tick(rec, time.perf_counter() - t0, busy=o.busy, local_consumed=lids,
+                        changed=bool(rec.added or rec.removed or any(o.deferred.values())))
             outs = self.outputs.get(split(addr)[0], ())
             tick.sinks = {r: list(v) for r, v in o.sinks.items() if r in outs and v}
             for s in o.sends:
