@@ -517,7 +517,7 @@ class Host:
             self.growing = False
 
     async def _close_slot(self, slot: _Slot) -> None:
-        if slot.task is not None:
+        if slot.task is not None and slot.task is not asyncio.current_task():  # _lose runs in its driver
             slot.task.cancel()
         if slot in self.slots:
             self.slots.remove(slot)

@@ -130,3 +130,28 @@ def test_ray_engine() -> None:
         assert run(go(), 120) == [("done", (3,))]
     finally:
         ray.shutdown()
+
+
+def test_a_killed_worker_process_is_replaced_and_nothing_is_lost_or_counted_twice(tmp_path) -> None:
+    import signal
+
+    prog = api.compile(COUNTER)
+    store = SqliteAgentStore(str(tmp_path))
+
+    async def go():
+        h = Host(prog.agents, {}, store=store, workers=2)
+        await h.start()
+        await asyncio.gather(*[h.post("Counter", f"k{i % 4}", "incr", [(i,)]) for i in range(20)])
+        for _ in range(1000):  # until k0's first ticks are committed: it comes back from saved state
+            if store.load("Counter/k0") is not None and not h.location["Counter/k0"].mail:
+                break
+            await asyncio.sleep(0.01)
+        victim = h.location["Counter/k0"]
+        os.kill(victim.handle.process.pid, signal.SIGKILL)
+        await asyncio.gather(*[h.post("Counter", f"k{i % 4}", "incr", [(i,)]) for i in range(20, 40)])
+        await h.stop()
+        return [h.read("Counter", f"k{j}", "total") for j in range(4)]
+    totals = run(go())
+    assert totals == [[(sum(range(j, 40, 4)),)] for j in range(4)]
+    assert store.pending() == []
+    store.close()
