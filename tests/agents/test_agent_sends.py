@@ -213,3 +213,35 @@ agent Sink {
     msgs = [msg(0, "Src", str(i), "go", i) for i in range(4)]
     seen = {tuple(run(src, msgs, seed=s).relations["Sink.kept"][1]) for s in range(20)}
     assert len(seen) > 1
+
+
+SHARED = """
+input price_in(item: str, p: int)
+table price(item: str, p: int)
+price("tea", 3).
+next price(i, p) :- price_in(i, p).
+rel cheap(item: str)
+cheap(i) :- price(i, p), p < 4.
+agent Shop {
+  @public channel buy(item: str, client: addr)
+  table sold(item: str, p: int)
+  next sold(i, p) :- buy(i, _), price(i, p).
+  cost@c(i, p) :- buy(i, c), price(i, p).
+}
+"""
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_agents_read_a_top_level_table_as_the_top_level_run_leaves_it(write, tmp_path, dfl_cli, target) -> None:
+    p = write("shop.dfl", SHARED)
+    write("in/price_in.csv", "item,p\ncoffee,5\n")
+    m = write("in/m.csv", "time,agent,key,channel\n0,Shop,a,buy,tea\n0,Shop,a,buy,coffee\n")
+    r = dfl_cli("run", p, "-I", str(tmp_path / "in"), "--messages", m, "-O", str(tmp_path / "o"), "--target", target)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "o" / "Shop.sold.csv").read_text() == "instance,item,p\na,coffee,5\na,tea,3\n"
+
+
+def test_an_agent_reads_no_top_level_rule_relation() -> None:
+    with pytest.raises(DflError) as e:
+        dfl.compile(SHARED.replace("next sold(i, p) :- buy(i, _), price(i, p).", "next sold(i, 1) :- buy(i, _), cheap(i)."))
+    assert "reads the top-level rel 'cheap'" in e.value.message and "agents read top-level inputs and tables only" in e.value.message
