@@ -91,7 +91,8 @@ class CalmReport:
 
     def render(self, source: str | None = None, file: str | None = None) -> str:
         """A report for people: one line per output and table, each point as an error-style block."""
-        lines = [self._verdict("output", r, ok) for r, ok in self.outputs.items()]
+        # an agent's sends are outputs named __send_<channel> (lang/sends.py): shown as sends
+        lines = [self._verdict("send" if r.startswith("__send_") else "output", r, ok) for r, ok in self.outputs.items()]
         lines += [self._verdict("table", r, ok) for r, ok in self.tables.items()]
         for p in self.points:
             span = replace(p.span, file=file) if (p.span and file) else p.span
@@ -108,11 +109,12 @@ class CalmReport:
         return "\n".join(lines)
 
     def _verdict(self, what: str, rel: str, ok: bool) -> str:
+        name = rel.removeprefix("__send_") if what == "send" else rel
         if ok:
             note = "; merged in the lattice order" if rel in self.lattice else ""
-            return f"{what} {rel}: monotone (coordination-free{note})"
+            return f"{what} {name}: monotone (coordination-free{note})"
         why = ", ".join(f"{p.kind} at {p.at()}" for p in self.points_of(rel))
-        return f"{what} {rel}: NOT monotone: needs coordination ({why})"
+        return f"{what} {name}: NOT monotone: needs coordination ({why})"
 
     def to_json(self) -> dict[str, Any]:
         return {

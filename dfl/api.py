@@ -31,6 +31,7 @@ class Result(Mapping):
     per_tick: list[dict[str, list[tuple]]] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
     dist: Any = None  # on the worker pool: runtime/session.DistRun (placement, per-operator stats)
+    tables: dict[str, set[tuple]] = field(default_factory=dict)  # each table's rows at the end of the run
 
     def __getitem__(self, name: str) -> list[tuple]:
         if name not in self.relations:
@@ -218,7 +219,7 @@ class Program:
         schemas = self.outputs
         outs = {rel: sort_rows(run.outputs.get(rel, ()), s.types) for rel, s in schemas.items()}
         per = [{rel: sort_rows(t.get(rel, ()), s.types) for rel, s in schemas.items()} for t in run.per_tick]
-        return Result(outs, schemas, run.ticks, run.quiescent, per, run.stats, dist)
+        return Result(outs, schemas, run.ticks, run.quiescent, per, run.stats, dist, run.tables)
 
     def run_columns(self, target: str = "cpu", *, workers: int | None = None, autoscale=None,
                     engine: str = "local", address: str | None = None, pool=None,
@@ -297,7 +298,8 @@ def compile(source: str, file: str = "<string>") -> Program:  # noqa: A001 - the
         from dfl.runtime.agents.types import AgentType
 
         # each agent type is a program of its own, compiled once (docs/agents.md)
-        prog.agents = {name: AgentType(name, Program(a.checked, optimize(lower(a.checked))), a.public, a.allow)
+        prog.agents = {name: AgentType(name, Program(a.checked, optimize(lower(a.checked))), a.public, a.allow,
+                                       a.shared)
                        for name, a in checked.agents.items()}
     return prog
 

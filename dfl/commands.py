@@ -210,7 +210,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         from dfl.compiler.calm import analyze
 
         # an IR file's spans point into the program it came from, not into the IR file
-        _emit(analyze(prog.graph).render(prog.source, prog.file if prog.checked is not None else None), None)
+        file = prog.file if prog.checked is not None else None
+        _emit(analyze(prog.graph).render(prog.source, file), None)
+        for name, at in sorted(prog.agents.items()):  # each agent type is a program of its own
+            _emit(f"\n# agent {name}\n" + analyze(at.program.graph).render(prog.source, file), None)
         return 0
     c = _checked(prog, "dfl check (without --calm)")
     # Counted in one pass over the rules: a count per relation was quadratic (10,000 rules took minutes).

@@ -1,6 +1,6 @@
 """Agents (LANGUAGE.md §8): each `agent Name { ... }` block is checked as a program of its
-own, made of the agent's declarations and rules plus the top-level `input` relations,
-which every agent reads (and none writes). The channel policies `@public` and `@allow`
+own, made of the agent's declarations and rules plus the top-level `input` relations and
+the top-level tables it reads, which every agent may read (and none writes). The channel policies `@public` and `@allow`
 are taken off the declarations here, so the checker and the IR see plain channels.
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ class CheckedAgent:
     checked: "object"  # the agent's CheckedProgram (lang/check.py; typed loosely to avoid a cycle)
     public: frozenset[str]  # channels that accept messages from outside
     allow: dict[str, frozenset[str]]  # channel -> the agent types that may send to it
+    shared: frozenset[str] = frozenset()  # top-level tables it reads (inputs of its program)
 
 
 def check_agents(prog: ast.Program, top: dict[str, ast.Decl], errors: list[DflError],
@@ -66,7 +67,11 @@ def check_agents(prog: ast.Program, top: dict[str, ast.Decl], errors: list[DflEr
         if found:
             continue
         facts = [r for r in prog.rules if r.is_fact and r.head.rel in inputs]
-        base = [replace(d, kinds=frozenset({"input"})) for d in inputs.values()] + decls
+        # a top-level table is read as the top-level run leaves it (runtime/agents/run.py)
+        shared = {a.rel for r in body.rules for lit in r.body for a in ast.literal_atoms(lit)
+                  if a.rel not in own and a.rel in top and top[a.rel].storage == "table"}
+        base = [replace(d, kinds=frozenset({"input"}), annotations=())
+                for d in list(inputs.values()) + [top[t] for t in sorted(shared)]] + decls
         fns = list(prog.fns) + list(body.fns)
         rules = [bind_self(r) for r in body.rules]
         if any(a.rel == SELF_REL for r in rules for a in r.body if isinstance(a, ast.Atom)):
@@ -83,7 +88,7 @@ def check_agents(prog: ast.Program, top: dict[str, ast.Decl], errors: list[DflEr
         except DflError as e:
             errors.extend(e.all())
             continue
-        out[agent.name] = CheckedAgent(agent.name, agent.span, checked, public, allow)
+        out[agent.name] = CheckedAgent(agent.name, agent.span, checked, public, allow, frozenset(shared))
     return out
 
 
@@ -124,8 +129,8 @@ def _check_reach(agent: str, rule: ast.Rule, own: set[str], top: dict[str, ast.D
                                     "in the agent"))
     for lit in rule.body:
         for atom in ast.literal_atoms(lit):
-            if atom.rel not in own and atom.rel in top and "input" not in top[atom.rel].kinds:
+            d = top.get(atom.rel)
+            if atom.rel not in own and d is not None and "input" not in d.kinds and d.storage != "table":
                 errors.append(DflError(f"agent {agent} reads the top-level {top[atom.rel].storage} "
-                                       f"'{atom.rel}': only top-level inputs can be read inside agents yet",
-                                       atom.span, hint="reading top-level tables and rules from agents is "
-                                                       "not supported yet"))
+                                       f"'{atom.rel}': agents read top-level inputs and tables only",
+                                       atom.span, hint=f"make '{atom.rel}' a table, or compute it in the agent"))

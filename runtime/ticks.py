@@ -28,6 +28,7 @@ class TickRun:
     quiescent: bool  # False when the tick limit stopped the run
     per_tick: list[dict[str, list[tuple]]] = field(default_factory=list)  # with each_tick
     stats: dict[str, int] = field(default_factory=dict)
+    tables: dict[str, set[tuple]] = field(default_factory=dict)  # each table's rows after the last tick
 
 
 @dataclass
@@ -116,7 +117,7 @@ def run_ticks(graph: Graph, plan: Plan, inputs: dict[str, list[tuple]],
         # tick after it (no message is due later), so its outputs would be this tick's
         quiet = not ticker.pending and _same(following, current)
         if quiet or ticker.tick >= limit:
-            return TickRun(result.sinks, ticker.tick, quiet, per_tick, stats)
+            return TickRun(result.sinks, ticker.tick, quiet, per_tick, stats, ticker.store.tables())
         current = following
 
 

@@ -13,16 +13,24 @@ def run_messages(prog, path: str, input_dir: str | None, files: dict[str, str], 
                  max_ticks: int | None = None, seed: int | None = None) -> SimResult:
     """`prog`: a dfl.api.Program with agents."""
     msgs = read_messages(path, prog.agents)
-    return simulate(prog.agents, msgs, read_agent_inputs(prog, input_dir, files), target, max_ticks, seed)
+    return simulate(prog.agents, msgs, read_agent_inputs(prog, input_dir, files, target), target, max_ticks, seed)
 
 
-def read_agent_inputs(prog, input_dir: str | None, files: dict[str, str]) -> dict[str, dict[str, list[tuple]]]:
+def read_agent_inputs(prog, input_dir: str | None, files: dict[str, str],
+                      target: str = "interp") -> dict[str, dict[str, list[tuple]]]:
     """The rows of the top-level inputs each agent type reads, from `-I DIR`/`--in` as a plain
-    run reads them."""
+    run reads them, and of the top-level tables it reads: their rows once the top-level
+    program has run to quiescence on those inputs (one run, only when some agent reads one)."""
     inputs = {}
     for name, at in prog.agents.items():
         p = at.program
         inputs[name] = {rel: p._read(rel, schema, input_dir, files, False) for rel, schema in at.inputs().items()}
+    if any(at.shared for at in prog.agents.values()):
+        from dfl.runtime.options import RunOptions
+
+        tables = prog.run_with(RunOptions(target=target), input_dir=input_dir, files=files).tables
+        for name, at in prog.agents.items():
+            inputs[name].update({t: sorted(tables.get(t, ())) for t in at.shared})
     return inputs
 
 

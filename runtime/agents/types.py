@@ -14,6 +14,7 @@ class AgentType:
     program: Any  # dfl.api.Program: the agent's rules over its relations and the top-level inputs
     public: frozenset[str]  # channels that accept messages from outside
     allow: dict[str, frozenset[str]]  # channel -> agent types that may send to it
+    shared: frozenset[str] = frozenset()  # top-level tables it reads, as the top-level run leaves them
 
     def channels(self) -> dict[str, Schema]:
         return self.program.channels
@@ -38,8 +39,9 @@ class AgentType:
         raise ValueError(f"{self.name}.{channel} has {schema.arity} column(s){omit}, this row {len(row)}")
 
     def inputs(self) -> dict[str, Schema]:
-        """The top-level inputs the agent reads (not its own address, which the runtime gives)."""
-        return {rel: s for rel, s in self.program.inputs.items() if not rel.startswith("__")}
+        """The top-level inputs the agent reads, read from files (not its own address, which
+        the runtime gives, nor the top-level tables it reads: `shared`)."""
+        return {rel: s for rel, s in self.program.inputs.items() if not rel.startswith("__") and rel not in self.shared}
 
 
 def keyed(schema: Schema) -> Schema:

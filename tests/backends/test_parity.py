@@ -236,6 +236,15 @@ CASES = [
         lat(x, 0) :- e(x, _).
         lat(y, d + 1) :- lat(x, d), e(x, y).""", {"e": [], "s": []},
          {"p": [], "n": [(0,)], "agg": [], "tot": [], "neg": [], "gen": [], "lat": []}),
+    # ---- addresses (an agent's addr, held as the string "Name/key"): build, split, compare, sort
+    Case("addresses", """
+        input k(s: str)
+        output a(x: addr, ag: str, key: str, s: str)
+        output same(x: addr, y: addr)
+        a(x, agent_of(x), key_of(x), to_str(x)) :- k(s), x = Box(s + "/" + s).
+        same(x, y) :- k(s), k(t), x = Box(s), y = Box(t), x = y.
+        agent Box {
+        }""", {"k": [(u,) for u in UNICODE]}),
     Case("join_two_hop", """
         input e(a: int, b: int)
         output p(a: int, c: int)

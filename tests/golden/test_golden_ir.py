@@ -30,7 +30,10 @@ def test_there_are_examples():
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_golden_ir(name, request):
-    got = text.print_graph(_program(name).graph)
+    prog = _program(name)
+    got = text.print_graph(prog.graph)
+    for agent, at in sorted(prog.agents.items()):  # each agent type is a graph of its own
+        got += f"\n# agent {agent}\n" + text.print_graph(at.program.graph)
     path = GOLDEN / f"{name}.ir"
     if request.config.getoption("--update-golden"):
         path.write_text(got, encoding="utf-8")
