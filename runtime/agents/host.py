@@ -141,13 +141,20 @@ class Host:
         self.tasks.append(t)
         t.add_done_callback(lambda t: self.tasks.remove(t) if t in self.tasks else None)
 
+    async def settle(self, timeout_s: float = 10.0) -> bool:
+        """Waits until every message is delivered and every instance is quiet (True), or
+        the timeout passed (False)."""
+        deadline = time.monotonic() + timeout_s
+        while self.posting or self.unplaced or not all(s.idle() for s in self.slots):
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.002)
+        return True
+
     async def stop(self, drain_s: float = 10.0) -> None:
         """Waits (up to drain_s) until all mail is delivered and every instance is quiet,
         then stops the workers. The state is in the store already."""
-        deadline = time.monotonic() + drain_s
-        while time.monotonic() < deadline and (self.posting or self.unplaced or
-                                               not all(s.idle() for s in self.slots)):
-            await asyncio.sleep(0.005)
+        await self.settle(drain_s)
         for t in list(self.tasks):
             t.cancel()
         for s in list(self.slots):
