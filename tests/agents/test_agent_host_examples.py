@@ -14,15 +14,16 @@ import dfl.api as api
 from dfl.runtime.agents.host import Host
 from dfl.runtime.agents.messages import read_messages
 from dfl.runtime.agents.run import read_agent_inputs, run_messages
+from dfl.runtime.agents.store_sqlite import SqliteAgentStore
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CASES = sorted(d.name for d in EXAMPLES.iterdir()
                if (d / "expect.json").exists() and "--messages" in json.loads((d / "expect.json").read_text()).get("args", []))
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("workers,durable", [(1, False), (2, False), (1, True)])
 @pytest.mark.parametrize("name", CASES)
-def test_example_through_the_host(name: str, workers: int) -> None:
+def test_example_through_the_host(name: str, workers: int, durable: bool, tmp_path) -> None:
     d = EXAMPLES / name
     prog = api.load(d / "prog.dfl")
     msgs_path = str(d / "in" / "messages.csv")
@@ -31,7 +32,8 @@ def test_example_through_the_host(name: str, workers: int) -> None:
     msgs = read_messages(msgs_path, prog.agents)
 
     async def go():
-        h = Host(prog.agents, read_agent_inputs(prog, in_dir, {}), workers=workers)
+        store = SqliteAgentStore(str(tmp_path)) if durable else None
+        h = Host(prog.agents, read_agent_inputs(prog, in_dir, {}), workers=workers, store=store)
         await h.start()
         for _, batch in groupby(sorted(msgs, key=lambda m: m.time), key=lambda m: m.time):
             await asyncio.gather(*[h.post(m.agent, m.key, m.channel, [m.values]) for m in batch])
@@ -42,6 +44,9 @@ def test_example_through_the_host(name: str, workers: int) -> None:
             for rel in at.results():
                 got[f"{agent}.{rel}"] = sorted((k, *r) for k in keys for r in h.read(agent, k, rel))
         await h.stop()
+        if store is not None:
+            assert store.pending() == [] and store.failed() == []
+            store.close()
         return got
     got = asyncio.run(asyncio.wait_for(go(), 60))
     want = {rel: sorted(rows) for rel, (_, rows) in sim.relations.items()}
