@@ -60,7 +60,6 @@ def bind(host: str, port: int) -> socket.socket:
 def build(opts: ServeOptions, prog, on_ready=None):
     """(app, token) for a loaded program: the Starlette app over a new Host; `on_ready()` runs
     once the host has started."""
-    from dfl.runtime.agents.host import Host
     from dfl.runtime.serve.app import Settings, build_app
     from dfl.runtime.serve.auth import read_token
     from dfl.runtime.serve.metrics import Metrics
@@ -69,6 +68,9 @@ def build(opts: ServeOptions, prog, on_ready=None):
         raise DflError(f"{opts.program} has no agents: dfl serve hosts a program's agents", kind="usage",
                        hint="declare one with `agent Name { @public channel ... }` (LANGUAGE.md §8)")
     token = read_token(opts.token_file) if opts.token_file else None
+    policy = _policy(opts.autoscale)
+    from dfl.runtime.agents.host import Host
+
     store = None
     if opts.state is not None:
         from dfl.runtime.agents.store_sqlite import SqliteAgentStore
@@ -76,7 +78,7 @@ def build(opts: ServeOptions, prog, on_ready=None):
         store = SqliteAgentStore(opts.state)
     metrics = Metrics()
     host = Host(prog.agents, read_inputs(prog, opts.input_dir, opts.files or {}), target=opts.target, store=store,
-                workers=opts.workers, autoscale=_policy(opts.autoscale), engine=opts.engine, idle_s=opts.idle_s,
+                workers=opts.workers, autoscale=policy, engine=opts.engine, idle_s=opts.idle_s,
                 events=metrics)
     return build_app(host, prog.agents, metrics, Settings(token=token, max_body=opts.max_body),
                      on_ready=on_ready), token
