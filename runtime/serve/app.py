@@ -148,7 +148,10 @@ class _Api:
         body = parse_json(await self._body(request))
         reply_to = self.host.reply_address() if wait_ms is not None or needs_reply(body, schema) else None
         rows = rows_of(body, channel, schema, reply_to)
-        await self.host.post(agent, key, channel, rows, reply_to=reply_to)
+        try:
+            await self.host.post(agent, key, channel, rows, reply_to=reply_to)
+        except ValueError as e:  # the host's own refusal (runtime/agents/host.Refused); counted there
+            return error(422, f"refused: {e}", agent=agent, channel=channel)
         if wait_ms is None:
             return JSONResponse({"accepted": len(rows)}, status_code=202)
         got = await self.host.replies(reply_to, wait_ms / 1000)

@@ -68,7 +68,7 @@ def build(opts: ServeOptions, prog, on_ready=None):
         raise DflError(f"{opts.program} has no agents: dfl serve hosts a program's agents", kind="usage",
                        hint="declare one with `agent Name { @public channel ... }` (LANGUAGE.md §8)")
     token = read_token(opts.token_file) if opts.token_file else None
-    policy = _policy(opts.autoscale)
+    policy = _policy(opts.autoscale, prog)
     from dfl.runtime.agents.host import Host
 
     store = None
@@ -93,11 +93,17 @@ def read_inputs(prog, input_dir: str | None, files: dict) -> dict[str, dict[str,
     return out
 
 
-def _policy(autoscale: str | None):
-    if autoscale is None or autoscale == "program":
-        return autoscale
+def _policy(autoscale: str | None, prog):
+    """--autoscale MIN..MAX as a Policy; bare --autoscale: the agents' @replicas/@slo, else
+    0..cores (as `dfl run --autoscale` does)."""
+    if autoscale is None:
+        return None
     from dfl.runtime.pools.autoscale import Policy
 
+    if autoscale == "program":
+        from dfl.runtime.agents.host import policy_for
+
+        return policy_for(prog) or Policy()
     try:
         return Policy.parse_range(autoscale)
     except ValueError as e:
