@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from dfl.runtime.agents.events import HostEvents
+
 # Tick latencies are milliseconds for most programs; reactivation can take seconds.
 _TICK_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _REACTIVATION_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-class Metrics:
-    """Implements the host's events protocol (runtime/agents/events.HostEvents)."""
+class Metrics(HostEvents):
+    """The host's events (runtime/agents/events.py) as Prometheus metrics."""
 
     content_type = CONTENT_TYPE_LATEST
 

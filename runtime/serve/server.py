@@ -117,14 +117,14 @@ def serve(opts: ServeOptions, prog) -> int:
     if (opts.ssl_certfile is None) != (opts.ssl_keyfile is None):
         raise DflError("TLS needs both --ssl-certfile and --ssl-keyfile", kind="usage")
     app, token = build(opts, prog, on_ready=lambda: ready())  # ready() is defined below; it runs later
-    sock = bind(opts.host, opts.port)
-    port = sock.getsockname()[1]
-    scheme = "https" if opts.ssl_certfile else "http"
-    shown = f"[{opts.host}]" if ":" in opts.host else opts.host
     if not is_loopback(opts.host) and token is None:
         say(f"dfl serve: warning: listening on {opts.host}, which is not a loopback address, without a token: "
             f"anyone who can reach it can send to the @public channels and read every table "
             f"(use --token-file FILE, and TLS with --ssl-certfile/--ssl-keyfile)")
+    sock = bind(opts.host, opts.port)
+    port = sock.getsockname()[1]
+    scheme = "https" if opts.ssl_certfile else "http"
+    shown = f"[{opts.host}]" if ":" in opts.host else opts.host
 
     def ready():
         where = f"state in {opts.state} (SQLite)" if opts.state else "state in memory: lost at exit"

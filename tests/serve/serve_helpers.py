@@ -96,3 +96,70 @@ def serving(app, ssl_certfile=None, ssl_keyfile=None):
         server.should_exit = True
         t.join(15)
         sock.close()
+
+
+class DflServe:
+    """`dfl serve PROG --port 0 ARGS` in a subprocess (its own session, so a kill reaches
+    only it); `url` once it says where it listens."""
+
+    def __init__(self, program, *args: str, timeout_s: float = 90.0):
+        import re
+        import subprocess
+        import sys
+
+        self.proc = subprocess.Popen([sys.executable, "-m", "dfl", "serve", str(program), "--port", "0", *args],
+                                     stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                                     start_new_session=True)
+        self.lines: list[str] = []
+        self.url = None
+        timer = threading.Timer(timeout_s, self.proc.kill)  # a server that never starts must not hang the test
+        timer.start()
+        try:
+            for line in self.proc.stderr:
+                self.lines.append(line)
+                m = re.search(r"listening on (http\S+)", line)
+                if m:
+                    self.url = m.group(1)
+                    break
+        finally:
+            timer.cancel()
+        if self.url is None:
+            self.proc.wait(10)
+            raise RuntimeError("dfl serve did not start:\n" + "".join(self.lines))
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self):
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self.lines)
+
+    def terminate(self, timeout_s: float = 30.0) -> int:
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout_s)
+        self._reader.join(5)
+        return code
+
+    def kill(self) -> None:
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(30)
+        self._reader.join(5)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            try:
+                self.terminate()
+            except Exception:
+                self.kill()
