@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--messages", metavar="FILE",
                    help="simulate the program's agents on the messages in FILE (CSV: time,agent,key,channel,"
                         "values...) and write DIR/<Agent>.<relation>.csv (LANGUAGE.md §8, docs/agents.md)")
+    r.add_argument("--seed", type=int, metavar="N",
+                   help="with --messages: vary the order and delays of the messages agents send each other, "
+                        "drawn from N (a confluent program's results do not change)")
+    r.add_argument("--replies", metavar="FILE",
+                   help="with --messages: write the rows sent to outside senders' reply addresses to FILE "
+                        "(CSV: to,channel,values...)")
     r.add_argument("--max-rows", type=int, default=1000, metavar="N",
                    help="without -O, print at most N rows per relation (default 1000)")
     r.add_argument("--workers", type=int, metavar="N",

@@ -53,6 +53,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     target = _target(args.target or "cpu")
     if args.messages is not None:
         return _run_messages(args, prog, files, target)
+    for flag, on in (("--seed", args.seed is not None), ("--replies", args.replies is not None)):
+        if on:
+            raise DflError(f"{flag} goes with --messages (the agents' simulation)", kind="usage")
     if prog.agents:
         print(f"dfl: note: {args.program}'s agents run only on messages (dfl run --messages FILE); "
               f"this run is its top-level part", file=sys.stderr)
@@ -125,7 +128,7 @@ def _with_fallback(args: argparse.Namespace, target: str, attempt: Callable[[str
 def _run_messages(args: argparse.Namespace, prog, files: dict[str, str], target: str) -> int:
     """`dfl run --messages`: the agents' simulation (runtime/agents/), then the top-level
     program as a plain run would, its outputs written beside the agents'."""
-    from dfl.runtime.agents.run import run_messages
+    from dfl.runtime.agents.run import reply_text, run_messages, write_replies
     from dfl.runtime.io.output import print_tables, write_outputs
 
     if not prog.agents:
@@ -135,11 +138,25 @@ def _run_messages(args: argparse.Namespace, prog, files: dict[str, str], target:
                      ("--autoscale", args.autoscale is not None), ("--engine", args.engine != "local")):
         if on:
             raise DflError(f"{flag} is not supported with --messages yet", kind="usage")
+    if args.replies:
+        _check_writable_file(args.replies, "--replies")
     sim, target = _with_fallback(
-        args, target, lambda t: run_messages(prog, args.messages, args.input_dir, files, t, args.max_ticks))
+        args, target, lambda t: run_messages(prog, args.messages, args.input_dir, files, t, args.max_ticks,
+                                             args.seed))
     if not sim.quiescent and args.max_ticks is None:
-        print("dfl: warning: an agent instance stopped at the tick limit without reaching quiescence "
+        print("dfl: warning: the agents stopped at the tick limit without reaching quiescence "
               "(set the limit with --max-ticks N)", file=sys.stderr)
+    if sim.refused:
+        print(f"dfl: warning: {len(sim.refused)} message(s) sent between agents were refused:", file=sys.stderr)
+        for why in sim.refused[:20]:
+            print(f"  {printable(why)}", file=sys.stderr)
+        if len(sim.refused) > 20:
+            print(f"  … and {len(sim.refused) - 20} more", file=sys.stderr)
+    if args.replies:
+        write_replies(args.replies, sim.replies)
+    elif sim.replies:
+        for r in sim.replies:
+            print(printable(f"reply to {r.to}: {r.channel}{reply_text(r.row)}"))
     relations = dict(sim.relations)
     if prog.outputs:
         from dfl.runtime.options import RunOptions
@@ -215,9 +232,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     if c.ticked:
         print("ticked: yes (tables, channels, next or delete)")
     for name, a in sorted(c.agents.items()):
-        own = sorted(n for n, d in a.checked.relations.items() if "input" not in d.kinds)
+        own = sorted(n for n, d in a.checked.relations.items() if "input" not in d.kinds and not n.startswith("__"))
+        sends = sorted(n[len("__send_"):] for n in a.checked.relations if n.startswith("__send_"))
         public = f"; public channels: {', '.join(sorted(a.public))}" if a.public else ""
-        print(f"agent {name}: {', '.join(own) or 'no relations'}{public}")
+        sent = f"; sends on: {', '.join(sends)}" if sends else ""
+        print(f"agent {name}: {', '.join(own) or 'no relations'}{public}{sent}")
     return 0
 
 

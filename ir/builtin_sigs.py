@@ -19,7 +19,11 @@ from typing import Any, Callable
 from dfl.ir.expr import Fn
 from dfl.ir.types import Type
 
-I, F, S, B = Type.INT, Type.FLOAT, Type.STR, Type.BOOL
+I, F, S, B, A = Type.INT, Type.FLOAT, Type.STR, Type.BOOL, Type.ADDR
+
+# `Name(e)` (an agent's address, LANGUAGE.md §8) is lowered by lang/agents.py to a call of
+# this builtin with the agent's name first; users write the constructor, never this name.
+ADDR_FN = "__addr"
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,12 @@ def _fixed(args: tuple[Type, ...], res: Type):
     return rule
 
 
+def _address(ts: list[Type]) -> Type | str:
+    if ts[1] != S:
+        return "needs a str key: an agent's address is Name(key), the key a str expression"
+    return A
+
+
 def _any_to(res: Type, allowed: tuple[Type, ...] = (I, F, S, B)):
     def rule(ts: list[Type]) -> Type | str:
         if ts[0] not in allowed:
@@ -81,12 +91,15 @@ SIGS: dict[str, BuiltinSig] = {b.name: b for b in [
     BuiltinSig("contains", (2,), _fixed((S, S), B)),
     BuiltinSig("starts_with", (2,), _fixed((S, S), B)),
     BuiltinSig("ends_with", (2,), _fixed((S, S), B)),
-    BuiltinSig("to_str", (1,), _any_to(S)),
+    BuiltinSig("to_str", (1,), _any_to(S, (I, F, S, B, A))),
     BuiltinSig("to_int", (1,), _any_to(I), may_fail=True),
     BuiltinSig("to_float", (1,), _any_to(F, (I, F, S)), may_fail=True),
     BuiltinSig("hash", (1,), _any_to(I)),
     BuiltinSig("split", (2,), _fixed((S, S), S), generator=True, may_fail=True),
     BuiltinSig("range", (2,), _fixed((I, I), I), generator=True),
+    BuiltinSig("agent_of", (1,), _fixed((A,), S), doc="the agent type of an address (`Kv` of Kv/k1)"),
+    BuiltinSig("key_of", (1,), _fixed((A,), S), doc="the instance key of an address (`k1` of Kv/k1)"),
+    BuiltinSig(ADDR_FN, (2,), _address, doc="Name(key): the address of instance `key` of agent Name"),
 ]}
 
 # source operators that can fail (by zero), with the IR function each lowers to

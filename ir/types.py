@@ -19,6 +19,12 @@ class Type(Enum):
     def numeric(self) -> bool:
         return self in (Type.INT, Type.FLOAT)
 
+    @property
+    def text(self) -> bool:
+        """Held as a string: `str`, and `addr` (an agent's address "Name/key", LANGUAGE.md §8),
+        which backends store exactly as they store strings (dictionary-encoded columns)."""
+        return self in (Type.STR, Type.ADDR)
+
 
 BASE_TYPES = {t.value: t for t in Type}
 LATTICE_OPS = ("min", "max")

@@ -33,7 +33,7 @@ DEFER_MODES = ("insert", "delete")
 EXCHANGE_MODES = ("hash", "broadcast", "gather")
 PARAM_KINDS = ("full", "delta", "ext")
 AGG_FUNCS = ("count", "sum", "min", "max", "mean")
-_PY_TYPES = {Type.INT: (int,), Type.FLOAT: (float,), Type.STR: (str,), Type.BOOL: (bool,)}
+_PY_TYPES = {Type.INT: (int,), Type.FLOAT: (float,), Type.STR: (str,), Type.BOOL: (bool,), Type.ADDR: (str,)}
 
 
 class IRError(Exception):

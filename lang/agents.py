@@ -10,6 +10,8 @@ from typing import Any, Callable
 
 from dfl.errors import DflError, Span
 from dfl.lang import ast
+from dfl.lang.addresses import SELF_REL, bind_self, self_decl
+from dfl.lang.sends import AgentDecls, HeadTyper, rewrite_sends
 
 POLICIES = ("public", "allow")
 
@@ -24,11 +26,18 @@ class CheckedAgent:
 
 
 def check_agents(prog: ast.Program, top: dict[str, ast.Decl], errors: list[DflError],
-                 check: Callable[[ast.Program], Any]) -> dict[str, CheckedAgent]:
+                 check: Callable[[ast.Program], Any], head_types: HeadTyper) -> dict[str, CheckedAgent]:
     """Every agent of `prog`, checked by `check` (lang/check.py's, passed in so the two
-    modules do not import each other); problems are appended to `errors`."""
+    modules do not import each other; `head_types` types a send's arguments); problems are
+    appended to `errors`."""
     out: dict[str, CheckedAgent] = {}
     names = {a.name for a in prog.agents}
+    every = AgentDecls({}, {})
+    for agent in prog.agents:  # every agent's channels first: a send may go to any of them
+        if agent.name not in every.decls:
+            plain, _, allow = _policies(agent.body.decls, names, [])
+            every.decls[agent.name] = {d.name: d for d in plain}
+            every.allow[agent.name] = allow
     for agent in prog.agents:
         if agent.name in out:
             errors.append(DflError(f"agent {agent.name} is declared twice", agent.span,
@@ -46,6 +55,9 @@ def check_agents(prog: ast.Program, top: dict[str, ast.Decl], errors: list[DflEr
             if d.name in top:
                 found.append(DflError(f"'{d.name}' is declared both at the top level and in agent {agent.name}",
                                       d.name_span, hint=f"the top-level one is at {top[d.name].span}; rename one"))
+            if d.name.startswith("__"):
+                found.append(DflError(f"names starting with `__` are reserved for DFL's own relations: "
+                                      f"'{d.name}'", d.name_span, hint="rename it"))
         own = {d.name for d in decls}
         inputs = {n: d for n, d in top.items() if "input" in d.kinds}
         for rule in body.rules:
@@ -54,9 +66,17 @@ def check_agents(prog: ast.Program, top: dict[str, ast.Decl], errors: list[DflEr
         if found:
             continue
         facts = [r for r in prog.rules if r.is_fact and r.head.rel in inputs]
-        sub = ast.Program(prog.file, prog.source,
-                          decls=[replace(d, kinds=frozenset({"input"})) for d in inputs.values()] + decls,
-                          rules=facts + list(body.rules), fns=list(prog.fns) + list(body.fns),
+        base = [replace(d, kinds=frozenset({"input"})) for d in inputs.values()] + decls
+        fns = list(prog.fns) + list(body.fns)
+        rules = [bind_self(r) for r in body.rules]
+        if any(a.rel == SELF_REL for r in rules for a in r.body if isinstance(a, ast.Atom)):
+            base.append(self_decl(agent.span))
+        rules, sends = rewrite_sends(agent.name, rules, {d.name: d for d in base}, {f.name: f for f in fns},
+                                     every, head_types, found)
+        errors.extend(found)
+        if found:
+            continue
+        sub = ast.Program(prog.file, prog.source, decls=base + sends, rules=facts + rules, fns=fns,
                           stray_annotations=list(body.stray_annotations))
         try:
             checked = check(sub)
@@ -98,7 +118,7 @@ def _check_reach(agent: str, rule: ast.Rule, own: set[str], top: dict[str, ast.D
                  errors: list[DflError]) -> None:
     """An agent writes only its own relations, and reads its own and the top-level inputs."""
     head = rule.head.rel
-    if head not in own and head in top:
+    if rule.head.dest is None and head not in own and head in top:
         errors.append(DflError(f"agent {agent} cannot write the top-level relation '{head}'", rule.head.span,
                                hint="top-level relations are read-only inside agents; declare a relation "
                                     "in the agent"))
@@ -109,24 +129,3 @@ def _check_reach(agent: str, rule: ast.Rule, own: set[str], top: dict[str, ast.D
                                        f"'{atom.rel}': only top-level inputs can be read inside agents yet",
                                        atom.span, hint="reading top-level tables and rules from agents is "
                                                        "not supported yet"))
-
-
-def self_uses(rules: list[ast.Rule]) -> list[ast.Var]:
-    """Every `self` in `rules`: the instance's own address (§8), which `addr` values would give."""
-    found = []
-    for rule in rules:
-        vs = [v for a in rule.head.args for v in ast.expr_vars(a)]
-        vs += [v for lit in rule.body for v in ast.literal_vars(lit)]
-        found += [v for v in vs if v.name == "self"]
-    return found
-
-
-def check_self(prog: ast.Program, errors: list[DflError]) -> None:
-    """`self` outside an agent is an error; inside one it waits for `addr` values."""
-    for v in self_uses(prog.rules):
-        errors.append(DflError("`self` is the address of an agent instance and exists only inside an agent",
-                               v.span, hint="rename the variable, or move the rule into an agent"))
-    for agent in prog.agents:
-        for v in self_uses(agent.body.rules):
-            errors.append(DflError("`self` (an instance's own addr) is not supported yet", v.span,
-                                   hint="addr values and sends come with the rest of issue 11 (docs/agents.md)"))

@@ -15,7 +15,8 @@ from dfl.ir.builtin_sigs import SIGS
 from dfl.ir.annotations import KNOWN
 from dfl.ir.types import Type
 from dfl.lang import ast
-from dfl.lang.agents import check_agents, check_self
+from dfl.lang.addresses import check_self_outside, resolve_constructors
+from dfl.lang.agents import check_agents
 from dfl.lang.limits import Inlined
 from dfl.lang.monotone import check_lattice_flow
 from dfl.lang.safety import Step, check_head_safety, names, plan_body
@@ -61,12 +62,13 @@ class CheckedProgram:
 def check(prog: ast.Program) -> CheckedProgram:
     errors: list[DflError] = []
     warnings: list[DflError] = []
+    prog = resolve_constructors(prog, errors)
     relations = _check_decls(prog, errors)
     fns = _check_fns(prog, relations, errors)
-    check_self(prog, errors)
+    check_self_outside(prog, errors)
     agents = {}
     if prog.agents:
-        agents = check_agents(prog, relations, errors, check)
+        agents = check_agents(prog, relations, errors, check, head_types)
     _check_annotations(prog, errors, warnings)
     inlined = None
     if not errors:
@@ -267,8 +269,8 @@ def _check_rule(index: int, rule: ast.Rule, relations: dict[str, ast.Decl], fns:
     errors: list[DflError] = []
     head = rule.head
     if head.dest is not None:
-        raise DflError("async sends `rel@addr(...)` are not supported yet", head.span,
-                       hint="agents, `@` sends and `dfl serve` come in a later release")
+        raise DflError(f"a send `{head.rel}@{head.dest.name}(...)` goes from an agent instance, so it stands "
+                       f"only inside an agent", head.span, hint="move the rule into an `agent Name { ... }` block")
     hdecl = _relation(head.rel, head.span, relations, len(head.args))
     if rule.kind == "delete" and hdecl.storage != "table":
         errors.append(DflError(f"`delete` removes rows from a table, and '{head.rel}' is not a table", head.span,
@@ -291,6 +293,29 @@ def _check_rule(index: int, rule: ast.Rule, relations: dict[str, ast.Decl], fns:
     _type_steps(steps, types, relations, fns)
     _type_head(rule, hdecl, types, fns)
     return CheckedRule(index, rule, steps, types)
+
+
+def head_types(rule: ast.Rule, relations: dict[str, ast.Decl], fns: dict[str, ast.FnDef]) -> list[Type]:
+    """The types of a rule's head arguments, from its body alone (for a send on a channel no
+    agent declares, whose columns are what is sent; lang/sends.py)."""
+    head_vars = names([v for a in rule.head.args for v in ast.expr_vars(a)])
+    for lit in rule.body:
+        for atom in ast.literal_atoms(lit):
+            _relation(atom.rel, atom.span, relations, len(atom.args))
+    steps, bound = plan_body(rule.body, set(), head_vars)
+    errors = check_head_safety(rule.head, bound, set())
+    if errors:
+        raise _combine(errors)
+    types: dict[str, Type] = {}
+    _type_steps(steps, types, relations, fns)
+    typer = Typer(types, fns)
+    out = []
+    for a in rule.head.args:
+        if isinstance(a, ast.HeadAgg):
+            raise DflError("an aggregate cannot stand in a send to a channel no agent declares", a.span,
+                           hint="declare the channel in the agent that receives it")
+        out.append(typer.type_of(a))
+    return out
 
 
 def _combine(errors: list[DflError]) -> DflError:

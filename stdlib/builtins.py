@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from dfl.ir.builtin_sigs import SIGS, BuiltinSig
+from dfl.ir.builtin_sigs import ADDR_FN, SIGS, BuiltinSig
 from dfl.ir.types import Type
 from dfl.ir.values import INT_MAX, INT_MIN, wrap64
 from dfl.stdlib.hashing import stable_hash
@@ -160,6 +160,9 @@ _IMPLS: dict[str, Callable[..., Any]] = {
     "substr": lambda s, a, n: s[a:a + n], "contains": lambda s, t: t in s, "starts_with": str.startswith,
     "ends_with": str.endswith, "to_str": _to_str, "to_int": _to_int, "to_float": _to_float, "hash": stable_hash,
     "split": _split, "range": lambda lo, hi: range(lo, hi),
+    # an addr is held as the string "Name/key" (LANGUAGE.md §8); names never hold a slash
+    "agent_of": lambda a: a.partition("/")[0], "key_of": lambda a: a.partition("/")[2],
+    ADDR_FN: lambda name, key: f"{name}/{key}",
 }
 assert _IMPLS.keys() == SIGS.keys(), "every builtin signature has its implementation, and no more"
 

@@ -18,7 +18,7 @@ def encode_rows(rows, schema: Schema, pool: StringPool) -> Table:
     cols = []
     for j, t in enumerate(schema.types):
         vals = [r[j] for r in rows]
-        if t == Type.STR:
+        if t.text:
             cols.append(pool.encode(vals))
         else:
             cols.append(np.array(vals, dtype=DTYPES[t]) if n else np.empty(0, DTYPES[t]))
@@ -30,5 +30,5 @@ def decode_rows(t: Table, schema: Schema, pool: StringPool) -> list[tuple]:
         return [()] * t.n
     cols = []
     for c, ty in zip(t.cols, schema.types):
-        cols.append(pool.decode(c) if ty == Type.STR else c.tolist())
+        cols.append(pool.decode(c) if ty.text else c.tolist())
     return list(zip(*cols))

@@ -44,14 +44,14 @@ def fusible(e: IRExpr, guarded: bool = False) -> bool:
     if isinstance(e, Col):
         return True
     if isinstance(e, Lit):
-        return e.type != Type.STR
+        return not e.type.text
     if e.op not in _NATIVE_OPS:
         return False
     if e.op in ("div", "floordiv", "mod") and guarded:
         return False
-    if e.op in ("lt", "le", "gt", "ge") and e.args[0].type == Type.STR:
+    if e.op in ("lt", "le", "gt", "ge") and e.args[0].type.text:
         return False  # string order goes through the pool's ranks
-    if e.op == "add" and e.type == Type.STR:
+    if e.op == "add" and e.type.text:
         return False
     if e.op == "if":
         return fusible(e.args[0], guarded) and fusible(e.args[1], True) and fusible(e.args[2], True)

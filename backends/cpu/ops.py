@@ -162,7 +162,7 @@ def _group(ids: np.ndarray, vals: np.ndarray, g: int, func: str, t: Type, ctx,
             return sel(_float_sum(ids, vals, g)) / counts
         hi, lo = K.group_sum_i128(ids, vals.astype(np.int64), g)
         return _int_mean(sel(hi), sel(lo), counts)
-    if t == Type.STR:  # by code-point order: reduce the ranks, then back to codes
+    if t.text:  # by code-point order: reduce the ranks, then back to codes
         ranks = ctx.pool.ranks()
         order = np.argsort(ranks)
         return order[sel(K.group_reduce(ids, ranks[vals], g, func == "min"))]

@@ -109,8 +109,8 @@ def sorted_table(t: Table, schema: Schema, pool: StringPool) -> Table:
     """Rows in the output contract's order, sorted on columns (strings by their rank)."""
     if t.n < 2 or not t.cols:
         return t
-    ranks = pool.ranks() if Type.STR in schema.types else None
-    keys = [ranks[c] if ty == Type.STR else c for c, ty in zip(t.cols, schema.types)]
+    ranks = pool.ranks() if any(ty.text for ty in schema.types) else None
+    keys = [ranks[c] if ty.text else c for c, ty in zip(t.cols, schema.types)]
     return t.take(np.lexsort(keys[::-1]))
 
 

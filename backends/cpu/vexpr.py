@@ -38,12 +38,12 @@ class Evaluator:
 
     def py(self, arr: np.ndarray, t: Type) -> list:
         """Column values as Python values (strings decoded)."""
-        if t == Type.STR:
+        if t.text:
             return self.pool.decode(arr)
         return arr.tolist()
 
     def from_py(self, vals: list, t: Type) -> np.ndarray:
-        if t == Type.STR:
+        if t.text:
             return self.pool.encode(vals)
         return np.asarray(vals, dtype=DTYPES[t]) if vals else np.empty(0, DTYPES[t])
 
@@ -62,7 +62,7 @@ class Evaluator:
         if isinstance(e, Col):
             return t.cols[e.index]
         if isinstance(e, Lit):
-            v = self.pool.code(e.value) if e.type == Type.STR else e.value
+            v = self.pool.code(e.value) if e.type.text else e.value
             return np.full(t.n, v, dtype=DTYPES[e.type])
         return self.fn(e, t)
 
@@ -89,7 +89,7 @@ class Evaluator:
             return self._division(op, args[0], args[1], e.type)
         if op in _CMP:
             a, b = args
-            if types[0] == Type.STR and op not in ("eq", "ne"):
+            if types[0].text and op not in ("eq", "ne"):
                 r = self.pool.ranks()
                 a, b = r[a], r[b]
             return _CMP[op](a, b)
@@ -156,7 +156,7 @@ class Evaluator:
             return _to_int64((np.floor(x) if op == "floor" else np.ceil(x)))
         if op == "hash" and types[0] in (Type.INT, Type.BOOL, Type.FLOAT):
             return _splitmix(args[0], types[0])
-        if op == "to_float" and types[0] != Type.STR:
+        if op == "to_float" and not types[0].text:
             return args[0].astype(np.float64)
         if op == "to_int" and types[0] == Type.INT:
             return args[0]

@@ -1,6 +1,8 @@
 """The `--messages FILE` of `dfl run` (LANGUAGE.md §8): CSV, a header `time,agent,key,channel`,
 then per row those four and the channel's values (rows of different channels have different
-lengths). Every fault is an input error at file:line:col (exit 2).
+lengths). A row may leave out its channel's last column where that is an `addr`: it is the
+sender's reply address, `@client/<line>` (the row's line in the file). Every fault is an
+input error at file:line:col (exit 2).
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import Any
 
 from dfl.errors import DflError, Span
 from dfl.ir.files import read_source
+from dfl.runtime.agents.addr import client
 from dfl.runtime.agents.types import AgentType
 from dfl.runtime.io.csvio import CONVERTERS, BadValue
 
@@ -70,16 +73,18 @@ def _message(at: "_Where", fields: list[str], agents: dict[str, AgentType]) -> M
         at.error(3, f"channel: {agent}.{channel} is not @public; messages from outside go to public channels",
                  f"write @public before `channel {channel}` in agent {agent}")
     values = fields[4:]
-    if len(values) != schema.arity:
-        at.error(None, f"{agent}.{channel} has {schema.arity} column(s), this message gives {len(values)}",
-                 f"columns: {', '.join(schema.names)}")
+    reply = client(str(at.line))
+    try:
+        at_type.fill_reply(channel, tuple(values), reply)
+    except ValueError as e:
+        at.error(None, str(e), f"columns: {', '.join(schema.names)}")
     row = []
     for i, (text, col) in enumerate(zip(values, schema.columns)):
         try:
             row.append(CONVERTERS[col.type](text))
         except BadValue as e:
             at.error(4 + i, f"{col.name}: {e}")
-    return Message(time, agent, key, channel, tuple(row), at.line)
+    return Message(time, agent, key, channel, at_type.fill_reply(channel, tuple(row), reply), at.line)
 
 
 @dataclass

@@ -1,78 +1,158 @@
 """The deterministic simulation of a service (`dfl run --messages`, LANGUAGE.md §8).
 
-An instance is an (agent type, key) pair, activated by its first message, with its own
-state in a StateStore and its own ticks: one `Ticker` over the plan its agent type was
-compiled to once. The outside messages are delivered in time order: at each time, every
-instance with messages at that time gets them all in one tick, then runs its ticks to
-quiescence (its `next` rules and self-deferred rows settle) before the next time comes.
-Instances are visited in (agent, key) order so a run never depends on dict order.
+An instance (runtime/agents/instance.py) is activated by its first message. The outside
+messages are taken in time order; at each time, the instances they go to get them, all of
+one instance's in one tick, and then the service runs in rounds until it is quiet: in a
+round every instance with messages waiting, or not yet quiescent, runs one tick on all its
+waiting messages, and the rows its tick sends wait for their receivers' next round (a later
+tick of the receiver, as §8 says). Then comes the next time. Instances are visited in
+(agent, key) order, so a run never depends on dict order.
+
+`seed` (`--seed N`) varies only what agents send each other: each such message waits 0, 1 or
+2 extra rounds, drawn from the seed, and so may land in a different tick of its receiver
+than without a seed, alone or with other messages. A confluent program's results do not
+change (tests/agents/test_agent_seeds.py runs every example under many seeds).
+
+Rows sent to an outside sender's reply address (`@client/<line>`, the line of the messages
+file that sent the message) are collected as replies. Sends the runtime must refuse (an
+unknown agent type, a channel the receiver lacks, a row of the wrong width, a sender that
+the channel's `@allow` leaves out) are counted and described, never delivered.
 """
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from itertools import groupby
 
 from dfl.ir.types import Schema
 from dfl.ir.values import sort_rows
+from dfl.runtime.agents.addr import is_client, split
+from dfl.runtime.agents.instance import Instance, Send
 from dfl.runtime.agents.messages import Message
 from dfl.runtime.agents.types import AgentType, keyed
-from dfl.runtime.ticks import DEFAULT_MAX_TICKS, Ticker, _same
+from dfl.runtime.ticks import DEFAULT_MAX_TICKS
+
+MAX_DELAY = 2  # extra rounds a seeded run may hold an agent-to-agent message
 
 
 @dataclass
-class Instance:
-    agent: AgentType
-    key: str
-    ticker: Ticker
-    sinks: dict[str, list[tuple]] = field(default_factory=dict)  # the last tick's outputs
-    quiescent: bool = True
-
-    def deliver(self, msgs: dict[str, list[tuple]], max_ticks: int) -> int:
-        """One tick with `msgs` on their channels, then ticks until quiescence; returns the
-        ticks run."""
-        current = self.ticker.inputs()
-        for ch, rows in msgs.items():
-            current[("channel", ch)] = list(current.get(("channel", ch), ())) + rows
-        ran = 0
-        while True:
-            self.sinks = self.ticker.step(current).result.sinks
-            ran += 1
-            following = self.ticker.inputs()
-            if _same(following, current):
-                self.quiescent = True
-                return ran
-            if ran >= max_ticks:
-                self.quiescent = False
-                return ran
-            current = following
+class Reply:
+    to: str  # the outside sender's reply address
+    channel: str
+    row: tuple
 
 
 @dataclass
 class SimResult:
     relations: dict[str, tuple[Schema, list[tuple]]]  # "Agent.rel" -> keyed schema, sorted rows
     ticks: int  # ticks run, all instances together
-    quiescent: bool  # False when an instance hit the tick limit
+    quiescent: bool  # False when the tick limit stopped an instance or the service
+    replies: list[Reply] = field(default_factory=list)  # in the order they were sent
+    refused: list[str] = field(default_factory=list)  # why each refused send was refused
+
+
+class Service:
+    """The instances of a run and the messages between them."""
+
+    def __init__(self, agents: dict[str, AgentType], inputs: dict[str, dict[str, list[tuple]]], target: str,
+                 seed: int | None = None) -> None:
+        self.agents = agents
+        self.inputs = inputs
+        self.target = target
+        self.rng = random.Random(seed) if seed is not None else None
+        self.instances: dict[tuple[str, str], Instance] = {}
+        self.inbox: dict[tuple[str, str], dict[str, list[tuple]]] = {}
+        self.held: list[tuple[int, tuple[str, str], str, tuple]] = []  # (rounds left, dest, channel, row)
+        self.busy: set[tuple[str, str]] = set()
+        self.replies: list[Reply] = []
+        self.refused: list[str] = []
+        self.ticks = 0
+
+    def instance(self, ident: tuple[str, str]) -> Instance:
+        inst = self.instances.get(ident)
+        if inst is None:
+            at = self.agents[ident[0]]
+            inst = self.instances[ident] = Instance(at, ident[1], self.target, self.inputs.get(at.name, {}))
+        return inst
+
+    def post(self, agent: str, key: str, channel: str, row: tuple) -> None:
+        self.inbox.setdefault((agent, key), {}).setdefault(channel, []).append(row)
+
+    def settle(self, max_rounds: int) -> bool:
+        """Rounds until no message waits and every instance is quiescent; False at the limit."""
+        rounds = 0
+        while self.inbox or self.busy or self.held:
+            if rounds >= max_rounds:
+                return False
+            rounds += 1
+            due, self.inbox = self.inbox, {}
+            for ident in sorted(set(due) | self.busy):
+                inst = self.instance(ident)
+                o = inst.compute(due.get(ident, {}))
+                inst.apply(o)
+                self.ticks += 1
+                (self.busy.add if o.busy else self.busy.discard)(ident)
+                for s in o.sends:
+                    self._route(inst, s)
+            self._release()
+        return True
+
+    def _route(self, sender: Instance, s: Send) -> None:
+        if is_client(s.dest):
+            self.replies.append(Reply(s.dest, s.channel, s.row))
+            return
+        why = self._refusal(sender, s)
+        if why is not None:
+            self.refused.append(f"{sender.addr} -> {s.dest} {s.channel}{s.row}: {why}")
+            return
+        dest = split(s.dest)
+        delay = self.rng.randint(0, MAX_DELAY) if self.rng is not None else 0
+        self.held.append((delay, dest, s.channel, s.row))
+
+    def _release(self) -> None:
+        """Messages whose delay is over wait for their receiver's next round."""
+        later = []
+        for delay, dest, ch, row in self.held:
+            if delay == 0:
+                self.post(dest[0], dest[1], ch, row)
+            else:
+                later.append((delay - 1, dest, ch, row))
+        if self.rng is not None:
+            for chans in self.inbox.values():  # arrival order within a tick is no promise either
+                for rows in chans.values():
+                    self.rng.shuffle(rows)
+        self.held = later
+
+    def _refusal(self, sender: Instance, s: Send) -> str | None:
+        try:
+            agent, _ = split(s.dest)
+        except ValueError:
+            return "not an address"
+        at = self.agents.get(agent)
+        if at is None:
+            return f"there is no agent {agent}"
+        schema = at.channels().get(s.channel)
+        if schema is None:
+            return f"agent {agent} has no channel {s.channel}"
+        if schema.arity != len(s.row):
+            return f"{agent}.{s.channel} has {schema.arity} column(s), the row {len(s.row)}"
+        allowed = at.allow.get(s.channel)
+        if allowed is not None and sender.agent.name not in allowed:
+            return f"{agent}.{s.channel} accepts messages only from {', '.join(sorted(allowed))} (@allow)"
+        return None
 
 
 def simulate(agents: dict[str, AgentType], messages: list[Message], inputs: dict[str, dict[str, list[tuple]]],
-             target: str, max_ticks: int | None = None) -> SimResult:
+             target: str, max_ticks: int | None = None, seed: int | None = None) -> SimResult:
     """`inputs[agent]`: the rows of the top-level inputs that agent type reads."""
     limit = DEFAULT_MAX_TICKS if max_ticks is None else max_ticks
-    instances: dict[tuple[str, str], Instance] = {}
-    ticks = 0
+    svc = Service(agents, inputs, target, seed)
+    quiescent = True
     for _, batch in groupby(sorted(messages, key=lambda m: m.time), key=lambda m: m.time):
-        per: dict[tuple[str, str], dict[str, list[tuple]]] = {}
         for m in batch:  # sorted() is stable: file order within one time
-            per.setdefault((m.agent, m.key), {}).setdefault(m.channel, []).append(m.values)
-        for ident in sorted(per):
-            inst = instances.get(ident)
-            if inst is None:
-                at = agents[ident[0]]
-                prog = at.program
-                inst = instances[ident] = Instance(at, ident[1], Ticker(prog.graph, prog.plan(target),
-                                                                        inputs.get(at.name, {})))
-            ticks += inst.deliver(per[ident], limit)
-    return SimResult(_results(agents, instances), ticks, all(i.quiescent for i in instances.values()))
+            svc.post(m.agent, m.key, m.channel, m.values)
+        quiescent = svc.settle(limit) and quiescent
+    return SimResult(_results(agents, svc.instances), svc.ticks, quiescent, svc.replies, svc.refused)
 
 
 def _results(agents: dict[str, AgentType], instances: dict[tuple[str, str], Instance]):
@@ -81,11 +161,8 @@ def _results(agents: dict[str, AgentType], instances: dict[tuple[str, str], Inst
         for rel, schema in agents[name].results().items():
             rows = []
             for (agent, key), inst in instances.items():
-                if agent != name:
-                    continue
-                tables = inst.ticker.store.tables()
-                got = tables[rel] if rel in tables else inst.sinks.get(rel, ())
-                rows.extend((key, *r) for r in got)
+                if agent == name:
+                    rows.extend((key, *r) for r in inst.rows(rel))
             ks = keyed(schema)
             out[f"{name}.{rel}"] = (ks, sort_rows(rows, ks.types))
     return out

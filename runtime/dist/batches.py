@@ -182,7 +182,7 @@ class Batch:
 def to_batch(t: Table, types: tuple[Type, ...], pool: StringPool, spill: Spill | None = None) -> Batch:
     cols: list = []
     for c, ty in zip(t.cols, types):
-        if ty == Type.STR:
+        if ty.text:
             uniq, inv = np.unique(c, return_inverse=True)
             cols.append((inv.astype(np.int64, copy=False).reshape(-1), pool.decode(uniq)))
         else:
@@ -238,7 +238,7 @@ def partition_of(t: Table, keys: tuple[int, ...], types: tuple[Type, ...], pool:
         for k in keys:
             c = t.cols[k]
             ty = types[k]
-            if ty == Type.STR:
+            if ty.text:
                 uniq, inv = np.unique(c, return_inverse=True)
                 hs = np.array([stable_hash(s) & 0xFFFFFFFFFFFFFFFF for s in pool.decode(uniq)], np.uint64)
                 v = hs[inv.reshape(-1)] if len(uniq) else np.empty(0, np.uint64)

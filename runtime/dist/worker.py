@@ -200,7 +200,7 @@ class PartitionWorker:
         """Large numeric outputs skip a batch: the driver makes one file per column for all
         partitions and each worker writes its rows at its offset (no copy to concatenate)."""
         return (self.spill is not None and t.n * 8 >= self.spill.min_bytes
-                and all(ty != Type.STR for ty in n.schema.types) and bool(n.schema.types))
+                and all(not ty.text for ty in n.schema.types) and bool(n.schema.types))
 
     def write_out(self, part: int, targets: dict[str, tuple[list[str], int]]) -> None:
         """Writes the held outputs of partition `part` into the driver's column files at

@@ -343,8 +343,14 @@ def _parse_bool(text: str) -> bool:
     return word == "true"
 
 
-def _parse_addr(text: str) -> Any:
-    raise _BadValue("addr input is not supported yet (an addr column cannot be read from a file)")
+_ADDR = re.compile(r"(?:@client|[A-Za-z_][A-Za-z0-9_]*)/.*", re.S)
+
+
+def _parse_addr(text: str) -> str:
+    """An address as it is printed, `Name/key` (LANGUAGE.md §8): held as that very string."""
+    if not _ADDR.fullmatch(text):
+        raise _BadValue(f"expected an address Name/key (e.g. Counter/alice), got {_show(text)}")
+    return text
 
 
 def _parse_tick(text: str) -> int:

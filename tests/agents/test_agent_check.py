@@ -62,9 +62,9 @@ def test_a_name_both_top_level_and_in_an_agent_is_an_error() -> None:
     assert "both at the top level and in agent A" in err.message and err.span.line == 3
 
 
-def test_sends_are_not_supported_yet_inside_agents() -> None:
-    err = error("agent A {\n  channel c(k: str, to: addr)\n  c@to(k, to) :- c(k, to).\n}\n")
-    assert "not supported yet" in err.message and err.span.line == 3
+def test_a_send_with_next_before_it_is_an_error() -> None:
+    err = error("agent A {\n  channel c(k: str, to: addr)\n  next c@to(k, to) :- c(k, to).\n}\n")
+    assert "cannot stand before a send" in err.message and err.span.line == 3
 
 
 def test_self_outside_an_agent_is_an_error() -> None:
@@ -72,9 +72,9 @@ def test_self_outside_an_agent_is_an_error() -> None:
     assert "only inside an agent" in err.message and (err.span.line, err.span.col) == (3, 3)
 
 
-def test_self_inside_an_agent_is_not_supported_yet() -> None:
+def test_self_is_an_addr_not_a_str() -> None:
     err = error("agent A {\n  channel c(k: str)\n  table t(k: str)\n  next t(k) :- c(k), k = self.\n}\n")
-    assert "not supported yet" in err.message and (err.span.line, err.span.col) == (4, 26)
+    assert "is addr elsewhere but column 'k' of c is str" in err.message and err.span.line == 4
 
 
 def test_an_agent_has_no_inputs_of_its_own() -> None:

@@ -436,9 +436,9 @@ def test_agents_are_checked_as_programs_of_their_own() -> None:
     assert set(prog.agents["Counter"].checked.relations) == {"e", "s", "f", "incr", "total"}  # e s f: the top-level inputs
 
 
-def test_async_sends_are_not_supported_yet() -> None:
+def test_a_send_outside_an_agent_is_an_error() -> None:
     err = error(H + "output r(a: int)\nr@c(x) :- e(x, c).\n")
-    assert "not supported yet" in err.message and "@" in err.message
+    assert "only inside an agent" in err.message and "r@c" in err.message
     at(err, 5, 1)
 
 

@@ -187,12 +187,18 @@ def test_bad_float(tmp_path: Path) -> None:
     assert "expected float" in err.message
 
 
-def test_addr_not_supported(tmp_path: Path) -> None:
+def test_an_addr_is_read_as_it_is_printed(tmp_path: Path) -> None:
+    schema = Schema((Column("who", Type.ADDR),))
+    path = write(tmp_path, "a.csv", 'who\nCounter/x\nKv/a/b\n@client/7\n')
+    assert sorted(read_relation(path, schema, "a")) == [("@client/7",), ("Counter/x",), ("Kv/a/b",)]
+
+
+def test_an_addr_not_written_name_slash_key_is_an_error(tmp_path: Path) -> None:
     schema = Schema((Column("who", Type.ADDR),))
     path = write(tmp_path, "a.csv", 'who\nCounter("x")\n')
     err = read_error(path, schema)
     assert_names(err, path, 2, "column 1 (who)")
-    assert "addr input is not supported yet" in err.message
+    assert "expected an address Name/key" in err.message
 
 
 def test_too_many_columns(tmp_path: Path) -> None:
