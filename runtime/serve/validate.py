@@ -13,8 +13,7 @@ from typing import Any
 
 from dfl.ir.types import Schema, Type
 from dfl.ir.values import INT_MAX, INT_MIN
-
-CLIENT = "@client"  # the agent part of an outside sender's reply address (agents-interface.md)
+from dfl.runtime.agents import addr
 
 
 class BadRequest(Exception):
@@ -140,8 +139,12 @@ def _value(v: Any, t: Type, n: int, col: str, channel: str) -> Any:
 
 
 def _addr_ok(v: str) -> bool:
-    agent, sep, _ = v.partition("/")
-    return bool(sep and agent) and not agent.startswith("@")
+    """An agent's address; never a client's (`@client/...`): only the server makes those."""
+    try:
+        agent, _ = addr.split(v)
+    except ValueError:
+        return False
+    return not agent.startswith("@")
 
 
 def _kind(v: Any) -> str:

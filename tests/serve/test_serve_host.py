@@ -135,3 +135,25 @@ def test_non_loopback_warning(monkeypatch, capsys, tmp_path):
     with pytest.raises(DflError):
         server.serve(server.ServeOptions(program="kv.dfl", host="0.0.0.0", token_file=str(tmp_path / "tok")), prog)
     assert "warning" not in capsys.readouterr().err
+
+
+def test_replies_and_direct_sends(tmp_path):
+    """The key-value store's get replies to the request (its reply address filled in), and
+    ping-pong between two agents over direct channels answers the client at the end."""
+    import pathlib
+
+    bench = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "workloads"
+    with DflServe(bench / "serve_kv.dfl") as srv:
+        c = dfl.connect(srv.url)
+        c.send("Kv", "k", "put", [("a", "1")])
+        assert c.call("Kv", "k", "get", [("a",)], wait_ms=5000) == [("got", ("a", "1"))]
+        assert c.call("Kv", "k", "get", [{"key": "a"}], wait_ms=5000) == [("got", ("a", "1"))]
+        with pytest.raises(ServeError) as e:
+            c.call("Kv", "k", "get", [("missing",)], wait_ms=100)
+        assert e.value.status == 504
+        with pytest.raises(ServeError) as e:  # a client cannot name another client's reply address
+            c.send("Kv", "k", "get", [("a", "@client/1")])
+        assert e.value.status == 422
+    with DflServe(bench / "serve_pingpong.dfl") as srv:
+        c = dfl.connect(srv.url)
+        assert c.call("Ping", "a", "serve", [(5,)], wait_ms=5000) == [("done", (0,))]
