@@ -320,7 +320,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", default="kv,rtt,reactivate", help="parts, comma-separated: kv, rtt, reactivate")
     ap.add_argument("--duration", type=float, default=5.0, help="seconds of load per kv cell (default 5)")
-    ap.add_argument("--connections", type=int, default=32, help="concurrent connections of the kv load (default 32)")
+    ap.add_argument("--connections", type=int, default=16, help="concurrent connections of the kv load (default 16)")
     ap.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: the server has the other core)")
     ap.add_argument("--httpx", action="store_true", help="use the httpx load generator even if wrk is installed")
     ap.add_argument("--bounces", type=int, default=50, help="round trips per direct call (default 50)")
