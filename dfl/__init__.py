@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dfl.errors import DflError, Span
 
-__all__ = ["DflError", "Span", "compile", "load", "run"]
+__all__ = ["DflError", "Span", "compile", "connect", "load", "run"]
 __version__ = "0.1.0"
 
 
@@ -17,4 +17,8 @@ def __getattr__(name: str):
         from dfl import api
 
         return getattr(api, name)
+    if name == "connect":  # the client of `dfl serve` (dfl[serve])
+        from dfl.client import connect
+
+        return connect
     raise AttributeError(name)

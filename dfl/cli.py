@@ -21,7 +21,7 @@ from dfl.terminal import printable
 def internal_exit_code(command: str) -> int:
     """The status of an internal error: only §7's codes are documented, so a bug during
     `run` is a run-time error (3) and one while checking or compiling a compile error (1)."""
-    return EXIT_RUNTIME if command == "run" else EXIT_COMPILE
+    return EXIT_RUNTIME if command in ("run", "serve") else EXIT_COMPILE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -119,6 +119,33 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the size of an input relation, for the estimates (default 100,000 rows)")
     e.add_argument("--naive", action="store_true", help="the naive plan (every join input shuffled), to compare")
     _common(e)
+
+    s = sub.add_parser("serve", help="host the program's agents behind an HTTP API (docs/serve.md)",
+                       description="Host the program's agents behind an HTTP API (docs/serve.md; needs dfl[serve]).")
+    s.add_argument("program", help="the .dfl program with agents")
+    s.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1, loopback only)")
+    s.add_argument("--port", type=int, default=8080, help="the port (default 8080; 0 picks a free one)")
+    s.add_argument("--state", metavar="DIR",
+                   help="keep the agents' state and messages in DIR (SQLite); without it, state is in memory")
+    s.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes for the instances (default 1)")
+    s.add_argument("--autoscale", metavar="MIN..MAX", nargs="?", const="program",
+                   help="size the workers between MIN and MAX by the agents' @slo; with no range, @replicas")
+    s.add_argument("--engine", default="local", choices=["local", "ray"], help="the workers: local processes or Ray")
+    s.add_argument("--target", default=None, choices=["interp", "cpu"],
+                   help="how instances run their ticks (default interp: the fastest for small ticks)")
+    s.add_argument("-I", "--input-dir", metavar="DIR", help="the top-level inputs the agents read, DIR/r.csv")
+    s.add_argument("--in", dest="inputs", metavar="NAME=FILE", action="append", default=[],
+                   help="read top-level input NAME from FILE")
+    s.add_argument("--token-file", metavar="FILE",
+                   help="require 'Authorization: Bearer <token>' on every request, the token on FILE's first line")
+    s.add_argument("--ssl-certfile", metavar="FILE", help="serve HTTPS with this certificate (PEM)")
+    s.add_argument("--ssl-keyfile", metavar="FILE", help="the certificate's private key (PEM)")
+    s.add_argument("--max-body", type=int, default=1 << 20, metavar="BYTES",
+                   help="refuse request bodies over BYTES with 413 (default 1 MiB)")
+    s.add_argument("--idle", type=float, default=60.0, metavar="SECONDS",
+                   help="deactivate an instance after this long without messages (default 60)")
+    s.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    _common(s)
     return ap
 
 

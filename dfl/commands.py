@@ -369,3 +369,30 @@ def cmd_explain(args: argparse.Namespace) -> int:
     lines.append(f"{len(ex)} exchange(s), est. {placed.moved_bytes:,} bytes moved")
     _emit("\n".join(lines), None)
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """`dfl serve` (docs/serve.md): runtime/serve/server.py does the work."""
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+        import prometheus_client  # noqa: F401
+    except ImportError as e:
+        raise DflError(f"dfl serve needs the serve extra ({e.name} is missing)", kind="usage",
+                       hint="pip install 'dfl[serve]'") from None
+    from dfl.runtime.serve.server import ServeOptions, serve
+
+    if not 0 <= args.port <= 65535:
+        raise DflError(f"--port must be 0..65535, got {args.port}", kind="usage")
+    if args.workers < 1:
+        raise DflError(f"--workers must be at least 1, got {args.workers}", kind="usage")
+    if args.max_body < 1:
+        raise DflError(f"--max-body must be at least 1 byte, got {args.max_body}", kind="usage")
+    files = _parse_ins(args.inputs)
+    prog = _load(args.program)
+    opts = ServeOptions(program=args.program, host=args.host, port=args.port, state=args.state,
+                        workers=args.workers, autoscale=args.autoscale, engine=args.engine,
+                        target=args.target or "interp", input_dir=args.input_dir, files=files,
+                        token_file=args.token_file, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
+                        max_body=args.max_body, idle_s=args.idle, log_level=args.log_level)
+    return serve(opts, prog)
