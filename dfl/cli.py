@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--version", action="version", version=f"dfl {_version()}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    r = sub.add_parser("run", help="run a program", description="Run a program (LANGUAGE.md §7).")
+    r = sub.add_parser("run", help="run a program", description="Run a program (README, \"Running programs\").")
     r.add_argument("program", help="the program: a .dfl file, or an IR file (.dfir text or .json, as `dfl ir` writes it)")
     r.add_argument("-I", "--input-dir", metavar="DIR", help="read input relation r from DIR/r.csv or DIR/r.facts")
     r.add_argument("-O", "--output-dir", metavar="DIR", help="write output relation r to DIR/r.csv")
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--each-tick", action="store_true", help="write DIR/<tick>/<rel>.csv for every tick")
     r.add_argument("--messages", metavar="FILE",
                    help="simulate the program's agents on the messages in FILE (CSV: time,agent,key,channel,"
-                        "values...) and write DIR/<Agent>.<relation>.csv (LANGUAGE.md §8, docs/agents.md)")
+                        "values...) and write DIR/<Agent>.<relation>.csv (docs/agents.md)")
     r.add_argument("--seed", type=int, metavar="N",
                    help="with --messages: vary the order and delays of the messages agents send each other, "
                         "drawn from N (a confluent program's results do not change)")

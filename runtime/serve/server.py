@@ -69,10 +69,11 @@ def build(opts: ServeOptions, prog, on_ready=None):
 
     if not prog.agents:
         raise DflError(f"{opts.program} has no agents: dfl serve hosts a program's agents", kind="usage",
-                       hint="declare one with `agent Name { @public channel ... }` (LANGUAGE.md §8)")
+                       hint="declare one with `agent Name { @public channel ... }` (docs/agents.md)")
     token = read_token(opts.token_file) if opts.token_file else None
     policy = _policy(opts.autoscale, prog)
     from dfl.runtime.agents.host import Host
+    from dfl.runtime.agents.run import read_agent_inputs
 
     store = None
     if opts.state is not None:
@@ -80,20 +81,12 @@ def build(opts: ServeOptions, prog, on_ready=None):
 
         store = SqliteAgentStore(opts.state)
     metrics = Metrics()
-    host = Host(prog.agents, read_inputs(prog, opts.input_dir, opts.files or {}), target=opts.target, store=store,
+    host = Host(prog.agents, read_agent_inputs(prog, opts.input_dir, opts.files or {}, opts.target), target=opts.target,
+                store=store,
                 workers=opts.workers, autoscale=policy, engine=opts.engine, idle_s=opts.idle_s,
                 events=metrics)
     return build_app(host, prog.agents, metrics, Settings(token=token, max_body=opts.max_body),
                      on_ready=on_ready), token
-
-
-def read_inputs(prog, input_dir: str | None, files: dict) -> dict[str, dict[str, list[tuple]]]:
-    """The top-level input relations each agent type reads (as `dfl run --messages` does)."""
-    out = {}
-    for name, at in prog.agents.items():
-        p = at.program
-        out[name] = {rel: p._read(rel, schema, input_dir, files, False) for rel, schema in p.inputs.items()}
-    return out
 
 
 def _policy(autoscale: str | None, prog):

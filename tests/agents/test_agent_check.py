@@ -26,9 +26,9 @@ def test_an_agent_reads_top_level_inputs() -> None:
     assert "cfg" in c.agents["A"].checked.relations
 
 
-def test_reading_a_top_level_table_is_not_supported_yet() -> None:
-    err = error("table t(k: str)\nagent A {\n  channel c(k: str)\n  output o(k: str)\n  o(k) :- c(k), t(k).\n}\n")
-    assert "not supported yet" in err.hint and "'t'" in err.message
+def test_reading_a_top_level_rule_relation_is_an_error() -> None:
+    err = error("rel t(k: str)\nagent A {\n  channel c(k: str)\n  output o(k: str)\n  o(k) :- c(k), t(k).\n}\n")
+    assert "make 't' a table" in err.hint and "'t'" in err.message
     assert (err.span.line, err.span.col) == (5, 17)
 
 
