@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -115,21 +117,34 @@ def test_a_compiled_agent_on_worker_processes() -> None:
     assert run(go()) == [[(sum(range(j, 40, 4)),)] for j in range(4)]
 
 
-def test_ray_engine() -> None:
-    ray = pytest.importorskip("ray")
+RAY_SCRIPT = """
+import asyncio, sys
+sys.path.insert(0, sys.argv[1])
+from agent_fakes import FakeInstance, agents
+from dfl.runtime.agents.host import Host
 
-    async def go():
-        h = Host(agents(), {}, workers=2, engine="ray", instance_factory=FakeInstance)
-        await h.start()
-        me = h.reply_address()
-        await h.post("Ping", "a", "go", [(3,)], reply_to=me)
-        got = await h.replies(me, 60)
-        await h.stop()
-        return got
-    try:
-        assert run(go(), 120) == [("done", (3,))]
-    finally:
-        ray.shutdown()
+async def go():
+    h = Host(agents(), {}, workers=2, engine="ray", instance_factory=FakeInstance)
+    await h.start()
+    me = h.reply_address()
+    await h.post("Ping", "a", "go", [(3,)], reply_to=me)
+    got = await h.replies(me, 60)
+    await h.stop()
+    return got
+
+print(asyncio.run(go()))
+"""
+
+
+def test_ray_engine(tmp_path) -> None:
+    """In a process of its own: Ray, once shut down, does not start again in the same process
+    (tests/runtime/test_ray.py starts its own after this module)."""
+    pytest.importorskip("ray")
+    env = {**os.environ, "RAY_TMPDIR": "/tmp", "HOME": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-c", RAY_SCRIPT, os.path.dirname(__file__)], capture_output=True,
+                       text=True, timeout=180, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip().splitlines()[-1] == "[('done', (3,))]"
 
 
 def test_a_killed_worker_process_is_replaced_and_nothing_is_lost_or_counted_twice(tmp_path) -> None:

@@ -2,6 +2,8 @@
 startup banner, SIGTERM, program errors in ticks, and the non-loopback warning."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 pytest.importorskip("starlette")
@@ -146,6 +148,11 @@ def test_replies_and_direct_sends(tmp_path):
     with DflServe(bench / "serve_kv.dfl") as srv:
         c = dfl.connect(srv.url)
         c.send("Kv", "k", "put", [("a", "1")])
+        # messages are in no promised order (a get sent right after a put may share its tick):
+        # wait until the put's tick has committed
+        deadline = time.monotonic() + 20
+        while c.read("Kv", "k", "store") != [("a", "1")] and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert c.call("Kv", "k", "get", [("a",)], wait_ms=5000) == [("got", ("a", "1"))]
         assert c.call("Kv", "k", "get", [{"key": "a"}], wait_ms=5000) == [("got", ("a", "1"))]
         with pytest.raises(ServeError) as e:
