@@ -92,6 +92,8 @@ def test_sigkill_under_load(tmp_path):
             before = now
             time.sleep(0.5)
         final = settled()
+    print(f"\n{KILLS} kills: {sum(map(len, acked.values()))} messages acknowledged, "
+          f"{sum(len(final[k][0]) for k in KEYS)} applied after the restart")  # shown with -s
     for key in KEYS:
         seen, total = final[key]
         assert len(seen) == len(set(seen)), f"{key}: a row twice"
