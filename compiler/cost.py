@@ -5,12 +5,17 @@ Figures are estimates, not promises: input sizes come from the run (row counts o
 input files or Python rows) when placement runs just before execution, else a default.
 Per-row costs are in nanoseconds, per op in the op table (ir/ops.py, `Cost`): measured on
 this project's 2-core machine with the cpu backend's kernels (benchmarks/README.md); the
-cuda device's figures are the H100's from the kernels' bandwidth bound, so the model
-already knows a device it cannot use yet.
+cuda device's figures are the H100's from the kernels' bandwidth bound, and its fixed
+costs (a kernel launch, the PCIe link) published H100 figures: docs/placement.md, "Where
+the cuda constants come from", names each source and how `benchmarks/gpu_check.sh`'s
+output recalibrates them.
+
+The cuda device is available only when the caller says a usable GPU is there
+(`CostModel(gpu=True)`: runtime/devices.gpu() decides; the compiler does not probe).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dfl.ir.graph import Node
 from dfl.ir.ops import OPS
@@ -32,8 +37,17 @@ class Device:
 # per-op figures live in the op table (ir/ops.py, OpSpec.cost)
 CPU = Device("cpu", {op: s.cost.cpu_ns for op, s in OPS.items()},
              launch_s=0.0, capacity_bytes=16 << 30, available=True)
+# launch_s: per operator, a few kernel launches (~5 us each on an H100 with a recent driver)
+# and one synchronisation; capacity: an H100's 80 GB less the context and the kernels' scratch
+CUDA_LAUNCH_S = 20e-6
 CUDA = Device("cuda", {op: s.cost.cuda_ns for op, s in OPS.items()},
-              launch_s=0.002, capacity_bytes=78 << 30, available=False)
+              launch_s=CUDA_LAUNCH_S, capacity_bytes=78 << 30, available=False)
+# host <-> device over PCIe Gen5 x16 (64 GB/s a direction on paper, ~50 GB/s pinned,
+# ~25 GB/s from pageable numpy memory, which is what a run's columns are): 1 / 25 GB/s
+PCIE_NS_PER_BYTE = 0.04
+# operators that read or collect rows on the host whatever the device: their rows cross
+# the PCIe link when their neighbour runs on the GPU
+HOST_OPS = frozenset({"source", "values", "sink", "persist", "defer"})
 
 SELECTIVITY = {op: s.cost.selectivity for op, s in OPS.items() if s.cost.selectivity is not None}
 
@@ -44,6 +58,13 @@ class CostModel:
     devices: tuple[Device, ...] = (CPU, CUDA)
     exchange_ns_per_byte: float = 0.5  # pipe or shared memory between local processes
     broadcast_limit: int = 200_000  # rows up to which a join side is sent to every partition
+    gpu: bool = False  # a usable GPU is there (runtime/devices.gpu()): the cuda device is available
+    gpu_why: str = "no usable GPU here"  # why not, when not (shown by dfl explain)
+    pcie_ns_per_byte: float = PCIE_NS_PER_BYTE
+
+    def __post_init__(self) -> None:
+        if self.gpu:
+            self.devices = tuple(replace(d, available=True) if d.name == "cuda" else d for d in self.devices)
 
     def device(self, name: str) -> Device:
         for d in self.devices:
@@ -76,6 +97,13 @@ class CostModel:
 
     def move_seconds(self, nbytes: int) -> float:
         return nbytes * self.exchange_ns_per_byte * 1e-9
+
+    def pcie_seconds(self, nbytes: int) -> float:
+        """Rows between the host and the GPU, one way."""
+        return nbytes * self.pcie_ns_per_byte * 1e-9
+
+    def available(self, name: str) -> bool:
+        return any(d.name == name and d.available for d in self.devices)
 
     def best_device(self, n: Node, rows_in: int, nbytes: int) -> tuple[str, str]:
         """The cheapest available device for n, and why (unavailable cheaper ones named)."""

@@ -23,8 +23,10 @@ Rules, in the order the pass applies them:
   and each partition runs its own semi-naive loop to its own fixpoint. Any other
   recursion is gathered into partition 0;
 - `@partition(col)` on a declaration hashes its source rows on col; `@device(d)` on a
-  rule asks for d for that rule's operators, honoured where d is available. Both are
-  read from the IR (`ir/hints.py`: the relation's and the nodes' annotations).
+  rule asks for d for that rule's stratum, honoured where d is available. Both are
+  read from the IR (`ir/hints.py`: the relation's and the nodes' annotations);
+- devices last, per stratum, by the target (cpu, cuda, or auto: the cost model, PCIe
+  transfers included): compiler/device_choice.py.
 
 Example: `agg(c, count()) :- fact(_, d, v), dim(d, c, w).` on 4 partitions with a small
 dim: fact stays where it was read (`any`), dim is broadcast, the join runs in place, and
@@ -36,8 +38,9 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from dfl.compiler.cost import CostModel
+from dfl.compiler.device_choice import Choice, choose
 from dfl.errors import Span
-from dfl.ir.hints import device_of, partition_column
+from dfl.ir.hints import partition_column
 from dfl.ir.expr import Col
 from dfl.ir.graph import Graph, Node
 from dfl.ir.types import Schema
@@ -85,23 +88,31 @@ class Placed:
     graph: Graph
     notes: list[Note]
     parts: int
+    devices: Choice | None = None  # each stratum's device and why; the device a one-process run uses
+
+    @property
+    def run_device(self) -> str:
+        return self.devices.run_device if self.devices is not None else "cpu"
 
     @property
     def moved_bytes(self) -> int:
         return sum(n.moved_bytes for n in self.notes)
 
 
-def place(g: Graph, parts: int = 2, cost: CostModel | None = None, hints: Hints | None = None) -> Graph:
-    return placement(g, parts, cost, hints).graph
+def place(g: Graph, parts: int = 2, cost: CostModel | None = None, hints: Hints | None = None,
+          target: str = "auto") -> Graph:
+    return placement(g, parts, cost, hints, target=target).graph
 
 
 def placement(g: Graph, parts: int = 2, cost: CostModel | None = None, hints: Hints | None = None,
-              naive: bool = False) -> Placed:
+              naive: bool = False, target: str = "auto") -> Placed:
     """The placed graph and the decisions that made it. `naive` shuffles every join input
-    on its keys (no co-location, no broadcast): the baseline the benchmarks compare with."""
+    on its keys (no co-location, no broadcast): the baseline the benchmarks compare with.
+    `target`: cpu | cuda | auto, the devices' rule (compiler/device_choice.py); the cost
+    model says whether a GPU is usable (`CostModel(gpu=...)`)."""
     if parts < 1:
         raise ValueError("placement needs at least one partition")
-    return _Placer(g, parts, cost or CostModel(), hints or Hints(), naive).run()
+    return _Placer(g, parts, cost or CostModel(), hints or Hints(), naive, target).run()
 
 
 def dist_of(n: Node) -> Dist:
@@ -109,8 +120,9 @@ def dist_of(n: Node) -> Dist:
 
 
 class _Placer:
-    def __init__(self, g: Graph, parts: int, cost: CostModel, hints: Hints, naive: bool) -> None:
-        self.g, self.parts, self.cost, self.hints, self.naive = g, parts, cost, hints, naive
+    def __init__(self, g: Graph, parts: int, cost: CostModel, hints: Hints, naive: bool, target: str = "auto") -> None:
+        self.g, self.parts, self.cost, self.hints, self.naive, self.target = g, parts, cost, hints, naive, target
+        self.rows_in: dict[str, int] = {}
         self.out: list[Node] = []
         self.dist: dict[str, Dist] = {}
         self.rows: dict[str, int] = {}
@@ -125,7 +137,18 @@ class _Placer:
         self.demand = {} if self.naive else _demands(self.g)
         for n in self.g.nodes:
             RULES[n.op](self, n)
-        return Placed(self.g.with_nodes(self.out), self.notes, self.parts)
+        return self.devices()
+
+    def devices(self) -> Placed:
+        """Each node's device, by its stratum's choice (compiler/device_choice.py), and the
+        reason in its note."""
+        ch = choose(self.out, self.rows, self.rows_in, self.cost, self.target)
+        self.out = [n.with_attrs(device=ch.node_device[n.id]) for n in self.out]
+        stratum = {n: c.stratum for c in ch.strata for n in c.nodes}
+        for note in self.notes:
+            own = ch.node_notes.get(note.node)
+            note.text += f"; {ch.node_device[note.node]} (stratum {stratum[note.node]})" + (f"; {own}" if own else "")
+        return Placed(self.g.with_nodes(self.out), self.notes, self.parts, ch)
 
     # ------------------------------------------------------------ helpers
     def emit(self, n: Node, dist: Dist, inputs: tuple[str, ...] | None = None, why: str = "") -> None:
@@ -133,24 +156,14 @@ class _Placer:
         rows = self.cost.out_rows(n, [self.rows[i] for i in ins]) if n.op != "source" else \
             self.cost.source_rows(n.attr("rel"))
         rows_in = sum(self.rows[i] for i in ins) if ins else rows
-        device, dwhy = self.device_for(n, rows_in)
-        placed = n.with_attrs(dist=str(dist), parts=self.parts, device=device)
+        self.rows_in[n.id] = rows_in
+        placed = n.with_attrs(dist=str(dist), parts=self.parts, device="cpu")  # devices() decides
         if inputs is not None:
             placed = replace(placed, inputs=tuple(inputs))
         self.out.append(placed)
         self.by_id[n.id] = placed
         self.dist[n.id], self.rows[n.id] = dist, rows
-        self.notes.append(Note(n.id, n.op, n.span, f"{dist}" + (f": {why}" if why else "") + f"; {dwhy}", rows))
-
-    def device_for(self, n: Node, rows_in: int) -> tuple[str, str]:
-        nbytes = rows_in * self.cost.row_bytes(n)
-        best, why = self.cost.best_device(n, rows_in, nbytes)
-        want = device_of(n)
-        if want is not None and want not in ("auto", best):
-            if any(d.name == want and d.available for d in self.cost.devices):
-                return want, f"{want}: asked by @device"
-            return best, f"{why}; @device({want}) asked, but {want} is not available here"
-        return best, why
+        self.notes.append(Note(n.id, n.op, n.span, f"{dist}" + (f": {why}" if why else ""), rows))
 
     def partition_of(self, rel: str) -> int | None:
         """The column @partition(col) on rel's declaration hashes its rows on."""
@@ -189,6 +202,7 @@ class _Placer:
         self.out.append(ex)
         self.by_id[ex_id] = ex
         self.dist[ex_id], self.rows[ex_id] = want, rows * (self.parts if mode == "broadcast" else 1)
+        self.rows_in[ex_id] = rows
         self.moves[key] = ex_id
         self.notes.append(Note(ex_id, "exchange", node.span, f"{mode} {have} -> {want}: {reason}; est. "
                                f"{rows:,} rows, {_size(moved)} moved", rows, moved))

@@ -32,6 +32,7 @@ class Result(Mapping):
     stats: dict[str, int] = field(default_factory=dict)
     dist: Any = None  # on the worker pool: runtime/session.DistRun (placement, per-operator stats)
     tables: dict[str, set[tuple]] = field(default_factory=dict)  # each table's rows at the end of the run
+    target: str = ""  # the backend that ran it (`auto` resolved to cpu or cuda)
 
     def __getitem__(self, name: str) -> list[tuple]:
         if name not in self.relations:
@@ -163,8 +164,14 @@ class Program:
         if unknown:
             raise DflError(f"'{unknown[0]}' is not an input or channel relation of {self.file}", kind="usage",
                            hint=f"inputs: {', '.join(sorted(self.inputs) + sorted(self.channels)) or 'none'}")
+        if opts.target == "cuda":
+            from dfl.runtime.devices import require_cuda
+
+            require_cuda()
         if opts.on_pool and opts.target not in ("cpu", "auto"):
-            raise DflError(f"the worker pool runs the cpu target, not {opts.target}", kind="usage")
+            raise DflError(f"the worker pool runs the cpu target, not {opts.target}", kind="usage",
+                           hint="--target cuda runs in one process; the pool's workers report their GPUs but do "
+                                "not run cuda strata yet (docs/placement.md, Limits)" if opts.target == "cuda" else None)
         early = None
         if opts.on_pool and opts.pool is None:
             from dataclasses import replace
@@ -210,7 +217,11 @@ class Program:
                 dist = run_on_pool(self, rows, chans, opts, opts.pool)
                 run = dist.run
             else:
-                run = run_ticks(self.graph, self.plan(opts.target), rows, chans, opts.max_ticks, opts.each_tick)
+                target = opts.target
+                if target == "auto":
+                    sizes = {rel: len(r) for rel, r in {**rows, **chans}.items()}
+                    target = self.placed(sizes).run_device
+                run = run_ticks(self.graph, self.plan(target), rows, chans, opts.max_ticks, opts.each_tick)
         except DflError as e:
             for err in e.all():  # run-time errors point into the program: show its line
                 if err.source is None and err.span is not None and err.span.file == self.file:
@@ -219,7 +230,17 @@ class Program:
         schemas = self.outputs
         outs = {rel: sort_rows(run.outputs.get(rel, ()), s.types) for rel, s in schemas.items()}
         per = [{rel: sort_rows(t.get(rel, ()), s.types) for rel, s in schemas.items()} for t in run.per_tick]
-        return Result(outs, schemas, run.ticks, run.quiescent, per, run.stats, dist, run.tables)
+        ran = "cpu" if opts.on_pool else target
+        return Result(outs, schemas, run.ticks, run.quiescent, per, run.stats, dist, run.tables, ran)
+
+    def placed(self, sizes: Mapping[str, int] | None = None, target: str = "auto", parts: int = 1):
+        """The program placed for this machine and these input sizes (relation -> rows):
+        each stratum's device and why, and the device a one-process run uses
+        (`.run_device`; compiler/device_choice.py). Never cuda without a usable GPU."""
+        from dfl.compiler.placement import placement
+        from dfl.runtime.devices import cost_model
+
+        return placement(self.graph, parts, cost_model(dict(sizes or {})), target=target)
 
     def run_columns(self, target: str = "cpu", *, workers: int | None = None, autoscale=None,
                     engine: str = "local", address: str | None = None, pool=None,
@@ -236,14 +257,22 @@ class Program:
         from dfl.runtime.options import RunOptions
         from dfl.runtime.session import columns_on_pool
 
-        if target != "cpu":
-            raise DflError("run_columns needs the cpu target", kind="usage")
+        if target not in ("cpu", "cuda"):
+            raise DflError("run_columns needs the cpu or cuda target", kind="usage")
+        if target == "cuda":
+            from dfl.runtime.devices import require_cuda
+
+            require_cuda()
+            if workers is not None or autoscale is not None or engine != "local" or pool is not None:
+                raise DflError("run_columns on cuda runs in one process (the pool runs cpu)", kind="usage")
         opts = RunOptions(target, workers=workers, autoscale=autoscale, engine=engine, address=address, pool=pool,
                           schedule=schedule)
         opts.check_schedule()
         pooled = opts.on_pool
+        # the cuda plan takes and gives the same columnar Tables as the cpu plan (its
+        # `pool` encodes strings, `run_columns` runs one tick): backends/cuda's contract
         plan = columns_on_pool(self, opts, {r: _ncols(c) for r, c in columns.items()}) if pooled \
-            else self.plan("cpu")
+            else self.plan(target)
         enc = {}
         for rel, cols in columns.items():
             schema = self.inputs.get(rel)

@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="read input relation NAME from FILE (.csv or .facts)")
     r.add_argument("--target", default=None, choices=["interp", "cpu", "cuda", "auto"],
                    help="where to run: cpu (compiled, the default), interp (the reference interpreter), "
-                        "auto (cpu, else interp, saying so)")
+                        "cuda (the GPU; exit 2 without a usable one), auto (cpu or cuda by the cost model for the "
+                        "input sizes, never cuda without a GPU; interp without numba, saying so; dfl explain "
+                        "says why)")
     r.add_argument("--max-ticks", type=int, metavar="N", help="stop after N ticks (default 10000)")
     r.add_argument("--each-tick", action="store_true", help="write DIR/<tick>/<rel>.csv for every tick")
     r.add_argument("--messages", metavar="FILE",
@@ -118,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--rows", metavar="REL=N", action="append", default=[],
                    help="the size of an input relation, for the estimates (default 100,000 rows)")
     e.add_argument("--naive", action="store_true", help="the naive plan (every join input shuffled), to compare")
+    e.add_argument("--target", default="auto", choices=["cpu", "cuda", "auto"],
+                   help="the devices' rule: every stratum on cpu, on cuda, or auto (the cost model; the default)")
     _common(e)
 
     s = sub.add_parser("serve", help="host the program's agents behind an HTTP API (docs/serve.md)",

@@ -140,6 +140,7 @@ def _run_messages(args: argparse.Namespace, prog, files: dict[str, str], target:
             raise DflError(f"{flag} is not supported with --messages yet", kind="usage")
     if args.replies:
         _check_writable_file(args.replies, "--replies")
+    target = "cpu" if target == "auto" else target  # the agents' simulation runs one backend: cpu
     sim, target = _with_fallback(
         args, target, lambda t: run_messages(prog, args.messages, args.input_dir, files, t, args.max_ticks,
                                              args.seed))
@@ -194,10 +195,17 @@ def _target(name: str) -> str:
     if name == "auto":
         try:
             import numba  # noqa: F401 - the cpu target's one requirement
-            return "cpu"
         except ImportError:
             print("dfl: --target auto: numba is not installed, running on the interpreter", file=sys.stderr)
             return "interp"
+        # cpu or cuda, chosen by the placement for the run's input sizes (Program.run_with);
+        # never cuda without a usable GPU (runtime/devices.py)
+        return "auto"
+    if name == "cuda":
+        from dfl.runtime.devices import require_cuda
+
+        require_cuda()  # no usable GPU (or no cuda backend): a usage error, exit 2, before any work
+        return name
     if name not in registry.names():
         raise DflError(f"--target {name} is not available in this release", kind="usage",
                        hint=f"use --target {' or '.join(registry.names())}")
@@ -329,13 +337,15 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return 0
 
 
-def _placed(prog, workers: int, rows: dict[str, int] | None = None, naive: bool = False):
-    from dfl.compiler.cost import CostModel
+def _placed(prog, workers: int, rows: dict[str, int] | None = None, naive: bool = False, target: str = "auto"):
+    """The program placed for this machine: the cuda device counts only where a usable GPU
+    and the cuda backend are (runtime/devices.cost_model)."""
     from dfl.compiler.placement import placement
+    from dfl.runtime.devices import cost_model
 
     if workers < 1:
         raise DflError("--workers must be at least 1", kind="usage")
-    return placement(prog.graph, workers, CostModel(rows=rows or {}), naive=naive)
+    return placement(prog.graph, workers, cost_model(rows), naive=naive, target=target)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -353,7 +363,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
             raise DflError(f"--rows takes REL=N for an input relation, got '{item}'", kind="usage",
                            hint=f"inputs: {', '.join(sorted(prog.inputs)) or 'none'}")
         rows[name] = count
-    placed = _placed(prog, args.workers, rows, args.naive)
+    target = getattr(args, "target", None) or "auto"
+    placed = _placed(prog, args.workers, rows, args.naive, target)
     lines = [f"{args.program}: placed over {placed.parts} partition(s)"
              + (" (naive plan: every join input shuffled)" if args.naive else "")]
     missing = sorted(set(prog.inputs) - set(rows))
@@ -365,9 +376,28 @@ def cmd_explain(args: argparse.Namespace) -> int:
         fix = placed.graph.node(n.node) if n.op == "fixpoint" else None
         if fix is not None and fix.attr("shape") is not None:  # compiler/passes/recursion_shapes.py
             lines.append(f"{'':<36}recursion shape: {describe_shape(fix.attr('shape'), fix.attr('rels')[0])}")
+    lines += _device_lines(placed, target)
     ex = [n for n in placed.notes if n.op == "exchange"]
     lines.append(f"{len(ex)} exchange(s), est. {placed.moved_bytes:,} bytes moved")
     _emit("\n".join(lines), None)
+    return 0
+
+
+def _device_lines(placed, target: str) -> list[str]:
+    """Where each stratum runs and why (compiler/device_choice.py), and what a run uses; not
+    indented (the operators' lines are)."""
+    from dfl.runtime.devices import cuda_target
+
+    g = cuda_target()
+    gpu = f"GPU: {g.name}" + (" (tests only)" if g.simulator else "") if g.available else f"GPU: none ({g.why})"
+    ch = placed.devices
+    out = [f"devices (target {target}; {gpu}):"]
+    for c in ch.strata:
+        out.append(f"stratum {c.stratum}: {c.device}  ({c.why})")
+    out.append(f"a one-process run uses {ch.run_device}: {ch.run_why}")
+    if target == "cuda" and not g.available:
+        out.append("dfl run --target cuda would refuse here: " + g.why)
+    return out
     return 0
 
 

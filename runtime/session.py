@@ -99,7 +99,10 @@ def start_pool(prog, opts: RunOptions):
 def _placed(prog, opts: RunOptions, sizes: dict[str, int], read_by_workers=frozenset()):
     """The program placed over the partitions the options ask for, with the run's sizes."""
     parts = parts_for(opts, policy_for(prog, opts))
-    return placement(prog.graph, parts, CostModel(rows=sizes), Hints(set(read_by_workers))), parts
+    # the pool runs one backend on every worker (pool_target): its placement puts every stratum
+    # there; a worker's GPU (LocalPool.gpu_slots) is not given cuda strata yet (docs/placement.md)
+    return placement(prog.graph, parts, CostModel(rows=sizes), Hints(set(read_by_workers)),
+                     target=pool_target(opts) if pool_target(opts) in ("cpu", "cuda") else "cpu"), parts
 
 
 def make_plan(graph, pool, parts: int, opts: RunOptions) -> PartitionedPlan:

@@ -93,6 +93,14 @@ class PartitionWorker:
         self.flows: dict[int, Flow] = {}  # partition -> its pipelined state, during a tick
         self.exchanges_from: dict[str, list[Node]] = {}  # node -> the exchanges reading it
 
+    def devices(self) -> dict:
+        """What this worker's machine offers the placement: whether it has a usable GPU
+        (runtime/devices.py), its name, and why not when not."""
+        from dfl.runtime.devices import gpu
+
+        g = gpu()
+        return {"gpu": g.available, "name": g.name, "why": g.why, "simulator": g.simulator}
+
     def load(self, graph: Graph, parts: int, spill: Spill | None = None, threads: int | None = None,
              memory_limit: int | None = None, target: str = "cpu") -> int:
         """The placed graph to run; where large batches go (shared memory); how many

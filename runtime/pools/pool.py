@@ -324,6 +324,20 @@ class SlotPool:
         self._latency(t0)
         return out
 
+    def devices(self) -> dict[int, dict]:
+        """Each worker's report of its devices (runtime/dist/worker.PartitionWorker.devices),
+        by slot: which workers have a usable GPU. Leases the free workers for the question."""
+        slots = self.acquire(max(1, len(self.procs)))
+        try:
+            res = self.call({s: [("devices", ())] for s in slots})
+        finally:
+            self.release(slots)
+        return {s: r[0] for s, r in res.items() if isinstance(r, list)}
+
+    def gpu_slots(self) -> list[int]:
+        """The workers that reported a usable GPU: where cuda strata would go (docs/placement.md)."""
+        return sorted(s for s, d in self.devices().items() if d.get("gpu"))
+
     # ---------------------------------------------------------------- lifetime
     def close(self) -> None:
         if self.loop is not None:
