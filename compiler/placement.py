@@ -89,6 +89,7 @@ class Placed:
     notes: list[Note]
     parts: int
     devices: Choice | None = None  # each stratum's device and why; the device a one-process run uses
+    rows_in: dict[str, int] = field(default_factory=dict)  # node id -> est. rows into it (calibration)
 
     @property
     def run_device(self) -> str:
@@ -148,7 +149,7 @@ class _Placer:
         for note in self.notes:
             own = ch.node_notes.get(note.node)
             note.text += f"; {ch.node_device[note.node]} (stratum {stratum[note.node]})" + (f"; {own}" if own else "")
-        return Placed(self.g.with_nodes(self.out), self.notes, self.parts, ch)
+        return Placed(self.g.with_nodes(self.out), self.notes, self.parts, ch, dict(self.rows_in))
 
     # ------------------------------------------------------------ helpers
     def emit(self, n: Node, dist: Dist, inputs: tuple[str, ...] | None = None, why: str = "") -> None:
