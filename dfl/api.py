@@ -257,8 +257,11 @@ class Program:
         from dfl.runtime.options import RunOptions
         from dfl.runtime.session import columns_on_pool
 
-        if target not in ("cpu", "cuda"):
-            raise DflError("run_columns needs the cpu or cuda target", kind="usage")
+        if target not in ("cpu", "cuda", "auto"):
+            raise DflError("run_columns needs the cpu, cuda or auto target", kind="usage")
+        if target == "auto":  # one process: the placement's device for these sizes; the pool runs cpu
+            pooled_ask = workers is not None or autoscale is not None or engine != "local" or pool is not None
+            target = "cpu" if pooled_ask else self.placed({r: _ncols(c) for r, c in columns.items()}).run_device
         if target == "cuda":
             from dfl.runtime.devices import require_cuda
 

@@ -47,10 +47,15 @@ def cuda_target() -> Gpu:
 
 def cost_model(rows: dict[str, int] | None = None):
     """The cost model for a run on this machine: the cuda device available exactly when
-    `cuda_target()` says so, and its reason shown by `dfl explain` when not."""
+    `cuda_target()` says so and it is not the simulator, and the reason shown by `dfl
+    explain` when not."""
     from dfl.compiler.cost import CostModel
 
     g = cuda_target()
+    if g.simulator:  # correct but ~10^6 times slower than a GPU: a run must ask for it by name
+        return CostModel(rows=dict(rows or {}), gpu=False,
+                         gpu_why="numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1) is for tests: auto does not "
+                                 "choose it; --target cuda runs on it")
     return CostModel(rows=dict(rows or {}), gpu=g.available, gpu_why=g.why if not g.available else "")
 
 

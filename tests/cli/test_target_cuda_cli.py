@@ -136,3 +136,31 @@ def test_explain_target_cuda_without_a_gpu_says_run_would_refuse(dfl_cli, write,
     r = dfl_cli("explain", prog, "--target", "cuda")
     assert r.returncode == 0
     assert "dfl run --target cuda would refuse here" in r.out
+
+
+def test_auto_does_not_choose_the_simulator(monkeypatch) -> None:
+    monkeypatch.setattr(devices, "cuda_target",
+                        lambda: devices.Gpu(True, "simulator", "NUMBA_ENABLE_CUDASIM=1", simulator=True))
+    monkeypatch.setitem(registry._BACKENDS, "cuda", ("dfl.backends.interp", "InterpBackend", None))
+    prog = dfl.compile(PROG)
+    placed = prog.placed({"fact": 10_000_000})
+    assert placed.run_device == "cpu"
+    assert any("simulator" in c.why or "for tests" in c.why for c in placed.devices.strata) or \
+        "for tests" in devices.cost_model().gpu_why
+    # --target cuda does run on it (the cuda tests' way)
+    assert prog.run(fact=_rows(3), target="cuda").target == "cuda"
+
+
+def test_run_columns_auto_follows_the_placement(fake_gpu, monkeypatch) -> None:
+    import numpy as np
+
+    prog = dfl.compile(PROG)
+    seen = []
+    real = prog.plan
+    monkeypatch.setattr(prog, "plan", lambda t="cpu": seen.append(t) or real("cpu"))
+    n = 50_000
+    cols = [np.arange(n), np.arange(n) % 7, np.arange(n) % 100]
+    out = prog.run_columns(target="auto", fact=cols)
+    assert seen[-1] == "cuda" and len(out["agg"]["k"]) == 7
+    prog.run_columns(target="auto", fact=[c[:5] for c in cols])
+    assert seen[-1] == "cpu"
