@@ -104,21 +104,3 @@ class CostModel:
 
     def available(self, name: str) -> bool:
         return any(d.name == name and d.available for d in self.devices)
-
-    def best_device(self, n: Node, rows_in: int, nbytes: int) -> tuple[str, str]:
-        """The cheapest available device for n, and why (unavailable cheaper ones named)."""
-        costs = sorted((self.op_seconds(n, rows_in, d.name), d.name, d) for d in self.devices)
-        fits = [c for c in costs if c[2].available and nbytes <= c[2].capacity_bytes]
-        if not fits:  # an estimate beyond every device (a cross product): the cpu spills least
-            c = next(c for c in costs if c[2].available)
-            return c[1], f"{c[1]}: est. {_gb(nbytes)} exceeds every device's memory; the estimate may be high"
-        best = fits[0]
-        cheaper = [c[1] for c in costs if c[0] < best[0] and not c[2].available]
-        why = f"{best[1]}: est. {best[0] * 1e3:.3g} ms"
-        if cheaper:
-            why += f" ({', '.join(cheaper)} would be faster but is not available here)"
-        return best[1], why
-
-
-def _gb(n: int) -> str:
-    return f"{n / (1 << 30):.1f} GiB"

@@ -101,8 +101,9 @@ def _placed(prog, opts: RunOptions, sizes: dict[str, int], read_by_workers=froze
     parts = parts_for(opts, policy_for(prog, opts))
     # the pool runs one backend on every worker (pool_target): its placement puts every stratum
     # there; a worker's GPU (LocalPool.gpu_slots) is not given cuda strata yet (docs/placement.md)
+    target = pool_target(opts)
     return placement(prog.graph, parts, CostModel(rows=sizes), Hints(set(read_by_workers)),
-                     target=pool_target(opts) if pool_target(opts) in ("cpu", "cuda") else "cpu"), parts
+                     target=target if target in ("cpu", "cuda") else "cpu"), parts
 
 
 def make_plan(graph, pool, parts: int, opts: RunOptions) -> PartitionedPlan:
