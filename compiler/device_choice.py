@@ -12,13 +12,14 @@ Targets:
   the rows it hands to the host (outputs, tables, next-tick rows). Strata are chosen in
   order, so a stratum after a GPU stratum reads its rows on the GPU for free. Without a
   usable GPU the cuda device is unavailable and never chosen. `@device(d)` on a rule
-  puts the rule's stratum on d when d is available (two rules of one stratum asking for
-  different devices: the cost decides, and the note says so).
+  puts the rule's operators on d when d is available (the compiler's helpers for the
+  rule, such as a projection in its producer's stratum, too); the other operators of a
+  stratum follow its cost choice.
 
-A one-process run executes one device for the whole program (`Choice.run_device`): the
-device of every stratum when they agree, else the device with the lower summed cost
-with every stratum on it. Running split strata on their own devices with a transfer
-between them is not implemented yet (docs/placement.md, "Limits").
+A one-process run with split strata runs each on its device (runtime/split.py) when both
+devices' backends have an executor; else on one device for the whole program
+(`Choice.run_device`): the device of every stratum when they agree, else the device with
+the lower summed cost with every stratum on it.
 
 Example: `agg(k, count(), sum(v)) :- fact(_, k, v).` with 10M fact rows and a GPU: the
 aggregate's stratum is cpu est. 59 ms, cuda est. 11 ms (most of it 206 MiB over PCIe)
@@ -68,10 +69,7 @@ def choose(nodes: list[Node], rows: dict[str, int], rows_in: dict[str, int], cos
     gpu = cost.available("cuda")
     for s in sorted(strata):
         ns = strata[s]
-        secs, moved = {}, {}
-        for d in cost.devices:
-            secs[d.name], moved[d.name] = _stratum_seconds(ns, d.name, where, by_id, rows, rows_in, cost)
-        asked = {a for a in (device_of(n) for n in ns) if a not in (None, "auto")}
+        forced: dict[str, str] = {}  # node -> the device its rule's @device asks for, honoured
         for n in ns:
             a = device_of(n)
             if a in (None, "auto"):
@@ -81,42 +79,53 @@ def choose(nodes: list[Node], rows: dict[str, int], rows_in: dict[str, int], cos
                               f"puts every operator on the {target})"
             elif not cost.available(a):
                 notes[n.id] = f"@device({a}) asked, but {a} is not available here ({_why_not(cost, a)})"
-            elif len(asked) > 1:
-                notes[n.id] = f"@device({a}) asked, but rules of this stratum ask for {' and '.join(sorted(asked))}: " \
-                              f"the cost decides"
+            elif target == "auto" and n.op not in HOST_OPS:
+                forced[n.id] = a
+        secs, moved = {}, {}
+        for d in cost.devices:
+            secs[d.name], moved[d.name] = _stratum_seconds(ns, d.name, where, by_id, rows, rows_in, cost, forced)
+        free = [n for n in ns if n.id not in forced and n.op not in HOST_OPS]
         if target != "auto":
             dev, why = target, f"--target {target}"
-        elif all(n.op in HOST_OPS for n in ns):  # reads or collects only: where its rows come from
+        elif all(n.op in HOST_OPS for n in ns):  # reads or collects only: each where its rows come from
             dev = next((where[i] for n in ns for i in n.inputs if i in where), "cpu")
-            why = "reads or collects rows on the host"
+            why = "reads or collects rows on the host, each where its rows are made"
+        elif not free and len(set(forced.values())) == 1:
+            dev = next(iter(forced.values()))
+            why = f"@device({dev}) on its rules"
         else:
-            usable = [a for a in asked if cost.available(a)]
-            if len(usable) == 1 and len(asked) == 1:
-                dev, why = usable[0], f"@device({usable[0]}) on a rule of this stratum"
-            else:
-                dev, why = _cheapest(secs, moved, cost, ns, rows_in)
+            dev, why = _cheapest(secs, moved, cost, ns, rows_in)
+        for d in sorted(set(forced.values())):
+            k = sum(1 for f in forced.values() if f == d)
+            why += f"; {k} operator(s) on {d}, asked by @device({d})"
         for n in ns:
-            where[n.id] = dev
+            if n.op in HOST_OPS and n.inputs and target == "auto":
+                where[n.id] = where.get(n.inputs[0], dev)  # collects where its rows are made
+            else:
+                where[n.id] = forced.get(n.id, dev)
         out.append(StratumChoice(s, dev, secs, moved, why, [n.id for n in ns]))
-    run_device, run_why = _run_device(out, nodes, by_id, rows, rows_in, cost, target)
+    run_device, run_why = _run_device(where, nodes, by_id, rows, rows_in, cost, target)
     return Choice(where, notes, out, run_device, run_why)
 
 
 def _stratum_seconds(ns: list[Node], dev: str, where: dict[str, str], by_id: dict[str, Node],
-                     rows: dict[str, int], rows_in: dict[str, int], cost: CostModel) -> tuple[float, int]:
-    """The stratum's work on dev, and the bytes it moves over PCIe there: each input edge
-    whose producer sits on the other side of the link (host operators are on the host)."""
+                     rows: dict[str, int], rows_in: dict[str, int], cost: CostModel,
+                     forced: dict[str, str] | None = None) -> tuple[float, int]:
+    """The stratum's work on dev (its `forced` operators on theirs), and the bytes it moves
+    over PCIe there: each input edge whose producer sits on the other side of the link
+    (host operators are on the host)."""
+    forced = forced or {}
     mine = {n.id for n in ns}
     t, moved = 0.0, 0
     for n in ns:
-        here = "cpu" if n.op in HOST_OPS else dev
+        here = "cpu" if n.op in HOST_OPS else forced.get(n.id, dev)
         if n.op not in HOST_OPS:
-            t += cost.op_seconds(n, rows_in.get(n.id, 0), dev)
+            t += cost.op_seconds(n, rows_in.get(n.id, 0), here)
         for i in n.inputs:
             p = by_id.get(i)
             if p is None:
                 continue
-            there = "cpu" if p.op in HOST_OPS else (dev if i in mine else where.get(i, "cpu"))
+            there = "cpu" if p.op in HOST_OPS else (forced.get(i, dev) if i in mine else where.get(i, "cpu"))
             if there != here:
                 moved += rows.get(i, 0) * cost.row_bytes(p)
     return t + cost.pcie_seconds(moved), moved
@@ -145,9 +154,11 @@ def _pcie(dev: str, moved: dict[str, int]) -> str:
     return f" with {_size(moved[dev])} over PCIe" if dev == "cuda" and moved.get(dev) else ""
 
 
-def _run_device(out: list[StratumChoice], nodes: list[Node], by_id, rows, rows_in, cost: CostModel,
+def _run_device(where: dict[str, str], nodes: list[Node], by_id, rows, rows_in, cost: CostModel,
                 target: str) -> tuple[str, str]:
-    devs = {c.device for c in out}
+    """The device a run that does not split uses: the one every operator has, else the one
+    with the lower summed cost with every operator on it."""
+    devs = set(where.values())
     if target != "auto":
         return target, f"--target {target}"
     if len(devs) <= 1:
@@ -158,9 +169,10 @@ def _run_device(out: list[StratumChoice], nodes: list[Node], by_id, rows, rows_i
         if d.available:
             totals[d.name] = _stratum_seconds(nodes, d.name, {}, by_id, rows, rows_in, cost)[0]
     best = min(totals, key=totals.get)
-    split = ", ".join(f"{sum(1 for c in out if c.device == d)} on {d}" for d in sorted(devs))
-    return best, (f"strata split ({split}); a run executes one device for the whole program (per-stratum "
-                  f"execution is not implemented yet): {best} by summed cost, "
+    split = ", ".join(f"{sum(1 for n in nodes if where[n.id] == d and n.op not in HOST_OPS)} on {d}"
+                      for d in sorted(devs))
+    return best, (f"operators split ({split}): run so where every device's backend has an executor "
+                  f"(runtime/split.py), else all on {best} by summed cost, "
                   + ", ".join(f"{d} est. {_ms(t)}" for d, t in sorted(totals.items())))
 
 

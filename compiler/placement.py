@@ -96,6 +96,11 @@ class Placed:
         return self.devices.run_device if self.devices is not None else "cpu"
 
     @property
+    def split(self) -> bool:
+        """Its strata use more than one device (runtime/split.py runs them so)."""
+        return self.devices is not None and len(set(self.devices.node_device.values())) > 1
+
+    @property
     def moved_bytes(self) -> int:
         return sum(n.moved_bytes for n in self.notes)
 

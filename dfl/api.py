@@ -32,7 +32,7 @@ class Result(Mapping):
     stats: dict[str, int] = field(default_factory=dict)
     dist: Any = None  # on the worker pool: runtime/session.DistRun (placement, per-operator stats)
     tables: dict[str, set[tuple]] = field(default_factory=dict)  # each table's rows at the end of the run
-    target: str = ""  # the backend that ran it (`auto` resolved to cpu or cuda)
+    target: str = ""  # the backend that ran it (`auto` resolved: cpu, cuda, or cpu+cuda when split)
 
     def __getitem__(self, name: str) -> list[tuple]:
         if name not in self.relations:
@@ -218,10 +218,17 @@ class Program:
                 run = dist.run
             else:
                 target = opts.target
+                plan = None
                 if target == "auto":
                     sizes = {rel: len(r) for rel, r in {**rows, **chans}.items()}
-                    target = self.placed(sizes).run_device
-                run = run_ticks(self.graph, self.plan(target), rows, chans, opts.max_ticks, opts.each_tick)
+                    placed = self.placed(sizes)
+                    target = placed.run_device
+                    if placed.split:  # strata on both devices: each on its own, where both have executors
+                        from dfl.runtime.split import split_plan
+
+                        plan = split_plan(placed.graph, {"cpu": "cpu", "cuda": "cuda"})
+                        target = "cpu+cuda" if plan is not None else target
+                run = run_ticks(self.graph, plan or self.plan(target), rows, chans, opts.max_ticks, opts.each_tick)
         except DflError as e:
             for err in e.all():  # run-time errors point into the program: show its line
                 if err.source is None and err.span is not None and err.span.file == self.file:

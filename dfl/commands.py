@@ -394,7 +394,10 @@ def _device_lines(placed, target: str) -> list[str]:
     out = [f"devices (target {target}; {gpu}):"]
     for c in ch.strata:
         out.append(f"stratum {c.stratum}: {c.device}  ({c.why})")
-    out.append(f"a one-process run uses {ch.run_device}: {ch.run_why}")
+    if placed.split:
+        out.append(f"a one-process run: {ch.run_why}")
+    else:
+        out.append(f"a one-process run uses {ch.run_device}: {ch.run_why}")
     if target == "cuda" and not g.available:
         out.append("dfl run --target cuda would refuse here: " + g.why)
     return out
