@@ -71,7 +71,7 @@ def choose(nodes: list[Node], rows: dict[str, int], rows_in: dict[str, int], cos
         ns = strata[s]
         forced: dict[str, str] = {}  # node -> the device its rule's @device asks for, honoured
         for n in ns:
-            a = device_of(n)
+            a = _asked(n)
             if a in (None, "auto"):
                 continue
             if target != "auto" and a != target:
@@ -106,6 +106,16 @@ def choose(nodes: list[Node], rows: dict[str, int], rows_in: dict[str, int], cos
         out.append(StratumChoice(s, dev, secs, moved, why, [n.id for n in ns]))
     run_device, run_why = _run_device(where, nodes, by_id, rows, rows_in, cost, target)
     return Choice(where, notes, out, run_device, run_why)
+
+
+def _asked(n: Node) -> str | None:
+    """The device n's rule asks for; a recursion (whose own node no rule annotates) asks
+    for the device its body's annotated rules agree on (rules without @device do not count)."""
+    a = device_of(n)
+    if a is None and n.op == "fixpoint":
+        asks = {device_of(m) for m in n.attr("body").nodes} - {None}
+        a = asks.pop() if len(asks) == 1 else None
+    return a
 
 
 def _stratum_seconds(ns: list[Node], dev: str, where: dict[str, str], by_id: dict[str, Node],

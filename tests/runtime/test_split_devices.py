@@ -90,3 +90,28 @@ def test_a_ticked_program_runs_split(fake_gpu) -> None:
     got = prog.run(rows, target="auto")
     want = prog.run(rows, target="cpu")
     assert got["total"] == want["total"] and got.ticks == want.ticks
+
+
+RECURSIVE = """
+input edge(x: int, y: int)
+rel path(x: int, y: int)
+output reach(x: int, n: int)
+@device(cpu)
+path(x, y) :- edge(x, y).
+@device(cpu)
+path(x, z) :- path(x, y), edge(y, z).
+reach(x, count()) :- path(x, _).
+"""
+
+
+def test_a_recursion_on_cpu_feeds_a_group_by_on_cuda(fake_gpu) -> None:
+    prog = dfl.compile(RECURSIVE)
+    n = 3000
+    edges = [(i, (i * 7 + 1) % 200) for i in range(n)]
+    placed = prog.placed({"edge": n})
+    fix = next(x for x in placed.graph.nodes if x.op == "fixpoint")
+    agg = next(x for x in placed.graph.nodes if x.op == "aggregate")
+    assert (fix.attr("device"), agg.attr("device")) == ("cpu", "cuda"), placed.devices.run_why
+    got = prog.run({"edge": edges}, target="auto")
+    assert got.target == "cpu+cuda"
+    assert got["reach"] == prog.run({"edge": edges}, target="cpu")["reach"]
