@@ -16,7 +16,8 @@ SCHEDULES = ("pipelined", "stages")
 
 @dataclass(frozen=True)
 class RunOptions:
-    target: str = "cpu"  # a backend's name (backends/registry.py); the pool runs cpu
+    target: str = "cpu"  # a backend's name (backends/registry.py), or "auto" (placement chooses cpu/cuda
+    #                      per run: compiler/device_choice.py); the pool runs cpu
     max_ticks: int | None = None  # None: runtime/ticks.DEFAULT_MAX_TICKS
     each_tick: bool = False  # keep every tick's outputs, not only the last
     # the worker pool: any of these runs the program on it, else in this process
