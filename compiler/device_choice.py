@@ -66,7 +66,6 @@ def choose(nodes: list[Node], rows: dict[str, int], rows_in: dict[str, int], cos
     where: dict[str, str] = {}
     notes: dict[str, str] = {}
     out: list[StratumChoice] = []
-    gpu = cost.available("cuda")
     for s in sorted(strata):
         ns = strata[s]
         forced: dict[str, str] = {}  # node -> the device its rule's @device asks for, honoured
