@@ -107,6 +107,7 @@ class Host:
         self.replies_in: dict[str, list] = {}
         self.reply_events: dict[str, asyncio.Event] = {}
         self.unplaced: list[_Msg] = []  # mail that found no worker (scaled to zero)
+        self.rerouting = 0  # workers being replaced: their mail is in no slot until it is routed again
         self.cold_since: float | None = None
         self.tick_s: list[float] = []  # recent tick latencies, for the autoscaler's p99
         self.posting: list = []
@@ -145,7 +146,7 @@ class Host:
         """Waits until every message is delivered and every instance is quiet (True), or
         the timeout passed (False)."""
         deadline = time.monotonic() + timeout_s
-        while self.posting or self.unplaced or not all(s.idle() for s in self.slots):
+        while self.posting or self.unplaced or self.rerouting or not all(s.idle() for s in self.slots):
             if time.monotonic() >= deadline:
                 return False
             await asyncio.sleep(0.002)
@@ -538,14 +539,18 @@ class Host:
         """A worker that failed: its uncommitted messages go to the instances' new places."""
         mail = [m for msgs in slot.mail.values() for m in msgs]
         slot.mail = {}
-        await self._close_slot(slot)
-        self.lost += 1
-        if self.lost > 3:
-            log.error("agent workers failed %d times in a row: no new one is started; messages wait", self.lost)
-        elif not self.slots or all(s.draining for s in self.slots):
-            await self._add_worker()
-        for m in taken + mail:
-            self._route_again(m)
+        self.rerouting += 1  # settle() must not take the gap below for quiet
+        try:
+            await self._close_slot(slot)
+            self.lost += 1
+            if self.lost > 3:
+                log.error("agent workers failed %d times in a row: no new one is started; messages wait", self.lost)
+            elif not self.slots or all(s.draining for s in self.slots):
+                await self._add_worker()
+            for m in taken + mail:
+                self._route_again(m)
+        finally:
+            self.rerouting -= 1
 
     def load(self) -> Load:
         """The autoscaler's sample: a queued task is an instance with mail waiting."""
