@@ -1,8 +1,9 @@
 """Semi-naive fixpoints whose iterations stay on the device.
 
 The loop is the shared driver (backends/seminaive.py); its stores here hold a recursive
-relation as device columns. A set relation adds a batch by deduplicating it and keeping the
-rows its full relation lacks (a device anti-join on every column): those are the delta. A
+relation as device columns. A set relation is a DeviceRowSet (rowset.py): its rows and the hash
+table over them grow in place, so adding a batch costs the batch: the rows the table lacks
+are the delta. A
 lattice relation (a min/max path, for instance) merges the batch into its rows (a device
 group-by with atomic min/max per key) and its delta is the rows that changed. Nothing
 crosses to the host between iterations but the deltas' sizes (the loop's end test).
@@ -11,39 +12,45 @@ from __future__ import annotations
 
 from dfl.ir.graph import Node
 from dfl.ir.types import Schema
-from dfl.backends.cuda import hashing as H
 from dfl.backends.cuda.columns import DTable, concat, empty
 from dfl.backends.cuda.ops import anti, lattice_merge
+from dfl.backends.cuda.rowset import DeviceRowSet
 from dfl.backends.seminaive import SemiNaive
 
 
 class SetStore:
+    """A set relation: a DeviceRowSet (rows and their hash table grow in place)."""
+
+    def __init__(self, ctx, schema: Schema) -> None:
+        self.ctx, self.schema = ctx, schema
+        self.n0 = 0  # a zero-column relation: 0 or 1 rows
+        self.set = DeviceRowSet(ctx.dev, schema) if schema.arity else None
+
+    def add(self, t: DTable) -> DTable:
+        if t.n == 0 and not self.ctx.dev.recording:
+            return t
+        if self.set is None:
+            new = DTable([], 0 if self.n0 else min(t.n, 1), True)
+            self.n0 = max(self.n0, new.n)
+            return new
+        return self.set.add(t)
+
+    def full(self) -> DTable:
+        return self.set.view() if self.set is not None else DTable([], self.n0, True)
+
+
+class LatticeStore:
+    """A lattice relation: the batch merged into its rows (one row per key); the delta is
+    the rows that are new or whose value changed."""
+
     def __init__(self, ctx, schema: Schema) -> None:
         self.ctx, self.schema = ctx, schema
         self.rows = empty(ctx.dev, schema)
         self.rows.distinct = True
 
-    def add(self, t: DTable) -> DTable:
-        dev = self.ctx.dev
-        if t.n == 0 and not dev.recording:
-            return t
-        if self.schema.arity == 0:
-            new = DTable([], 0 if self.rows.n else min(t.n, 1), True)
-            self.rows = DTable([], max(self.rows.n, new.n), True)
-            return new
-        d = H.distinct(dev, t)
-        keys = tuple(range(self.schema.arity))
-        new = anti(dev, d, self.rows, keys, keys) if self.rows.n or dev.recording else d
-        new = DTable(new.cols, new.n, True)
-        if new.n:
-            self.rows = DTable(concat(dev, [self.rows, new], self.schema).cols, self.rows.n + new.n, True)
-        return new
-
     def full(self) -> DTable:
         return self.rows
 
-
-class LatticeStore(SetStore):
     def add(self, t: DTable) -> DTable:
         dev = self.ctx.dev
         if t.n == 0 and not dev.recording:

@@ -84,12 +84,12 @@ def test_fixpoint_iterates_on_the_device() -> None:
         output r(a: int, b: int)
         r(x, y) :- e(x, y).
         r(x, z) :- r(x, y), e(y, z).""")
-    chain = [(i, i + 1) for i in range(6)]
+    chain = [(i, i + 1) for i in range(20)]  # 210 rows: the row set grows and rebuckets
     res = plan.run({("input", "e"): chain})
-    assert len(res.sinks["r"]) == 21
-    assert res.stats["iterations"] >= 5
-    # nothing but counters came back during the iterations: the closure's 21 rows x 2 columns once
-    assert plan.dev.stats["d2h_bytes"] < 21 * 16 + 8 * 400
+    assert sorted(res.sinks["r"]) == sorted((i, j) for i in range(21) for j in range(i + 1, 21))
+    assert res.stats["iterations"] >= 19
+    # nothing but counters came back during the iterations: the closure's rows once at the end
+    assert plan.dev.stats["d2h_bytes"] < 210 * 16 + 8 * 1500
 
 
 def test_float_sum_is_exactly_rounded_whatever_the_order() -> None:
