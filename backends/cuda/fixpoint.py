@@ -4,8 +4,9 @@ The loop is the shared driver (backends/seminaive.py); its stores here hold a re
 relation as device columns. A set relation is a DeviceRowSet (rowset.py): its rows and the hash
 table over them grow in place, so adding a batch costs the batch: the rows the table lacks
 are the delta. A
-lattice relation (a min/max path, for instance) merges the batch into its rows (a device
-group-by with atomic min/max per key) and its delta is the rows that changed. Nothing
+lattice relation (a min/max path, for instance) is a DeviceLattice (lattice.py): the
+batch is merged per key (a device group-by with atomic min/max), then into the rows in
+place; its delta is the keys that are new or improved. Nothing
 crosses to the host between iterations but the deltas' sizes (the loop's end test).
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dfl.ir.graph import Node
 from dfl.ir.types import Schema
 from dfl.backends.cuda.columns import DTable, concat, empty
 from dfl.backends.cuda.ops import anti, lattice_merge
+from dfl.backends.cuda.lattice import DeviceLattice
 from dfl.backends.cuda.rowset import DeviceRowSet
 from dfl.backends.seminaive import SemiNaive
 
@@ -62,6 +64,13 @@ class LatticeStore:
         return DTable(new.cols, new.n, True)
 
 
+def _store(ctx, schema: Schema):
+    if not schema.is_lattice:
+        return SetStore(ctx, schema)
+    # keyed lattices grow in place; one without key columns is a single row, merged whole
+    return DeviceLattice(ctx, schema) if schema.key_arity else LatticeStore(ctx, schema)
+
+
 def schemas_of(node: Node) -> dict[str, Schema]:
     return {n.attr("rel"): n.schema for n in node.attr("body").by_op("yield")}
 
@@ -69,7 +78,7 @@ def schemas_of(node: Node) -> dict[str, Schema]:
 def run_fixpoint(node: Node, ins: list[DTable], ctx) -> DTable:
     rels = node.attr("rels")
     schemas = schemas_of(node)
-    stores = {rel: (LatticeStore if schemas[rel].is_lattice else SetStore)(ctx, schemas[rel]) for rel in rels}
+    stores = {rel: _store(ctx, schemas[rel]) for rel in rels}
     params = {f"ext:{ext}": t for ext, t in zip(node.attr("exts"), ins[len(rels):])}
     sub = ctx.child(params)
     loop = SemiNaive(node.attr("body"), rels, stores, params, lambda n, values: sub.eval(n, values),

@@ -29,21 +29,27 @@ def programs(paths: list[str]) -> list[Path]:
 def check(paths: list[str], arch: str = "sm_90", ptxas: str | None = None) -> tuple[int, int, list[str]]:
     """(programs, distinct modules assembled, failures); raises RuntimeError when ptxas is missing."""
     import dfl
-    from dfl.backends.cuda.ptx import modules, ptx_text
+    from dfl.backends.cuda.device import cuda_module
+    from dfl.backends.cuda.ptx import CC, recorded
 
     ptxas = ptxas or shutil.which("ptxas")
     if ptxas is None:
         raise RuntimeError("ptxas is not on PATH")
-    where: dict[str, str] = {}  # module hash -> the first kernel that has it
-    body_of: dict[str, str] = {}
+    kernels: dict[tuple, tuple] = {}  # (kernel, types) -> (kernel, types, first program): each compiled once
     for prog in programs(paths):
         loaded = dfl.load(prog)
         graphs = [loaded.graph] + [at.program.graph for _, at in sorted(loaded.agents.items())]
         for g in graphs:
-            for head, body in modules(ptx_text(g)):
-                h = hashlib.sha1(body.encode()).hexdigest()
-                where.setdefault(h, f"{prog}: {head}")
-                body_of[h] = body
+            for k, sig in recorded(g):
+                kernels.setdefault((k.name, sig), (k, sig, prog))
+    cuda = cuda_module()
+    where: dict[str, str] = {}  # module hash -> the first kernel that has it
+    body_of: dict[str, str] = {}
+    for k, sig, prog in kernels.values():
+        body, _ = cuda.compile_ptx(k.bind(), sig, cc=CC)
+        h = hashlib.sha1(body.encode()).hexdigest()
+        where.setdefault(h, f"{prog}: {k.name} ({', '.join(map(str, sig))})")
+        body_of[h] = body
     failures = []
     with tempfile.TemporaryDirectory() as tmp:
         for h, body in body_of.items():

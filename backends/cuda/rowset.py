@@ -39,6 +39,25 @@ def k_absent(pmat, ph, bmat, head, nxt, out):
 
 
 @kernel
+def k_find(pmat, ph, bmat, head, nxt, out):
+    """out[i]: the table's row equal to probe row i, or -1."""
+    i = cuda.grid(1)
+    if i < pmat.shape[0]:
+        r = head[ph[i]]
+        at = -1
+        while r >= 0 and at < 0:
+            same = True
+            for j in range(pmat.shape[1]):
+                if pmat[i, j] != bmat[r, j]:
+                    same = False
+                    break
+            if same:
+                at = r
+            r = nxt[r]
+        out[i] = at
+
+
+@kernel
 def k_put_rows(src, idx, dst, at):
     i = cuda.grid(1)
     if i < idx.shape[0]:
@@ -113,6 +132,20 @@ class DeviceRowSet:
         if m == 0 and not dev.recording:
             return DTable([c[:0] for c in d.cols], 0, True)
         new = take(dev, d, idx, m)
+        self.append(new, pmat, idx)
+        return DTable(new.cols, m, True)
+
+    def find(self, cols: list, n: int):
+        """(the row of the set equal to each of these rows, or -1; their key matrix)."""
+        pmat = H.key_matrix(self.dev, cols, n)
+        ph = H.hashes(self.dev, pmat, n, self.nb - 1)
+        pos = self.dev.empty(n, np.int64)
+        self.dev.launch(k_find, n, pmat, ph, self.mat, self.head, self.nxt, pos)
+        return pos, pmat
+
+    def append(self, new: DTable, pmat, idx) -> int:
+        """Appends rows the set lacks (their keys: rows idx of pmat); returns the first's row."""
+        dev, m = self.dev, new.n
         grown = self.n + m > self.cap
         if grown:  # new arrays: the chains (nxt) are relinked below
             self._grow(max(2 * self.cap, self.n + m))
@@ -127,7 +160,7 @@ class DeviceRowSet:
             self._rebucket(nb)
         else:
             self._link(start, self.n)
-        return DTable(new.cols, m, True)
+        return start
 
     def view(self) -> DTable:
         return DTable([c[:self.n] for c in self.cols], self.n, True)

@@ -51,12 +51,26 @@ def test_emit_ptx_prints_a_header_per_kernel(tmp_path: Path) -> None:
     assert text.count(".target sm_90") == len(heads)
 
 
-def test_every_example_assembles_with_ptxas() -> None:
+def _parity_programs(into: Path) -> None:
+    """The targeted parity programs (every IR op and builtin) as .dfl files."""
+    sys.path[:0] = [str(ROOT / "tests" / "backends"), str(ROOT / "tests")]
+    from test_parity import CASES, RUNTIME_ERRORS
+
+    for name, src in [(c.id, c.src) for c in CASES] + [(e[0], e[1]) for e in RUNTIME_ERRORS]:
+        (into / name).mkdir()
+        (into / name / "prog.dfl").write_text(src, encoding="utf-8")
+
+
+def test_every_kernel_assembles_with_ptxas(tmp_path: Path) -> None:
+    """Every example's kernels, and every targeted parity program's (every IR op and
+    builtin: the simulator runs kernels as Python and types nothing, NVVM types them for the
+    real target), compiled to PTX and each distinct module assembled by ptxas for sm_90."""
     if shutil.which("ptxas") is None:
         pytest.skip("ptxas is not on PATH")
     _nvvm_or_skip()
-    r = _run("-m", "dfl.backends.cuda.ptxcheck", str(EXAMPLES), "--arch", "sm_90")
-    assert r.returncode == 0, r.stdout + r.stderr
+    _parity_programs(tmp_path)
+    r = _run("-m", "dfl.backends.cuda.ptxcheck", str(EXAMPLES), str(tmp_path), "--arch", "sm_90")
+    assert r.returncode == 0, r.stdout + r.stderr[-3000:]
     assert "0 refused" in r.stdout
 
 
@@ -79,29 +93,3 @@ def test_cuda_without_gpu_or_simulator_is_a_usage_error(tmp_path: Path) -> None:
     assert "GPU" in r.stderr and "NUMBA_ENABLE_CUDASIM" in r.stderr
     assert "Traceback" not in r.stderr
 
-
-def test_every_op_and_builtin_kernel_compiles_and_assembles(tmp_path: Path) -> None:
-    """The simulator runs kernels as Python and types nothing: compiling the kernels of every
-    targeted parity program (every IR op and builtin) with NVVM checks their typing on the
-    real target, and ptxas (when on PATH) assembles them."""
-    _nvvm_or_skip()
-    script = (
-        "import sys\n"
-        f"sys.path[:0] = [{str(ROOT / 'tests' / 'backends')!r}, {str(ROOT / 'tests')!r}]\n"
-        "from pathlib import Path\n"
-        "from test_parity import CASES, RUNTIME_ERRORS\n"
-        f"out = Path({str(tmp_path)!r})\n"
-        "for name, src in [(c.id, c.src) for c in CASES] + [(e[0], e[1]) for e in RUNTIME_ERRORS]:\n"
-        "    (out / name).mkdir()\n"
-        "    (out / name / 'prog.dfl').write_text(src, encoding='utf-8')\n"
-        "from dfl.backends.cuda import ptxcheck\n"
-        "import shutil\n"
-        "if shutil.which('ptxas'):\n"
-        "    sys.exit(ptxcheck.main([str(out)]))\n"
-        "from dfl.backends.cuda.ptx import ptx_text\n"
-        "import dfl\n"
-        "for p in ptxcheck.programs([str(out)]):\n"
-        "    ptx_text(dfl.load(p).graph)\n"
-        "print('compiled (no ptxas)')\n")
-    r = _run("-c", script)
-    assert r.returncode == 0, r.stdout + r.stderr[-3000:]
