@@ -89,3 +89,46 @@ def test_cuda_message_is_the_cpu_targets() -> None:
         dfl.compile(src).run(target="cuda", n=[(3,), (0,)])
     assert "division by zero" in info.value.message
     assert info.value.span is not None and info.value.span.line == 4
+
+
+NAN = float("nan")
+EDGES = [  # the edge values of test_parity's NaN and wrap tests, and aggregates over them
+    ("nan_values", """
+        input f(i: int, x: float)
+        output o(i: int, lt: bool, eq: bool, ne: bool, a: float, n: float, h: int, t: str)
+        output s(i: int, s: float)
+        o(i, x < 1.0, x = x, x != x, abs(x), -x, hash(x), to_str(x)) :- f(i, x).
+        s(i, sqrt(x)) :- f(i, x), i < 4.""", {"f": [(1, NAN), (2, 2.0), (3, math.inf), (4, -math.inf)]}),
+    ("nan_min_max_builtins", """
+        input f(i: int, x: float)
+        output mm(i: int, lo: float, hi: float, lo2: float, hi2: float)
+        mm(i, min(x, 1.0), max(x, 1.0), min(1.0, x), max(1.0, x)) :- f(i, x).""",
+     {"f": [(1, NAN), (2, 2.0), (3, math.inf)]}),
+    ("nan_log", "input f(x: float)\noutput o(l: float)\no(log(x)) :- f(x).", {"f": [(NAN,), (1.0,)]}),
+    ("nan_from_arithmetic", """
+        input f(x: float)
+        output o(x: float, m: float, n: float)
+        o(x, max(1.0, y), min(1.0, y)) :- f(x), y = exp(x) - exp(x).""", {"f": [(1000.0,), (0.0,)]}),
+    ("floor_ceil_wrap", """
+        input f(x: float)
+        output o(x: float, a: int, b: int, c: int)
+        o(x, floor(x), ceil(x), to_int(x)) :- f(x).""", {"f": [(1e19,), (-1e19,), (9.3e18,), (1.5e20,), (2.5,)]}),
+    ("int_wrap_and_hash", """
+        input n(i: int, x: int)
+        output o(i: int, a: int, b: int, c: int, h: int, p: int)
+        output g(s: int, lo: int, hi: int, m: float)
+        o(i, x + x, x * 3, -x, hash(x), pow(x, 3)) :- n(i, x).
+        g(sum(x), min(x), max(x), mean(x)) :- n(_, x).""",
+     {"n": list(enumerate([(1 << 63) - 1, -(1 << 63), 0, 1, -1, 12345678901, 1 << 62]))}),
+    ("signed_zero_keys", """
+        input f(i: int, x: float)
+        output d(x: float)
+        output c(x: float, n: int)
+        d(x) :- f(_, x).
+        c(x, count()) :- f(_, x).""", {"f": [(1, 0.0), (2, -0.0), (3, 1.5)]}),
+]
+
+
+@pytest.mark.parametrize("name,src,rows", EDGES, ids=[e[0] for e in EDGES])
+def test_cuda_edge_values(name: str, src: str, rows: dict) -> None:
+    cuda_vs_interp(src, **rows)
