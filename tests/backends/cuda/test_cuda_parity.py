@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import cuda_unusable  # noqa: E402
+from cuda_sim_check import cuda_unusable  # noqa: E402
 
 _why = cuda_unusable()
 pytestmark = pytest.mark.skipif(_why is not None, reason=_why or "")
