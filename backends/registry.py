@@ -13,6 +13,7 @@ from dfl.errors import DflError
 _BACKENDS = {
     "interp": ("dfl.backends.interp", "InterpBackend", None),
     "cpu": ("dfl.backends.cpu", "CpuBackend", ("dfl.backends.cpu.executor", "CpuExecutor")),
+    "cuda": ("dfl.backends.cuda", "CudaBackend", ("dfl.backends.cuda.executor", "CudaExecutor")),
 }
 
 

@@ -105,11 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     k = sub.add_parser("compile", help="stop after a compiler stage and print it")
     k.add_argument("program", help="the program: a .dfl file, or an IR file (.dfir text or .json, as `dfl ir` writes it)")
-    k.add_argument("--emit", default="opt", choices=["ast", "ir", "opt", "placed", "plan", "llvm"],
+    k.add_argument("--emit", default="opt", choices=["ast", "ir", "opt", "placed", "plan", "llvm", "ptx"],
                    help="ast: the checked AST; ir: the IR as lowered; opt: after the passes (default); "
                         "placed: after placement over --workers partitions; "
                         "plan: the cpu target's physical plan (kernels, data structures); "
-                        "llvm: the LLVM IR of the cpu target's native kernels")
+                        "llvm: the LLVM IR of the cpu target's native kernels; "
+                        "ptx: the PTX (sm_90) of every kernel of the cuda target's plan")
     k.add_argument("-o", "--output", metavar="FILE")
     k.add_argument("--workers", type=int, default=2, metavar="N", help="with --emit placed: partitions (default 2)")
     _common(k)

@@ -322,6 +322,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
         show = cpu.plan_text if args.emit == "plan" else cpu.llvm_text
         _emit(_with_agents(show(prog.graph), prog, lambda p: show(p.graph)), args.output)
         return 0
+    if args.emit == "ptx":
+        from dfl.backends.cuda.ptx import ptx_text  # no GPU needed: NVVM writes the PTX
+
+        _emit(_with_agents(ptx_text(prog.graph), prog, lambda p: ptx_text(p.graph)), args.output)
+        return 0
     if args.emit == "ast":
         from dfl.lang import pretty
 

@@ -63,7 +63,12 @@ def test_a_target_without_an_executor_is_refused_by_name():
 @pytest.mark.parametrize("target", registry.names())
 def test_run_columns_is_part_of_every_plan(target):
     g = _graph()
-    plan = registry.get(target).compile(g)
+    try:
+        plan = registry.get(target).compile(g)
+    except DflError as e:  # cuda without a GPU or the simulator (tests/backends/cuda runs it simulated)
+        if target == "cuda" and e.kind == "usage":
+            pytest.skip(e.message)
+        raise
     schema = {r.name: r.schema for r in g.relations}["edge"]
     out = plan.run_columns({("input", "edge"): encode_rows(EDGES, schema, plan.pool)})
     hops = {r.name: r.schema for r in g.relations}["hops"]

@@ -19,7 +19,7 @@ from dfl.ir import verify
 from dfl.ir.ops import ALL, OPS, OpSpec
 
 # backend name -> the module whose TABLE lowers each op; a new backend names its table here
-LOWERINGS = {"interp": "dfl.backends.interp.ops", "cpu": "dfl.backends.cpu.ops"}
+LOWERINGS = {"interp": "dfl.backends.interp.ops", "cpu": "dfl.backends.cpu.ops", "cuda": "dfl.backends.cuda.ops"}
 
 
 def places() -> dict[str, dict]:
