@@ -48,7 +48,12 @@ def pool_names() -> list[str]:
     return sorted(n for n, (_, _, pooled) in _BACKENDS.items() if pooled)
 
 
+# preloaded by the pool's fork server; cuda's executor (numba-cuda: ~0.6 s to import) is
+# imported by a worker only when a run asks for it, so cpu runs on the pool do not pay it
+_PRELOADED = ("cpu",)
+
+
 def pool_modules() -> list[str]:
-    """The modules of the backends the pool runs: preloaded by its fork server, so a new
-    worker starts with their kernels' definitions already imported."""
-    return [_BACKENDS[n][2][0] for n in pool_names()]
+    """The modules of the backends the pool runs by default: preloaded by its fork server, so
+    a new worker starts with their kernels' definitions already imported."""
+    return [_BACKENDS[n][2][0] for n in pool_names() if n in _PRELOADED]

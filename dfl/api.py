@@ -168,10 +168,8 @@ class Program:
             from dfl.runtime.devices import require_cuda
 
             require_cuda()
-        if opts.on_pool and opts.target not in ("cpu", "auto"):
-            raise DflError(f"the worker pool runs the cpu target, not {opts.target}", kind="usage",
-                           hint="--target cuda runs in one process; the pool's workers report their GPUs but do "
-                                "not run cuda strata yet (docs/placement.md, Limits)" if opts.target == "cuda" else None)
+        if opts.on_pool and opts.target not in ("cpu", "auto", "cuda"):
+            raise DflError(f"the worker pool runs the cpu and cuda targets, not {opts.target}", kind="usage")
         early = None
         if opts.on_pool and opts.pool is None:
             from dataclasses import replace

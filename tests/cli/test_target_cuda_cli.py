@@ -101,13 +101,6 @@ def test_cli_target_cuda_with_a_gpu_runs(dfl_cli, write, fake_gpu) -> None:
     assert "7" in r.out
 
 
-def test_pool_with_target_cuda_is_refused_with_a_reason(fake_gpu) -> None:
-    prog = dfl.compile(PROG)
-    with pytest.raises(DflError) as e:
-        prog.run(fact=_rows(3), target="cuda", workers=2)
-    assert "worker pool runs the cpu target" in str(e.value)
-
-
 def test_explain_names_the_reason_without_a_gpu(dfl_cli, write, no_gpu) -> None:
     prog = write("p.dfl", PROG)
     r = dfl_cli("explain", prog, "--rows", "fact=10000000")

@@ -50,5 +50,5 @@ def test_run_with_on_the_pool():
     prog = dfl.compile(PROG)
     r = prog.run_with(RunOptions(workers=2), {"e": ROWS})
     assert r["p"] == [(1, 3), (2, 4)] and r.dist is not None
-    with pytest.raises(DflError, match="the worker pool runs the cpu target, not interp"):
+    with pytest.raises(DflError, match="the worker pool runs the cpu and cuda targets, not interp"):
         prog.run_with(RunOptions(target="interp", workers=2), {"e": ROWS})
