@@ -97,5 +97,6 @@ def require_cuda() -> Gpu:
     if not g.available:
         raise DflError(f"--target cuda cannot run here: {g.why}", kind="usage",
                        hint="use --target cpu, or --target auto (it runs on the GPU only where there is one "
-                            "and it pays)")
+                            "and it pays); --target cuda needs an NVIDIA GPU with the cuda extra (pip install "
+                            "'dfl[cuda]'), or NUMBA_ENABLE_CUDASIM=1 for numba's simulator (tests only)")
     return g

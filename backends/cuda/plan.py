@@ -207,8 +207,3 @@ class CudaBackend:
         require_device()
         return CudaPlan(graph)
 
-    def ptx_text(self, graph: Graph) -> str:
-        """The PTX of every kernel the program's plan uses (`dfl compile --emit ptx`)."""
-        from dfl.backends.cuda.ptx import ptx_text
-
-        return ptx_text(graph)
