@@ -29,6 +29,17 @@ class TickResult:
     defers: dict[tuple[str, str], list[tuple]] = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=dict)
 
+    def take(self, node, rows: list[tuple]) -> None:
+        """Files the rows of an effect node (`sink`, `persist` or `defer`, ir/ops.py TICK_EFFECTS) where
+        the tick's outcome keeps them: every backend and runner fills a TickResult this way."""
+        if node.op == "sink":
+            self.sinks[node.attr("rel")] = rows
+        elif node.op == "persist":
+            self.persists[node.attr("rel")] = rows
+        else:
+            self.defers[(node.attr("rel"), node.attr("mode"))] = rows
+
+
 
 class Plan(Protocol):
     def run(self, inputs: dict[InputKey, list[tuple]]) -> TickResult: ...

@@ -150,3 +150,6 @@ def blocks(op: str, k: int) -> bool:
 def streamed(op: str) -> bool:
     """Whether the op emits from partial inputs (else: a barrier for all of them)."""
     return OPS[op].barrier != ALL
+
+# the ops whose rows leave a tick (sink, persist, defer): what a TickResult holds
+TICK_EFFECTS: tuple[str, ...] = tuple(op for op, s in OPS.items() if s.leaves == "tick")

@@ -25,6 +25,7 @@ from dfl.backends.base import InputKey, TickResult
 from dfl.backends.columnar.codec import decode_rows, encode_rows
 from dfl.backends.columnar.table import Table
 from dfl.ir.graph import Graph, Node
+from dfl.ir.ops import TICK_EFFECTS
 from dfl.runtime.dist.batches import from_batch, to_batch
 
 
@@ -80,15 +81,9 @@ class SplitPlan:
                 if i not in values[d]:  # made on the other device: move it here
                     values[d][i] = self._move(values[self.where[i]][i], by_id[i], self.where[i], d)
             t = values[d][n.id] = self.ex[d].eval_node(n, values[d], ctx[d])
-            if n.op in ("sink", "persist", "defer"):
+            if n.op in TICK_EFFECTS:
                 ex = self.ex[d]
-                rows = decode_rows(ex.sorted(t, n.schema) if n.op == "sink" else t, n.schema, ex.pool)
-                if n.op == "sink":
-                    out.sinks[n.attr("rel")] = rows
-                elif n.op == "persist":
-                    out.persists[n.attr("rel")] = rows
-                else:
-                    out.defers[(n.attr("rel"), n.attr("mode"))] = rows
+                out.take(n, decode_rows(ex.sorted(t, n.schema) if n.op == "sink" else t, n.schema, ex.pool))
         stats: dict[str, int] = {}
         for c in ctx.values():
             for k, v in c.stats.items():

@@ -13,6 +13,7 @@ import numpy as np
 
 from dfl.errors import DflError
 from dfl.ir.graph import Graph, Node
+from dfl.ir.ops import TICK_EFFECTS
 from dfl.ir.types import Schema, Type
 from dfl.backends.base import TickResult
 from dfl.backends.cpu.fixpoint import run_fixpoint
@@ -137,15 +138,9 @@ class CpuPlan:
         out = TickResult()
         for node in self.graph.nodes:
             t = values[node.id] = eval_node(node, values, ctx)
-            if node.op in ("sink", "persist", "defer"):
-                rows = decode_rows(self.sorted(t, node.schema) if node.op == "sink" else t, node.schema,
-                                   self.pool)
-                if node.op == "sink":
-                    out.sinks[node.attr("rel")] = rows
-                elif node.op == "persist":
-                    out.persists[node.attr("rel")] = rows
-                else:
-                    out.defers[(node.attr("rel"), node.attr("mode"))] = rows
+            if node.op in TICK_EFFECTS:
+                out.take(node, decode_rows(self.sorted(t, node.schema) if node.op == "sink" else t, node.schema,
+                                           self.pool))
         out.stats = dict(ctx.stats)
         return out
 

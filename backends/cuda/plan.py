@@ -13,6 +13,7 @@ import numpy as np
 
 from dfl.errors import DflError
 from dfl.ir.graph import Graph, Node
+from dfl.ir.ops import TICK_EFFECTS
 from dfl.ir.types import Schema
 from dfl.backends.base import TickResult
 from dfl.backends.columnar.codec import decode_rows, encode_rows
@@ -161,17 +162,11 @@ class CudaPlan:
         with np.errstate(all="ignore"):
             for node in self.graph.nodes:
                 t = values[node.id] = eval_node(node, values, ctx)
-                if node.op in ("sink", "persist", "defer"):
+                if node.op in TICK_EFFECTS:
                     host = download(self.dev, t)
                     if node.op == "sink":
                         host = sorted_table(host, node.schema, self.pool)
-                    rows = decode_rows(host, node.schema, self.pool)
-                    if node.op == "sink":
-                        out.sinks[node.attr("rel")] = rows
-                    elif node.op == "persist":
-                        out.persists[node.attr("rel")] = rows
-                    else:
-                        out.defers[(node.attr("rel"), node.attr("mode"))] = rows
+                    out.take(node, decode_rows(host, node.schema, self.pool))
         out.stats = dict(ctx.stats)
         return out
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from dfl.errors import DflError
 from dfl.ir.graph import Graph, Node
+from dfl.ir.ops import TICK_EFFECTS
 from dfl.backends.base import TickResult
 from dfl.backends.columnar.codec import decode_rows, encode_rows
 from dfl.backends.columnar.strings import StringPool
@@ -66,12 +67,8 @@ class InterpPlan:
         out = TickResult()
         for node in self.graph.nodes:
             rel = values[node.id] = eval_node(node, values, ctx)
-            if node.op == "sink":
-                out.sinks[node.attr("rel")] = list(rel)
-            elif node.op == "persist":
-                out.persists[node.attr("rel")] = list(rel)
-            elif node.op == "defer":
-                out.defers[(node.attr("rel"), node.attr("mode"))] = list(rel)
+            if node.op in TICK_EFFECTS:
+                out.take(node, list(rel))
         out.stats = dict(ctx.stats)
         return out
 

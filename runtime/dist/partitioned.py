@@ -380,10 +380,5 @@ class PartitionedPlan:
             if n.op not in COLLECTED:
                 continue
             t = merged[n.id]
-            if n.op == "sink":
-                out.sinks[n.attr("rel")] = decode_rows(self.local.sorted(t, n.schema), n.schema, pool)
-            elif n.op == "persist":
-                out.persists[n.attr("rel")] = decode_rows(t, n.schema, pool)
-            else:
-                out.defers[(n.attr("rel"), n.attr("mode"))] = decode_rows(t, n.schema, pool)
+            out.take(n, decode_rows(self.local.sorted(t, n.schema) if n.op == "sink" else t, n.schema, pool))
         return out

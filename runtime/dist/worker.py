@@ -26,14 +26,13 @@ from dfl.backends.columnar.table import Table
 from dfl.compiler.placement import dist_of
 from dfl.errors import DflError
 from dfl.ir.graph import Graph, Node
-from dfl.ir.ops import OPS
-from dfl.ir.types import Type
+from dfl.ir.ops import TICK_EFFECTS
 from dfl.runtime.io.file_inputs import FileChunk
 from dfl.runtime import limits
 from dfl.runtime.dist.flow import Flow, iterative, pushed_tables
 from dfl.runtime.dist.batches import Batch, Spill, from_batch, merge, partition_of, split, to_batch
 
-COLLECTED = tuple(op for op, s in OPS.items() if s.leaves == "tick")  # sink, persist, defer (ir/ops.py)
+COLLECTED = TICK_EFFECTS  # sink, persist, defer
 
 
 def stages_of(g: Graph) -> dict[str, int]:
