@@ -19,8 +19,10 @@ class HostEvents:
     def tick_error(self) -> None:
         """A tick raised a program error; its messages were dropped (marked failed)."""
 
-    def refused(self, reason: str) -> None:
-        """A message was refused (no such agent or channel, wrong arity, @allow, not @public)."""
+    def refused(self, kind: str, why: str = "") -> None:
+        """A message was refused: `kind` is one of a few fixed words (no_agent, no_channel,
+        arity, allow, not_public, not_an_address: a metric's label, never an address or a
+        value); `why` says it in full."""
 
     def active_instances(self, n: int) -> None:
         """Instances now active on the workers."""
@@ -57,8 +59,8 @@ class CountingEvents(HostEvents):
     def tick_error(self):
         self.counts["errors"] += 1
 
-    def refused(self, reason):
-        self.refusals.append(reason)
+    def refused(self, kind, why=""):
+        self.refusals.append(why or kind)
 
     def active_instances(self, n):
         self.active = n

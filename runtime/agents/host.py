@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 
 from dfl.runtime.agents.addr import client, make, split
 from dfl.runtime.agents.events import HostEvents
-from dfl.runtime.agents.scaling import policy_for  # noqa: F401 - where runtime/serve imports it from
 from dfl.runtime.agents.store import AgentStore, MemoryAgentStore
 from dfl.runtime.agents.workers import AgentWorker, InProcHandle, ProcessHandle, RayHandle, Request, table_names
 from dfl.runtime.pools.autoscale import Autoscaler, Load, Policy
@@ -169,12 +168,12 @@ class Host:
         service does not take from outside."""
         at = self.agents.get(agent)
         if at is None:
-            self._refuse(f"there is no agent {agent!r}")
+            self._refuse("no_agent", f"there is no agent {agent!r}")
         schema = self.channels[agent].get(channel)
         if schema is None:
-            self._refuse(f"agent {agent} has no channel {channel!r}")
+            self._refuse("no_channel", f"agent {agent} has no channel {channel!r}")
         if channel not in at.public:
-            self._refuse(f"{agent}.{channel} is not @public")
+            self._refuse("not_public", f"{agent}.{channel} is not @public")
         dest = make(agent, key)
         batch = []
         for row in rows:
@@ -182,7 +181,7 @@ class Host:
             try:
                 row = self._fill(at, channel, schema, row, reply_to)
             except ValueError as e:
-                self._refuse(str(e))
+                self._refuse("arity", str(e))
             batch.append((dest, channel, row, reply_to))
         if not batch:
             return
@@ -211,8 +210,9 @@ class Host:
             raise ValueError(f"{at.name}.{channel} has {schema.arity} column(s), the message gives {len(row)}")
         return row
 
-    def _refuse(self, reason: str):
-        self.events.refused(reason)
+    def _refuse(self, kind: str, reason: str):
+        """`kind`, one of a few fixed words, is the metric's label; `reason` the error's text."""
+        self.events.refused(kind, reason)
         raise Refused(reason)
 
     async def _flush(self) -> None:
@@ -337,9 +337,9 @@ class Host:
         if self.cold_since is not None and reply.ticks:
             self.events.reactivation(time.monotonic() - self.cold_since)
             self.cold_since = None
-        for why in reply.refused:
+        for kind, why in reply.refused:
             log.warning("refused: %s", why)
-            self.events.refused(why)
+            self.events.refused(kind, why)
         by_id = {m.id: m.origins for m in taken}
         local: dict[int, frozenset] = {}
         done: list[frozenset] = []  # origins to count down once the new work is counted up

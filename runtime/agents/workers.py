@@ -76,7 +76,7 @@ class Tick:
 @dataclass
 class Reply:
     ticks: list[Tick]
-    refused: list[str]
+    refused: list[tuple[str, str]]  # (kind, text) of each send not delivered (AgentWorker.refusal)
     busy: bool  # some instance here must tick again without a new message
 
 
@@ -111,7 +111,7 @@ class AgentWorker:
         ready = deque(list(mail) + [a for a in self.busy if a not in mail])
         queued = set(ready)
         ticks: list[Tick] = []
-        refused: list[str] = []
+        refused: list[tuple[str, str]] = []
         local: dict[int, tuple[int, str, str, tuple]] = {}  # local id -> (tick index, dest, channel, row)
         next_local = -1
         while ready and len(ticks) < self.max_ticks:
@@ -184,26 +184,26 @@ class AgentWorker:
             ticks[i].record.sends.append((dest, channel, row))
         return Reply(ticks, refused, bool(self.busy))
 
-    def refusal(self, sender: str, dest: str, channel: str, row: tuple) -> str | None:
-        """Why a send is refused at run time (interface: unknown agent or channel, wrong
-        arity, @allow), or None."""
+    def refusal(self, sender: str, dest: str, channel: str, row: tuple) -> tuple[str, str] | None:
+        """Why a send is refused at run time, as (kind, text): kind is one of a few fixed words
+        (the metric's label: never an address or a value), or None when it is delivered."""
         if is_client(dest):
             return None
         try:
             agent, key = split(dest)
         except ValueError:
-            return f"{sender} sent {channel} to {dest!r}, which is not an address"
+            return "not_an_address", f"{sender} sent {channel} to {dest!r}, which is not an address"
         at = self.agents.get(agent)
         if at is None:
-            return f"{sender} sent {channel} to {dest}: there is no agent {agent!r}"
+            return "no_agent", f"{sender} sent {channel} to {dest}: there is no agent {agent!r}"
         schema = self.channels[agent].get(channel)
         if schema is None:
-            return f"{sender} sent to {dest}: agent {agent} has no channel {channel!r}"
+            return "no_channel", f"{sender} sent to {dest}: agent {agent} has no channel {channel!r}"
         if len(row) != schema.arity:
-            return f"{sender} sent {agent}.{channel} {len(row)} column(s), it has {schema.arity}"
+            return "arity", f"{sender} sent {agent}.{channel} {len(row)} column(s), it has {schema.arity}"
         allowed = at.allow.get(channel)
         if allowed is not None and split(sender)[0] not in allowed:
-            return f"{sender} may not send to {agent}.{channel} (@allow: {', '.join(sorted(allowed))})"
+            return "allow", f"{sender} may not send to {agent}.{channel} (@allow: {', '.join(sorted(allowed))})"
         return None
 
 

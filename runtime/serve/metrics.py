@@ -46,8 +46,8 @@ class Metrics(HostEvents):
     def tick_error(self) -> None:
         self._tick_errors.inc()
 
-    def refused(self, reason: str) -> None:
-        self._refused.labels(reason).inc()
+    def refused(self, kind: str, why: str = "") -> None:
+        self._refused.labels(kind).inc()  # the kind only: a label per address would grow without bound
 
     def active_instances(self, n: int) -> None:
         self._active.set(n)

@@ -97,7 +97,7 @@ def _policy(autoscale: str | None, prog):
     from dfl.runtime.pools.autoscale import Policy
 
     if autoscale == "program":
-        from dfl.runtime.agents.host import policy_for
+        from dfl.runtime.agents.scaling import policy_for
 
         return policy_for(prog) or Policy()
     try:
