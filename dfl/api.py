@@ -37,7 +37,30 @@ class Result(Mapping):
     def __getitem__(self, name: str) -> list[tuple]:
         if name not in self.relations:
             raise KeyError(f"no output relation '{name}' (outputs: {', '.join(sorted(self.relations))})")
-        return self.relations[name]
+        rows = self.relations[name]
+        return rows if isinstance(rows, list) else rows.rows()  # a list, or a Frame (columns)
+
+    def frame(self, name: str):
+        """The relation as columns (what the writers and to_arrow use: no tuple per row when
+        the backend left it as columns)."""
+        from dfl.backends.columnar.frame import frame_of
+
+        self[name]  # the KeyError for an unknown name
+        return frame_of(self.relations[name], self.schemas[name]).sorted()
+
+    def to_arrow(self, name: str):
+        """The relation as a pyarrow.Table, rows sorted as in the output files."""
+        return self.frame(name).to_arrow()
+
+    def to_pandas(self, name: str):
+        """The relation as a pandas DataFrame (pandas is optional: `pip install pandas`)."""
+        return self.to_arrow(name).to_pandas()
+
+    def to_polars(self, name: str):
+        """The relation as a polars DataFrame (polars is optional: `pip install polars`)."""
+        import polars as pl
+
+        return pl.from_arrow(self.to_arrow(name))
 
     def __iter__(self):
         return iter(self.relations)
@@ -202,7 +225,7 @@ class Program:
         for rel, schema in {**self.inputs, **self.channels}.items():
             is_chan = rel in self.channels
             if rel in given:
-                data = validate_rows(rel, schema, given[rel], tick_column=is_chan)
+                data = _given(rel, schema, given[rel], is_chan)
             else:
                 data = self._read(rel, schema, input_dir, dict(files or {}), is_chan,
                                   by_workers=opts.on_pool and not self.ticked)
@@ -233,8 +256,8 @@ class Program:
                     err.source = self.source
             raise
         schemas = self.outputs
-        outs = {rel: sort_rows(run.outputs.get(rel, ()), s.types) for rel, s in schemas.items()}
-        per = [{rel: sort_rows(t.get(rel, ()), s.types) for rel, s in schemas.items()} for t in run.per_tick]
+        outs = {rel: _in_order(run.outputs.get(rel, ()), s) for rel, s in schemas.items()}
+        per = [{rel: _in_order(t.get(rel, ()), s) for rel, s in schemas.items()} for t in run.per_tick]
         ran = "cpu" if opts.on_pool else target
         return Result(outs, schemas, run.ticks, run.quiescent, per, run.stats, dist, run.tables, ran)
 
@@ -308,7 +331,8 @@ class Program:
               tick_column: bool, by_workers: bool = False):
         """The rows of an input read from its file; with `by_workers`, a large file the
         workers can read in parts is left to them (a FileInput)."""
-        from dfl.runtime.io.csvio import find_input, input_candidates, missing_input, read_relation
+        from dfl.runtime.io.csvio import find_input, input_candidates, missing_input
+        from dfl.runtime.io.native import read_input
 
         path = find_input(rel, input_dir, files)
         if path is None:
@@ -321,7 +345,7 @@ class Program:
             fi = file_input(path, rel, schema)
             if fi is not None:
                 return fi
-        return read_relation(path, schema, rel, tick_column=tick_column)
+        return read_input(path, schema, rel, tick_column=tick_column)
 
 
 def compile(source: str, file: str = "<string>") -> Program:  # noqa: A001 - the public name
@@ -367,6 +391,29 @@ def _ncols(cols) -> int:
     """Rows in a relation given as columns (for the placement's estimates)."""
     first = next(iter(cols.values() if isinstance(cols, Mapping) else cols), None)
     return len(first) if first is not None else 0
+
+
+def _in_order(rows, schema: Schema):
+    """An output relation in the contract's order: a Frame sorts its columns (and is often
+    sorted already by the backend), rows are sorted as tuples."""
+    from dfl.backends.columnar.frame import Frame
+
+    return rows.sorted() if isinstance(rows, Frame) else sort_rows(rows, schema.types)
+
+
+def _given(rel: str, schema: Schema, value: Any, is_chan: bool):
+    """A relation the caller gave: rows (checked), or columns (a table, a data frame, numpy
+    arrays: runtime/io/dataframes.py) kept as columns."""
+    from dfl.runtime.io.dataframes import frame_of_value, is_columnar
+
+    if is_columnar(value):
+        from dfl.runtime.io.native import with_tick
+
+        frame = frame_of_value(value, with_tick(schema) if is_chan else schema, rel)
+        if is_chan and frame.n and int(frame.cols[0].min()) < 0:
+            raise DflError(f"{rel}: column tick holds {int(frame.cols[0].min())}; a tick is an int >= 0", kind="input")
+        return frame
+    return validate_rows(rel, schema, value, tick_column=is_chan)
 
 
 def validate_rows(rel: str, schema: Schema, rows: Iterable, tick_column: bool = False) -> list[tuple]:

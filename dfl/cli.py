@@ -43,10 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run a program", description="Run a program (README, \"Running programs\").")
     r.add_argument("program", help="the program: a .dfl file, or an IR file (.dfir text or .json, as `dfl ir` writes it)")
-    r.add_argument("-I", "--input-dir", metavar="DIR", help="read input relation r from DIR/r.csv or DIR/r.facts")
+    r.add_argument("-I", "--input-dir", metavar="DIR",
+                   help="read input relation r from DIR/r.csv, else DIR/r.facts, .parquet, .arrow, .feather, .jsonl")
     r.add_argument("-O", "--output-dir", metavar="DIR", help="write output relation r to DIR/r.csv")
+    r.add_argument("--output-format", default="csv", choices=["csv", "parquet", "arrow", "jsonl"],
+                   help="with -O: the format of the output files, DIR/r.csv (default), r.parquet, r.arrow, r.jsonl")
     r.add_argument("--in", dest="inputs", metavar="NAME=FILE", action="append", default=[],
-                   help="read input relation NAME from FILE (.csv or .facts)")
+                   help="read input relation NAME from FILE (.csv, .facts, .parquet, .arrow/.feather, .jsonl)")
     r.add_argument("--target", default=None, choices=["interp", "cpu", "cuda", "auto"],
                    help="where to run: cpu (compiled, the default), interp (the reference interpreter), "
                         "cuda (the GPU; exit 2 without a usable one), auto (cpu or cuda by the cost model for the "

@@ -44,6 +44,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise DflError("--max-ticks must be at least 1", kind="usage")
     if args.each_tick and not args.output_dir:
         raise DflError("--each-tick writes DIR/<tick>/<rel>.csv and needs -O DIR", kind="usage")
+    if args.output_format != "csv" and not args.output_dir:
+        raise DflError(f"--output-format {args.output_format} says how -O DIR's files are written, and needs -O DIR",
+                       kind="usage")
     prog = _load(args.program)
     for name in files:
         if name not in prog.inputs and name not in prog.channels:
@@ -91,13 +94,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             print_stats(result.dist)
         if args.stats_json:
             write_stats_json(result.dist, args.stats_json)
-    relations = {rel: (schema, result[rel]) for rel, schema in prog.outputs.items()}
+    # the rows as the run left them: columns (a Frame) from a columnar backend, not tuples
+    relations = {rel: (schema, result.relations[rel]) for rel, schema in prog.outputs.items()}
     if args.output_dir:
         if args.each_tick:
             ticks = [{rel: (schema, t[rel]) for rel, schema in prog.outputs.items()} for t in result.per_tick]
-            write_each_tick(args.output_dir, ticks)
+            write_each_tick(args.output_dir, ticks, args.output_format)
         else:
-            write_outputs(args.output_dir, relations)
+            write_outputs(args.output_dir, relations, args.output_format)
     else:
         print_tables(relations, max_rows=args.max_rows)
     return 0
@@ -164,9 +168,9 @@ def _run_messages(args: argparse.Namespace, prog, files: dict[str, str], target:
 
         top = prog.run_with(RunOptions(target=target, max_ticks=args.max_ticks), input_dir=args.input_dir,
                             files=files)
-        relations.update({rel: (schema, top[rel]) for rel, schema in prog.outputs.items()})
+        relations.update({rel: (schema, top.relations[rel]) for rel, schema in prog.outputs.items()})
     if args.output_dir:
-        write_outputs(args.output_dir, relations)
+        write_outputs(args.output_dir, relations, args.output_format)
     else:
         print_tables(relations, max_rows=args.max_rows)
     return 0

@@ -8,11 +8,14 @@ from __future__ import annotations
 import numpy as np
 
 from dfl.ir.types import Schema, Type
+from dfl.backends.columnar.frame import Frame
 from dfl.backends.columnar.strings import StringPool
 from dfl.backends.columnar.table import DTYPES, Table
 
 
 def encode_rows(rows, schema: Schema, pool: StringPool) -> Table:
+    if isinstance(rows, Frame):  # read from a file or left by a tick as columns: no tuples
+        return rows.encode(pool)
     rows = list(rows)
     n = len(rows)
     cols = []

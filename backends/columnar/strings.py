@@ -38,10 +38,15 @@ class StringPool:
             code = self.code
             return np.fromiter((code(v) for v in values), np.int64, count=len(values))
 
-    def decode(self, codes: np.ndarray) -> list[str]:
-        if self._array is None:
+    def values(self) -> np.ndarray:
+        """The strings by code, as an object array (kept until the pool grows; a later
+        pool's array extends this one, so codes taken now keep their meaning)."""
+        if self._array is None or len(self._array) != len(self.strings):
             self._array = np.array(self.strings, dtype=object)
-        return self._array[codes].tolist() if len(codes) else []
+        return self._array
+
+    def decode(self, codes: np.ndarray) -> list[str]:
+        return self.values()[codes].tolist() if len(codes) else []
 
     def ranks(self) -> np.ndarray:
         """rank[code]: the string's position in code-point order (for <, <=, sorting)."""

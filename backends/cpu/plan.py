@@ -19,6 +19,7 @@ from dfl.backends.base import TickResult
 from dfl.backends.cpu.fixpoint import run_fixpoint
 from dfl.backends.cpu.ops import TABLE
 from dfl.backends.columnar.codec import decode_rows, encode_rows
+from dfl.backends.columnar.frame import Frame
 from dfl.backends.columnar.strings import StringPool
 from dfl.backends.columnar.table import DTYPES, Table
 from dfl.backends.cpu.vexpr import Evaluator
@@ -138,9 +139,10 @@ class CpuPlan:
         out = TickResult()
         for node in self.graph.nodes:
             t = values[node.id] = eval_node(node, values, ctx)
-            if node.op in TICK_EFFECTS:
-                out.take(node, decode_rows(self.sorted(t, node.schema) if node.op == "sink" else t, node.schema,
-                                           self.pool))
+            if node.op == "sink":  # outputs leave as columns, in the contract's order, for the writers
+                out.take(node, Frame.from_table(t, node.schema, self.pool).sorted())
+            elif node.op in TICK_EFFECTS:
+                out.take(node, decode_rows(t, node.schema, self.pool))
         out.stats = dict(ctx.stats)
         return out
 

@@ -33,7 +33,7 @@ from dfl.ir.graph import Graph
 from dfl.backends.columnar.table import DTYPES, Table
 from dfl.runtime.dist.batches import (Batch, from_batch, mapped_file, merge, partition_of, spill_for_run, split,
                                  to_batch)
-from dfl.runtime.io.csvio import read_relation
+from dfl.runtime.io.native import read_input
 from dfl.runtime.io.file_inputs import FileInput, chunks
 from dfl.runtime import limits
 from dfl.runtime.pools.pool import WorkerLost
@@ -107,7 +107,7 @@ class PartitionedPlan:
                     for p, chunk in enumerate(chunks(t, self.parts)):
                         per_part[p][key] = chunk
                     continue
-                t = encode_rows(read_relation(t.path, t.schema, t.relation), n.schema, pool)
+                t = encode_rows(read_input(t.path, t.schema, t.relation), n.schema, pool)
             if d.kind == "hash":
                 pieces = split(t, partition_of(t, d.keys, n.schema.types, pool, self.parts), self.parts)
             elif d.kind == "any":

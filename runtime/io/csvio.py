@@ -36,6 +36,7 @@ _lift_field_size_limit()
 
 _INT_RE = re.compile(r"\s*[+-]?[0-9]+\s*\Z", re.ASCII)
 _FORMATS = {".csv": "csv", ".facts": "facts"}
+INPUT_EXTENSIONS = (".csv", ".facts", ".parquet", ".arrow", ".feather", ".jsonl")
 
 
 class _BadValue(Exception):
@@ -48,12 +49,14 @@ def input_candidates(name: str, input_dir: str | None, explicit: dict[str, str])
         return [explicit[name]]
     if input_dir is None:
         return []
-    return [os.path.join(input_dir, f"{name}.csv"), os.path.join(input_dir, f"{name}.facts")]
+    # §7's two first, in its order; then the typed formats (runtime/io/native.py)
+    return [os.path.join(input_dir, f"{name}{ext}") for ext in INPUT_EXTENSIONS]
 
 
 def find_input(name: str, input_dir: str | None, explicit: dict[str, str]) -> str | None:
     """`--in name=FILE` (even when FILE is missing, so reading it reports that), else the
-    first of `DIR/name.csv`, `DIR/name.facts` that exists, else None."""
+    first of `DIR/name.csv`, `DIR/name.facts`, `.parquet`, `.arrow`, `.feather`, `.jsonl`
+    that exists, else None."""
     if name in explicit:
         return explicit[name]
     for path in input_candidates(name, input_dir, explicit):

@@ -6,6 +6,8 @@ import errno
 import io
 import os
 import tempfile
+
+import numpy as np
 from typing import Any, Iterable, Sequence
 
 from rich.console import Console
@@ -18,6 +20,8 @@ from dfl.terminal import printable
 from dfl.ir.types import Schema
 from dfl.runtime.io import output_set
 from dfl.ir.values import format_value, sort_rows
+from dfl.backends.columnar.frame import Frame, frame_of
+from dfl.runtime.io.writers import OUTPUT_FORMATS, render
 
 Relations = dict[str, tuple[Schema, list[tuple]]]
 
@@ -39,20 +43,24 @@ def format_csv_text(schema: Schema, rows: Iterable[Sequence[Any]]) -> str:
     return buf.getvalue()
 
 
-def write_outputs(out_dir: str, relations: Relations) -> None:
-    """Write each relation `r` to `out_dir/r.csv`, all of them or none (§7)."""
-    _write_all({os.path.join(out_dir, f"{name}.csv"): format_csv_text(schema, rows)
+def write_outputs(out_dir: str, relations: Relations, fmt: str = "csv") -> None:
+    """Write each relation `r` to `out_dir/r.csv` (or `.parquet`, `.arrow`, `.jsonl` as
+    `fmt` says), all of them or none (§7). A relation's rows may be a Frame (columns)."""
+    ext = OUTPUT_FORMATS[fmt]
+    _write_all({os.path.join(out_dir, f"{name}{ext}"): render(frame_of(rows, schema), fmt)
                 for name, (schema, rows) in relations.items()}, out_dir)
 
 
-def write_each_tick(out_dir: str, ticks: list[Relations]) -> None:
-    """Write `out_dir/<tick>/<r>.csv` for every tick (`ticks[t]` is tick t), all or none."""
-    _write_all({os.path.join(out_dir, str(tick), f"{name}.csv"): format_csv_text(schema, rows)
+def write_each_tick(out_dir: str, ticks: list[Relations], fmt: str = "csv") -> None:
+    """Write `out_dir/<tick>/<r>.csv` (or another `fmt`) for every tick (`ticks[t]` is tick
+    t), all or none."""
+    ext = OUTPUT_FORMATS[fmt]
+    _write_all({os.path.join(out_dir, str(tick), f"{name}{ext}"): render(frame_of(rows, schema), fmt)
                 for tick, relations in enumerate(ticks)
                 for name, (schema, rows) in relations.items()}, out_dir)
 
 
-def _write_all(files: dict[str, str], out_dir: str) -> None:
+def _write_all(files: dict[str, bytes], out_dir: str) -> None:
     """Put every file under `out_dir` as one set (runtime/io/output_set.py), else, where the
     file system cannot exchange folders, one by one (`_write_each`).
 
@@ -80,7 +88,7 @@ def _write_all(files: dict[str, str], out_dir: str) -> None:
         raise
 
 
-def _write_set(files: dict[str, str], out_dir: str) -> None:
+def _write_set(files: dict[str, bytes], out_dir: str) -> None:
     """All files into a fresh folder next to `out_dir`, which then takes its place at once."""
     rel = {os.path.relpath(path, out_dir): text for path, text in files.items()}
     names = sorted(r.replace(os.sep, "/") for r in rel)
@@ -98,7 +106,7 @@ def _write_set(files: dict[str, str], out_dir: str) -> None:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             # O_EXCL on a fresh name; mode 0o666 so the umask decides, as for any new file.
             fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            with os.fdopen(fd, "wb") as f:
                 f.write(text)
         output_set.link_foreign(out_dir, new, set(names))
         output_set.swap_in(new, out_dir)
@@ -124,7 +132,7 @@ def _check_collisions(out_dir: str, paths: list[str]) -> None:
                 raise NotADirectoryError(errno.ENOTDIR, "not a folder", path)
 
 
-def _write_each(files: dict[str, str], out_dir: str) -> None:
+def _write_each(files: dict[str, bytes], out_dir: str) -> None:
     """Write every file under a temporary name, then rename them all into place."""
     made_dirs: list[str] = []
     temps: dict[str, str] = {}
@@ -141,7 +149,7 @@ def _write_each(files: dict[str, str], out_dir: str) -> None:
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{output_set.TMP_PREFIX}{os.getpid()}.", suffix=".tmp")
             temps[path] = tmp
             os.fchmod(fd, mode)  # mkstemp makes 0600; an output gets what the umask says
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            with os.fdopen(fd, "wb") as f:
                 f.write(text)
         for path, tmp in temps.items():
             os.replace(tmp, path)
@@ -214,12 +222,18 @@ def print_tables(relations: Relations, console: Console | None = None, max_rows:
     """
     console = console or Console()
     for name, (schema, rows) in relations.items():
-        ordered = sort_rows(rows, schema.types)
+        if isinstance(rows, Frame):  # columns: sort them, and make tuples of the rows shown only
+            frame = rows.sorted()
+            ordered = frame.take(np.arange(min(frame.n, max_rows + 1))).rows() if frame.cols else frame.rows()
+            total = frame.n
+        else:
+            ordered = sort_rows(rows, schema.types)
+            total = len(ordered)
         if schema.arity == 0:
             # rich draws nothing for a table without columns, so say it in words.
             console.print(Text(f"{name}() {'holds' if ordered else 'does not hold'}", style="bold"))
             continue
-        count = f"{len(ordered)} row{'' if len(ordered) == 1 else 's'}"
+        count = f"{total} row{'' if total == 1 else 's'}"
         table = Table(title=escape(f"{name} ({count})"), title_justify="left", title_style="bold")
         for column in schema.columns:
             table.add_column(Text(str(column)), justify="right" if column.type.numeric else "left")
@@ -229,7 +243,7 @@ def print_tables(relations: Relations, console: Console | None = None, max_rows:
             # characters (an ANSI escape in the data) from reaching the terminal raw.
             table.add_row(*(Text(printable(format_value(v, t))) for v, t in zip(row, types)))
         console.print(table)
-        if len(ordered) > max_rows:
-            more = len(ordered) - max_rows
+        if total > max_rows:
+            more = total - max_rows
             console.print(Text(f"… {more} more row{'' if more == 1 else 's'} not shown; "
                                f"-O DIR writes them all", style="dim"))

@@ -114,3 +114,40 @@ def test_a_bad_line_read_by_a_worker_is_an_input_error_with_its_line(tmp_path, m
         prog.run(input_dir=str(tmp_path), workers=2, pool=pool)
     assert got.value.kind == "input" and got.value.span == want.value.span
     assert got.value.render() == want.value.render()
+
+
+def test_parts_read_natively_are_frames(tmp_path) -> None:
+    """Each part goes through the native reader (columns), not a tuple per line."""
+    from dfl.backends.columnar.frame import Frame
+
+    path = _write(tmp_path, "r.csv", CSV)
+    cs = chunks(FileInput(path, "r", SCHEMA, "csv"), 3)
+    assert all(isinstance(c.rows(), Frame) for c in cs)
+
+
+def test_a_parquet_file_is_cut_between_row_groups(tmp_path, monkeypatch) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    (tmp_path / "name.facts").write_text("".join(f"{k}\tn{k % 4}\n" for k in range(13)))
+    table = pa.table({"id": list(range(3000)), "k": [i % 13 for i in range(3000)], "v": [i % 5 for i in range(3000)]})
+    pq.write_table(table, str(tmp_path / "fact.parquet"), row_group_size=500)
+    fi = file_input(str(tmp_path / "fact.parquet"), "fact", dfl.compile(GROUPBY).inputs["fact"])
+    assert isinstance(fi, FileInput) and len(chunks(fi, 4)) == 4
+    assert sum(len(c.rows()) for c in chunks(fi, 4)) == 3000
+    prog = dfl.compile(GROUPBY)
+    want = prog.run(input_dir=str(tmp_path))
+    with LocalPool(2) as pool:
+        for parts in (1, 2, 3):
+            got = prog.run(input_dir=str(tmp_path), workers=parts, pool=pool)
+            assert got["agg"] == want["agg"]
+    assert want["agg"] == sorted(want["agg"]) and len(want["agg"]) == 4
+
+
+def test_a_parquet_file_of_the_wrong_type_is_reported_by_the_driver(tmp_path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    table = pa.table({"id": list(range(10)), "k": [str(i) for i in range(10)], "v": list(range(10))})
+    pq.write_table(table, str(tmp_path / "fact.parquet"), row_group_size=3)
+    with pytest.raises(DflError) as e:
+        file_input(str(tmp_path / "fact.parquet"), "fact", dfl.compile(GROUPBY).inputs["fact"])
+    assert "column k of relation fact has type string, declared int" in e.value.message

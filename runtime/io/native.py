@@ -1,0 +1,225 @@
+"""Reading input files straight into columns with pyarrow's native, multi-threaded readers.
+
+`.csv` and `.facts` keep the exact rules of LANGUAGE.md §7, which runtime/io/csvio.py
+implements line by line. Arrow's CSV reader is used where it reads those rules the same
+way, and csvio is the fallback and the judge:
+
+- before: only files Arrow reads as csvio does go to Arrow (no NUL byte, no lone CR, a
+  plain header that names the columns, quotes that open at a field's start and close at
+  its end: Python's strict csv would refuse anything else, Arrow would guess);
+- during: Arrow converts only what is unambiguous (no null spellings, `true`/`false` in
+  three casings, ints and floats in the forms both accept);
+- after any refusal by Arrow (a bad value, a wrong column count, a form Arrow does not
+  take, such as `+5` or ` true`): the file is read again by csvio, which either reads it
+  (so the result is csvio's) or reports the error with its line and column.
+
+So the values read, and every error, are csvio's; Arrow only makes the common case fast.
+`.parquet`, `.arrow`/`.feather` (Arrow IPC) and `.jsonl` have no older reader: their
+columns are checked against the declaration by name and type (runtime/io/typed.py).
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import numpy as np
+
+from dfl.backends.columnar.frame import Frame, StrColumn
+from dfl.errors import DflError
+from dfl.ir.types import Column, Schema, Type
+from dfl.runtime.io import csvio
+
+FORMATS = {".csv": "csv", ".facts": "facts", ".parquet": "parquet", ".arrow": "arrow", ".feather": "arrow",
+           ".ipc": "arrow", ".jsonl": "jsonl"}
+TEXT_FORMATS = ("csv", "facts")
+_BOM = b"\xef\xbb\xbf"
+
+
+def format_of(path: str, relation: str) -> str:
+    fmt = FORMATS.get(os.path.splitext(path)[1].lower())
+    if fmt is None:
+        raise DflError(f"{path}: cannot tell the format of the input for relation {relation}",
+                       kind="input",
+                       hint="name it .csv (comma-separated, with a header row), .facts (tab-separated, "
+                            "no header), .parquet, .arrow / .feather (Arrow IPC) or .jsonl (a JSON object a line)")
+    return fmt
+
+
+def with_tick(schema: Schema) -> Schema:
+    """A channel's file layout: `tick` first, then the channel's columns."""
+    return Schema((Column("tick", Type.INT),) + tuple(schema.columns))
+
+
+def read_input(path: str, schema: Schema, relation: str, tick_column: bool = False,
+               tried: list[str] | None = None) -> Frame | list[tuple]:
+    """The rows of `relation` in `path` as columns (a Frame), or as csvio's rows where the
+    exact reader had to read the file. With `tick_column`, rows are `(tick, *values)`."""
+    fmt = format_of(path, relation)
+    layout = with_tick(schema) if tick_column else schema
+    if fmt in TEXT_FORMATS:
+        data = csvio._read_bytes(path, relation, tried)
+        frame = text_frame(data, fmt, layout, tick_column)
+        if frame is not None:
+            return frame
+        return csvio.parse_relation(path, csvio._decode(path, data), fmt, schema, relation, tick_column)
+    from dfl.runtime.io import typed
+
+    if not os.path.exists(path):
+        csvio._read_bytes(path, relation, tried)  # the same "file not found" message
+    return typed.read_typed(path, fmt, layout, relation, tick_column)
+
+
+def text_frame(data: bytes | memoryview, fmt: str, layout: Schema, tick_column: bool = False,
+               header: bool | None = None) -> Frame | None:
+    """A .csv or .facts file's bytes as a Frame when Arrow reads them exactly as csvio
+    would, else None (the caller reads them with csvio). `header`: whether the bytes start
+    with the header line (default: a .csv does)."""
+    names = list(layout.names)
+    if not names:
+        return None  # in a relation with no columns blank lines are rows: csvio's rule
+    body = memoryview(data)
+    if bytes(body[:3]) == _BOM:
+        body = body[3:]
+    raw = body.obj if isinstance(body.obj, bytes) and body.nbytes == len(body.obj) else bytes(body)
+    if b"\x00" in raw:
+        return None
+    crs = raw.count(b"\r")
+    if crs and crs != raw.count(b"\r\n"):
+        return None  # a lone CR ends a line for Arrow, not in a .facts file
+    has_header = fmt == "csv" if header is None else header
+    skip = 0
+    if has_header:
+        nl = raw.find(b"\n")
+        if nl < 0:
+            return None  # at most a header: nothing to gain
+        line = raw[:nl].rstrip(b"\r")
+        if b'"' in line:
+            return None
+        try:
+            got = [f.strip() for f in line.decode("utf-8").split(",")]
+        except UnicodeDecodeError:
+            return None
+        if got != names:
+            return None  # csvio says what is wrong with the header
+        skip = 1
+    quoted = fmt == "csv" and b'"' in raw
+    if quoted and not _quotes_well_formed(np.frombuffer(raw, np.uint8)):
+        return None
+    return _arrow_text(raw, fmt, layout, skip, quoted, tick_column)
+
+
+def _quotes_well_formed(b: np.ndarray) -> bool:
+    """Every `"` opens a field (at its start), closes it (before `,` or a line end), or is
+    one of a doubled `""` inside it: the quoting Python's strict csv accepts, read the same
+    by Arrow. Anything else (a quote inside an unquoted field, text after a closing quote,
+    an unclosed field) goes to csvio, which reads or reports it exactly."""
+    q = np.flatnonzero(b == 34)
+    if len(q) % 2:
+        return False
+    opens, closes = q[0::2], q[1::2]
+    before = b[np.maximum(opens - 1, 0)]
+    doubled_before = np.zeros(len(opens), bool)
+    doubled_before[1:] = closes[:-1] == opens[1:] - 1
+    ok_open = (opens == 0) | np.isin(before, (44, 10, 13)) | doubled_before
+    after = b[np.minimum(closes + 1, len(b) - 1)]
+    doubled_after = np.zeros(len(closes), bool)
+    doubled_after[:-1] = opens[1:] == closes[:-1] + 1
+    ok_close = (closes == len(b) - 1) | np.isin(after, (44, 10, 13)) | doubled_after
+    return bool(ok_open.all() and ok_close.all())
+
+
+def arrow_type(t: Type):
+    import pyarrow as pa
+
+    return {Type.INT: pa.int64(), Type.FLOAT: pa.float64(), Type.BOOL: pa.bool_(),
+            Type.STR: pa.string(), Type.ADDR: pa.string()}[t]
+
+
+_TRUE = ["true", "True", "TRUE"]
+_FALSE = ["false", "False", "FALSE"]
+
+
+def _arrow_text(raw: bytes, fmt: str, layout: Schema, skip: int, quoted: bool, tick_column: bool) -> Frame | None:
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    names = list(layout.names)
+    try:
+        table = pcsv.read_csv(
+            pa.BufferReader(raw),
+            read_options=pcsv.ReadOptions(column_names=names, skip_rows=skip, use_threads=True),
+            parse_options=pcsv.ParseOptions(delimiter="," if fmt == "csv" else "\t",
+                                            quote_char='"' if quoted else False, double_quote=True,
+                                            escape_char=False, newlines_in_values=quoted, ignore_empty_lines=True),
+            convert_options=pcsv.ConvertOptions(column_types={n: arrow_type(t) for n, t in zip(names, layout.types)},
+                                                null_values=[], strings_can_be_null=False,
+                                                quoted_strings_can_be_null=False, true_values=_TRUE,
+                                                false_values=_FALSE, check_utf8=True))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, pa.ArrowKeyError, OSError):
+        return None
+    frame = frame_of_arrow(table, layout)
+    if frame is None:
+        return None
+    if tick_column and frame.n and int(frame.cols[0].min()) < 0:
+        return None  # csvio names the bad tick
+    return frame
+
+
+_ADDR = re.compile(r"(?:@client|[A-Za-z_][A-Za-z0-9_]*)/.*", re.S)
+
+
+def frame_of_arrow(table: Any, layout: Schema) -> Frame | None:
+    """An Arrow table whose columns already have the layout's Arrow types (int64, float64,
+    bool, string) as a Frame; None when an addr column holds a value that is not an
+    address (csvio reports it)."""
+    cols = []
+    for name, t in zip(layout.names, layout.types):
+        col = table.column(name)
+        if t.text:
+            s = str_column(col)
+            if t == Type.ADDR and not all(_ADDR.fullmatch(v) for v in s.values.tolist()):
+                return None
+            cols.append(s)
+        else:
+            cols.append(numeric_column(col, t))
+    return Frame(layout, cols, table.num_rows)
+
+
+def numeric_column(col: Any, t: Type) -> np.ndarray:
+    """An Arrow int64/float64/bool column (chunked or not, no nulls) as a numpy array."""
+    import pyarrow as pa
+
+    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+    dtype = {Type.INT: np.int64, Type.FLOAT: np.float64, Type.BOOL: np.bool_}[t]
+    parts = [_chunk_numpy(c, dtype) for c in chunks if len(c)]
+    if not parts:
+        return np.empty(0, dtype)
+    return parts[0].copy() if len(parts) == 1 else np.concatenate(parts)
+
+
+def _chunk_numpy(c: Any, dtype) -> np.ndarray:
+    """One Arrow chunk without nulls as numpy, read from its buffers (Arrow's own to_numpy
+    imports pandas for some types: a second of start-up)."""
+    data = c.buffers()[1]
+    if dtype is np.bool_:  # bit-packed, least significant bit first
+        bits = np.unpackbits(np.frombuffer(data, np.uint8), bitorder="little")
+        return bits[c.offset: c.offset + len(c)].astype(np.bool_)
+    return np.frombuffer(data, dtype)[c.offset: c.offset + len(c)]
+
+
+def str_column(col: Any) -> StrColumn:
+    """An Arrow string (or dictionary of strings) column as distinct strings and an index:
+    one Python str per distinct value."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if not pa.types.is_dictionary(arr.type):
+        arr = pc.dictionary_encode(arr)
+    values = arr.dictionary
+    if not pa.types.is_string(values.type):
+        values = values.cast(pa.string())
+    idx = arr.indices
+    index = _chunk_numpy(idx.cast(pa.int64()), np.int64) if len(idx) else np.empty(0, np.int64)
+    return StrColumn(np.array(values.to_pylist(), dtype=object), index)
