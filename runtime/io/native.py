@@ -19,6 +19,7 @@ columns are checked against the declaration by name and type (runtime/io/typed.p
 """
 from __future__ import annotations
 
+import csv
 import os
 import re
 from typing import Any
@@ -93,20 +94,31 @@ def text_frame(data: bytes | memoryview, fmt: str, layout: Schema, tick_column: 
         nl = raw.find(b"\n")
         if nl < 0:
             return None  # at most a header: nothing to gain
-        line = raw[:nl].rstrip(b"\r")
-        if b'"' in line:
-            return None
-        try:
-            got = [f.strip() for f in line.decode("utf-8").split(",")]
-        except UnicodeDecodeError:
-            return None
+        got = _header(raw[:nl].rstrip(b"\r"))
         if got != names:
             return None  # csvio says what is wrong with the header
         skip = 1
-    quoted = fmt == "csv" and b'"' in raw
-    if quoted and not _quotes_well_formed(np.frombuffer(raw, np.uint8)):
+    start = raw.find(b"\n") + 1 if has_header else 0  # the header is read above, and skipped by Arrow
+    quoted = fmt == "csv" and raw.find(b'"', start) >= 0
+    if quoted and not _quotes_well_formed(np.frombuffer(raw, np.uint8)[start:]):
         return None
     return _arrow_text(raw, fmt, layout, skip, quoted, tick_column)
+
+
+def _header(line: bytes) -> list[str] | None:
+    """A one-line header's names as csvio reads them (spaces around a name dropped), or None
+    where only csvio can say (a quote that does not close on the line, bad UTF-8)."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if '"' not in text:
+        return [f.strip() for f in text.split(",")]
+    try:
+        fields = next(csv.reader([text], strict=True))
+    except (csv.Error, StopIteration):
+        return None
+    return [f.strip() for f in fields]
 
 
 def _quotes_well_formed(b: np.ndarray) -> bool:

@@ -51,6 +51,10 @@ CORPUS: list[tuple[str, Schema, bytes]] = [
     ("nofinal.csv", EDGE, b"src,dst\n1,2\n3,4"),
     ("bom.csv", EDGE, b"\xef\xbb\xbfsrc,dst\n1,2\n"),
     ("spaces_header.csv", EDGE, b" src , dst \n1,2\n"),
+    ("quoted_header.csv", EDGE, b'"src","dst"\n1,2\n'),
+    ("quoted_header_space.csv", EDGE, b'"src", "dst"\n1,2\n'),
+    ("quoted_header_bad.csv", EDGE, b'"src"x,dst\n1,2\n'),
+    ("quoted_header_open.csv", EDGE, b'"src,dst\n1,2\n'),
     ("blank.csv", EDGE, b"src,dst\n\n1,2\n\n\n3,4\n"),
     ("signs.csv", EDGE, b"src,dst\n-1,+2\n 3,4 \n007,-0\n"),
     ("limits.csv", EDGE, b"src,dst\n9223372036854775807,-9223372036854775808\n"),
@@ -95,7 +99,7 @@ CORPUS: list[tuple[str, Schema, bytes]] = [
 ]
 
 # files Arrow reads itself (the fallback to csvio must not be the whole story)
-NATIVE = {"plain.csv", "crlf.csv", "nofinal.csv", "bom.csv", "spaces_header.csv", "blank.csv", "limits.csv",
+NATIVE = {"plain.csv", "quoted_header.csv", "crlf.csv", "nofinal.csv", "bom.csv", "spaces_header.csv", "blank.csv", "limits.csv",
           "mixed.csv", "floats.csv", "null_words.csv", "quoted.csv", "quoted_crlf.csv", "quoted_number.csv",
           "one_col_blank.csv", "plain.facts", "crlf.facts", "raw.facts", "blank.facts", "addr.csv"}
 
