@@ -19,7 +19,7 @@ from typing import Any, Iterator, Union
 import numpy as np
 
 from dfl.backends.columnar.strings import StringPool
-from dfl.backends.columnar.table import DTYPES, Table
+from dfl.backends.columnar.table import DTYPES, Table, pack
 from dfl.ir.types import Schema
 
 
@@ -146,7 +146,9 @@ class Frame(Sequence):
         elif self.n < 2:
             out = Frame(self.schema, self.cols, self.n)
         else:
-            out = self.take(np.lexsort(self._sort_keys()[::-1]))
+            order = _order(self._sort_keys())
+            out = self if order is None else self.take(order)
+            out = Frame(self.schema, out.cols, out.n)
         out.ordered = True
         return out
 
@@ -176,6 +178,19 @@ class Frame(Sequence):
         if not arrays:
             return pa.table({})
         return pa.Table.from_arrays(arrays, names=list(self.schema.names))
+
+
+def _order(keys: list[np.ndarray]) -> np.ndarray | None:
+    """The permutation that sorts rows by these keys (first key first); None when they are
+    in order already. Integer keys that pack into one int64 (mixed radix) sort as one
+    column, which is several times faster than a lexsort over them."""
+    packed = pack(keys) if all(k.dtype != np.float64 for k in keys) else None
+    if packed is not None:
+        key = packed[0]
+        if len(key) < 2 or bool(np.all(key[1:] >= key[:-1])):
+            return None
+        return np.argsort(key, kind="stable")
+    return np.lexsort(keys[::-1])
 
 
 def _string_order(vals: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ import numpy as np
 from dfl.backends.base import TickResult
 from dfl.backends import registry
 from dfl.backends.columnar.codec import decode_rows, encode_rows
+from dfl.backends.columnar.frame import Frame
 from dfl.compiler.placement import dist_of
 from dfl.errors import DflError
 from dfl.ir.graph import Graph
@@ -380,5 +381,8 @@ class PartitionedPlan:
             if n.op not in COLLECTED:
                 continue
             t = merged[n.id]
-            out.take(n, decode_rows(self.local.sorted(t, n.schema) if n.op == "sink" else t, n.schema, pool))
+            if n.op == "sink":  # outputs as columns, in the contract's order, for the writers
+                out.take(n, Frame.from_table(t, n.schema, pool).sorted())
+            else:
+                out.take(n, decode_rows(t, n.schema, pool))
         return out
