@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--in", dest="inputs", metavar="NAME=FILE", action="append", default=[],
                    help="read input relation NAME from FILE (.csv or .facts)")
     r.add_argument("--target", default=None, choices=["interp", "cpu", "cuda", "auto"],
-                   help="where to run: cpu (compiled, the default), interp (the reference interpreter), "
+                   help="where to run: cpu (compiled), interp (the reference interpreter; without --target, small "
+                        "inputs run there and larger ones on cpu: dfl compile --emit plan -I DIR says which), "
                         "cuda (the GPU; exit 2 without a usable one), auto (cpu or cuda by the cost model for the "
                         "input sizes, never cuda without a GPU; interp without numba, saying so; dfl explain "
                         "says why)")
