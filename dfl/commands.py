@@ -106,7 +106,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-
 def _default_engine(prog, input_dir: str | None, files: dict[str, str]):
     """`dfl run` without --target: the interpreter for small input files, else cpu, whose
     loading (numba, kernels) then starts in a thread while the files are read

@@ -43,8 +43,9 @@ def dependency_graph(relations: list[str], rules: list[ast.Rule]) -> tuple[dict[
         aggregated = any(isinstance(a, ast.HeadAgg) for a in r.head.args)
         for lit in r.body:
             for rel, negative, span in _uses(lit):
+                deps_of_rel = by_body.setdefault(rel, {})  # rel before head: networkx's node order
                 by_body.setdefault(head, {})
-                by_body.setdefault(rel, {}).setdefault(head, []).append(Dep(
+                deps_of_rel.setdefault(head, []).append(Dep(
                     rel, head, negative or aggregated, span,
                     "an aggregate" if (aggregated or isinstance(lit, ast.BodyAgg)) else "negation"))
     succ = {rel: list(heads) for rel, heads in by_body.items()}
