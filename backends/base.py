@@ -10,12 +10,14 @@ Both are reached by target name through backends/registry.py.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from dfl.backends.columnar.strings import StringPool
-from dfl.backends.columnar.table import Table
 from dfl.ir.graph import Graph, Node
 from dfl.ir.types import Schema
+
+if TYPE_CHECKING:  # numpy's; a run on the interpreter never imports it (start-up: ~0.1 s)
+    from dfl.backends.columnar.strings import StringPool
+    from dfl.backends.columnar.table import Table
 
 InputKey = tuple[str, str]  # (source kind, relation): ("input", "edge"), ("state", "seen"), ...
 

@@ -33,6 +33,15 @@ def get(name: str):
     return getattr(importlib.import_module(module), cls)()
 
 
+def preload(name: str) -> None:
+    """Import backend `name`'s modules (for cpu: numba and the kernels) without building
+    anything: runtime/warmup.py runs this in a thread while the inputs are read."""
+    module, _, ex = _entry(name)
+    importlib.import_module(module)
+    if ex is not None:  # the executor's module holds the kernels the pool and the plan share
+        importlib.import_module(ex[0])
+
+
 def executor(name: str, graph):
     """The executor of backend `name` for one partition's share of a placed graph
     (backends/base.Executor). `get` does not import it (nor the executor the plan), so the

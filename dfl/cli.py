@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--in", dest="inputs", metavar="NAME=FILE", action="append", default=[],
                    help="read input relation NAME from FILE (.csv, .facts, .parquet, .arrow/.feather, .jsonl)")
     r.add_argument("--target", default=None, choices=["interp", "cpu", "cuda", "auto"],
-                   help="where to run: cpu (compiled, the default), interp (the reference interpreter), "
+                   help="where to run: cpu (compiled), interp (the reference interpreter; without --target, small "
+                        "inputs run there and larger ones on cpu: dfl compile --emit plan -I DIR says which), "
                         "cuda (the GPU; exit 2 without a usable one), auto (cpu or cuda by the cost model for the "
                         "input sizes, never cuda without a GPU; interp without numba, saying so; dfl explain "
                         "says why)")
@@ -115,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "llvm: the LLVM IR of the cpu target's native kernels; "
                         "ptx: the PTX (sm_90) of every kernel of the cuda target's plan")
     k.add_argument("-o", "--output", metavar="FILE")
+    k.add_argument("-I", "--input-dir", metavar="DIR",
+                   help="with --emit plan: the inputs `dfl run` would read; the plan then starts with the engine "
+                        "`dfl run` without --target picks for their sizes (the interpreter for small files)")
+    k.add_argument("--in", dest="inputs", metavar="NAME=FILE", action="append", default=[],
+                   help="with --emit plan: an input file, as for `dfl run`")
     k.add_argument("--workers", type=int, default=2, metavar="N", help="with --emit placed: partitions (default 2)")
     _common(k)
 

@@ -80,6 +80,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                        address=args.address, schedule=args.schedule)
     if on_pool and args.autoscale:  # every decision, with its reason, as it is taken
         opts = replace(opts, on_decision=lambda d: print(f"dfl: autoscale: {d.reason}", file=sys.stderr, flush=True))
+    if args.target is None and not on_pool:
+        target = _default_engine(prog, args.input_dir, files).target
+        opts = replace(opts, target=target)
     run = lambda o: prog.run_with(o, input_dir=args.input_dir, files=files)  # noqa: E731
     interp = RunOptions(target="interp", max_ticks=args.max_ticks, each_tick=args.each_tick,
                         memory_limit=limit or 0, force_workers=args.force_workers)
@@ -106,6 +109,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         print_tables(relations, max_rows=args.max_rows)
     return 0
 
+
+def _default_engine(prog, input_dir: str | None, files: dict[str, str]):
+    """`dfl run` without --target: the interpreter for small input files, else cpu, whose
+    loading (numba, kernels) then starts in a thread while the files are read
+    (compiler/engine_choice.py; an explicit --target is always honoured)."""
+    from dfl.compiler.engine_choice import choose_engine
+    from dfl.runtime.input_sizes import input_bytes
+
+    choice = choose_engine(prog.graph, input_bytes({**prog.inputs, **prog.channels}, input_dir, files))
+    if choice.target == "cpu":
+        from dfl.runtime.warmup import start_warmup
+
+        start_warmup("cpu")
+    return choice
 
 
 T = TypeVar("T")
@@ -319,6 +336,9 @@ def _with_agents(top: str, prog, show) -> str:
 
 def cmd_compile(args: argparse.Namespace) -> int:
     prog = _load(args.program)
+    if args.emit == "plan" and (args.input_dir or args.inputs):
+        _emit(_engine_plan(prog, args.input_dir, _parse_ins(args.inputs)), args.output)
+        return 0
     if args.emit in ("plan", "llvm"):
         from dfl.backends import registry
 
@@ -344,6 +364,27 @@ def cmd_compile(args: argparse.Namespace) -> int:
     show = lambda p: text.print_graph(_graph(p, args.emit == "opt"))  # noqa: E731
     _emit(_with_agents(show(prog), prog, show), args.output)
     return 0
+
+
+def _engine_plan(prog, input_dir: str | None, files: dict[str, str]) -> str:
+    """`dfl compile --emit plan -I DIR`: the engine `dfl run` picks for these input files and
+    why, then what that engine runs: the interpreter the optimized IR node by node, the cpu
+    target its physical plan."""
+    from dfl.compiler.engine_choice import choose_engine
+    from dfl.runtime.input_sizes import input_bytes
+
+    choice = choose_engine(prog.graph, input_bytes({**prog.inputs, **prog.channels}, input_dir, files))
+    head = f"# engine: {choice.target} ({choice.reason}; --target overrides)\n"
+    if choice.target == "interp":
+        from dfl.ir import text
+
+        show = lambda p: text.print_graph(p.graph)  # noqa: E731
+        return head + "# the reference interpreter runs the optimized IR, node by node\n" + \
+            _with_agents(show(prog), prog, show)
+    from dfl.backends import registry
+
+    plan_text = registry.get("cpu").plan_text
+    return head + _with_agents(plan_text(prog.graph), prog, lambda p: plan_text(p.graph))
 
 
 def _placed(prog, workers: int, rows: dict[str, int] | None = None, naive: bool = False, target: str = "auto"):

@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
-import networkx as nx
-
 from dfl.errors import Span
+from dfl.ir import digraph
 from dfl.ir.annotations import Annotation
 from dfl.ir.ops import OPS, OpSpec  # noqa: F401  (re-exported: the op table's old home)
 from dfl.ir.types import Schema, storage_of
@@ -90,21 +89,16 @@ class Graph:
                 out.setdefault(i, []).append(n.id)
         return out
 
-    def to_networkx(self) -> nx.DiGraph:
-        g = nx.DiGraph()
-        for n in self.nodes:
-            g.add_node(n.id, op=n.op)
-            for i in n.inputs:
-                g.add_edge(i, n.id)
-        return g
+    def successors(self) -> dict[str, list[str]]:
+        """Node id -> the ids of the nodes that read it (ir/digraph.py's adjacency)."""
+        return digraph.successors((n.id for n in self.nodes), ((i, n.id) for n in self.nodes for i in n.inputs))
 
     def with_nodes(self, nodes: Iterable[Node]) -> "Graph":
         return Graph(tuple(nodes), self.relations)
 
     def topo_sorted(self) -> "Graph":
         """The same graph with nodes in a deterministic topological order."""
-        g = self.to_networkx()
-        order = list(nx.lexicographical_topological_sort(g, key=_natural_key))
+        order = digraph.topo_order(self.successors(), key=_natural_key)
         return self.with_nodes(self.node(i) for i in order)
 
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-import networkx as nx
-
 from dfl.errors import DflError
+from dfl.ir import digraph
 from dfl.ir.builtin_sigs import SIGS
 from dfl.ir.annotations import KNOWN
 from dfl.ir.types import Type
@@ -182,13 +181,9 @@ def _check_fns(prog: ast.Program, relations: dict[str, ast.Decl], errors: list[D
                                    f.span))
             continue
         fns[f.name] = f
-    calls = nx.DiGraph()
-    for f in fns.values():
-        calls.add_node(f.name)
-        for c in _calls(f.body):
-            if c in fns:
-                calls.add_edge(f.name, c)
-    for cycle in nx.simple_cycles(calls):
+    calls = digraph.successors(fns, ((f.name, c) for f in fns.values() for c in _calls(f.body) if c in fns))
+    cycle = digraph.find_cycle(calls)
+    if cycle is not None:
         f = fns[cycle[0]]
         errors.append(DflError(f"function '{f.name}' is recursive ({' -> '.join(cycle + [cycle[0]])})", f.span,
                                hint="functions are single expressions and may not call themselves"))
@@ -209,11 +204,8 @@ def _check_fns(prog: ast.Program, relations: dict[str, ast.Decl], errors: list[D
 
 
 def _callees_first(fns: dict[str, ast.FnDef]) -> list[str]:
-    calls = nx.DiGraph()
-    for f in fns.values():
-        calls.add_node(f.name)
-        calls.add_edges_from((f.name, c) for c in _calls(f.body) if c in fns)
-    return list(reversed(list(nx.topological_sort(calls))))
+    calls = digraph.successors(fns, ((f.name, c) for f in fns.values() for c in _calls(f.body) if c in fns))
+    return list(reversed(digraph.topo_order(calls)))
 
 
 def _rule_exprs(rule: ast.Rule):

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import networkx as nx
-
 from dfl.errors import DflError, Span
+from dfl.ir import digraph
 from dfl.lang import ast
 
 
@@ -23,9 +22,20 @@ class Stratum:
     recursive: bool  # a relation here depends on itself (a fixpoint is needed)
 
 
-def dependency_graph(relations: list[str], rules: list[ast.Rule]) -> nx.MultiDiGraph:
-    g = nx.MultiDiGraph()
-    g.add_nodes_from(relations)
+@dataclass(frozen=True)
+class Dep:
+    """An edge body-relation -> head-relation of the dependency graph."""
+    body: str
+    head: str
+    negative: bool
+    span: Span
+    why: str
+
+
+def dependency_graph(relations: list[str], rules: list[ast.Rule]) -> tuple[dict[str, list[str]], list[Dep]]:
+    """The adjacency (relation -> the heads that read it) and every edge, grouped by body
+    relation in declaration order, then by head in the order first met."""
+    by_body: dict[str, dict[str, list[Dep]]] = {rel: {} for rel in relations}
     for r in rules:
         if r.kind != "rule":
             continue
@@ -33,9 +43,13 @@ def dependency_graph(relations: list[str], rules: list[ast.Rule]) -> nx.MultiDiG
         aggregated = any(isinstance(a, ast.HeadAgg) for a in r.head.args)
         for lit in r.body:
             for rel, negative, span in _uses(lit):
-                g.add_edge(rel, head, negative=negative or aggregated, span=span,
-                           why="an aggregate" if (aggregated or isinstance(lit, ast.BodyAgg)) else "negation")
-    return g
+                deps_of_rel = by_body.setdefault(rel, {})  # rel before head: networkx's node order
+                by_body.setdefault(head, {})
+                deps_of_rel.setdefault(head, []).append(Dep(
+                    rel, head, negative or aggregated, span,
+                    "an aggregate" if (aggregated or isinstance(lit, ast.BodyAgg)) else "negation"))
+    succ = {rel: list(heads) for rel, heads in by_body.items()}
+    return succ, [d for heads in by_body.values() for deps in heads.values() for d in deps]
 
 
 def _uses(lit: ast.Literal, inside_agg: bool = False):
@@ -50,41 +64,42 @@ def _uses(lit: ast.Literal, inside_agg: bool = False):
 
 
 def stratify(relations: list[str], rules: list[ast.Rule]) -> list[Stratum]:
-    g = dependency_graph(relations, rules)
+    g, deps = dependency_graph(relations, rules)
     errors: list[DflError] = []
     comp_of: dict[str, int] = {}
-    sccs = list(nx.strongly_connected_components(g))
+    sccs = digraph.strongly_connected(g)
     for i, comp in enumerate(sccs):
         for rel in comp:
             comp_of[rel] = i
     seen_cycles: set[frozenset[str]] = set()
-    for u, v, data in g.edges(data=True):
-        if data["negative"] and comp_of[u] == comp_of[v]:
-            cycle = _cycle(g, u, v)
+    for d in deps:
+        if d.negative and comp_of[d.body] == comp_of[d.head]:
+            cycle = _cycle(g, d.body, d.head)
             key = frozenset(cycle)
             if key in seen_cycles:
                 continue
             seen_cycles.add(key)
-            errors.append(_cycle_error(cycle, data["span"], data["why"]))
+            errors.append(_cycle_error(cycle, d.span, d.why))
     if errors:
         first = errors[0]
         first.related = errors[1:]
         raise first
-    dag = nx.condensation(g, sccs)
-    order = list(nx.lexicographical_topological_sort(dag, key=lambda c: min(sccs[c])))
+    dag = digraph.successors(range(len(sccs)), ((comp_of[u], comp_of[v]) for u in g for v in g[u]
+                                                if comp_of[u] != comp_of[v]))
+    order = digraph.topo_order(dag, key=lambda c: min(sccs[c]))
     out = []
     for idx, c in enumerate(order):
         rels = tuple(sorted(sccs[c]))
-        recursive = len(rels) > 1 or g.has_edge(rels[0], rels[0])
+        recursive = len(rels) > 1 or rels[0] in g[rels[0]]
         out.append(Stratum(idx, rels, recursive))
     return out
 
 
-def _cycle(g: nx.MultiDiGraph, u: str, v: str) -> list[str]:
+def _cycle(g: dict[str, list[str]], u: str, v: str) -> list[str]:
     """The relations of a cycle through the edge u -> v, as u, v, …, u."""
     if u == v:
         return [u, u]
-    back = nx.shortest_path(g, v, u)
+    back = digraph.shortest_path(g, v, u)
     return [u, *back]
 
 

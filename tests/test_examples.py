@@ -40,7 +40,12 @@ def expected_files(case: Path) -> list[str]:
     return sorted(f.name for f in out.iterdir() if not f.name.startswith(".")) if out.is_dir() else []
 
 
-def run_case(case: Path, tmp_path: Path, dfl_cli, dfl_proc):
+# `dfl run` without --target picks the engine by input size (the interpreter for every case
+# here); `--target cpu` runs the compiled engine on the same cases, which must agree
+TARGETS = pytest.mark.parametrize("target", [None, "cpu"], ids=["default", "cpu"])
+
+
+def run_case(case: Path, tmp_path: Path, dfl_cli, dfl_proc, target: str | None = None):
     indir = case / "in"
     if not indir.is_dir():  # git does not keep an empty in/
         indir = tmp_path / "empty_in"
@@ -50,7 +55,8 @@ def run_case(case: Path, tmp_path: Path, dfl_cli, dfl_proc):
     expect = json.loads((case / "expect.json").read_text(encoding="utf-8"))
     # extra arguments, as the suite's runner takes them (`{in}`: the case's input folder)
     extra = [a.replace("{in}", str(indir)) for a in expect.get("args", [])]
-    result = runner("run", case / "prog.dfl", "-I", indir, "-O", outdir, *extra)
+    chosen = ["--target", target] if target else []
+    result = runner("run", case / "prog.dfl", "-I", indir, "-O", outdir, *extra, *chosen)
     return result, expect, outdir
 
 
@@ -96,9 +102,10 @@ def check_exit_and_stderr(result, expect: dict) -> None:
 # ---------------------------------------------------------------- examples/
 
 
+@TARGETS
 @pytest.mark.parametrize("case", cases(EXAMPLES), ids=lambda c: c.name)
-def test_example(case: Path, tmp_path: Path, dfl_cli, dfl_proc) -> None:
-    result, expect, outdir = run_case(case, tmp_path, dfl_cli, dfl_proc)
+def test_example(case: Path, tmp_path: Path, dfl_cli, dfl_proc, target: str | None) -> None:
+    result, expect, outdir = run_case(case, tmp_path, dfl_cli, dfl_proc, target)
     check_exit_and_stderr(result, expect)
     assert actual_files(outdir) == expected_files(case)
     for name in expected_files(case):
@@ -125,9 +132,10 @@ def test_examples_readme_lists_every_example() -> None:
 
 
 @pytest.mark.skipif(not ACCEPTANCE.is_dir(), reason="../shared/acceptance is not here")
+@TARGETS
 @pytest.mark.parametrize("case", cases(ACCEPTANCE) + cases(ACCEPTANCE_AGENTS), ids=lambda c: c.name)
-def test_acceptance(case: Path, tmp_path: Path, dfl_cli, dfl_proc) -> None:
-    result, expect, outdir = run_case(case, tmp_path, dfl_cli, dfl_proc)
+def test_acceptance(case: Path, tmp_path: Path, dfl_cli, dfl_proc, target: str | None) -> None:
+    result, expect, outdir = run_case(case, tmp_path, dfl_cli, dfl_proc, target)
     check_exit_and_stderr(result, expect)
     expected, actual = expected_files(case), actual_files(outdir)
     assert actual == expected, f"output files {actual}, expected {expected}"

@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dfl.errors import DflError
 from dfl.ir.graph import Graph, Node
 from dfl.ir.ops import TICK_EFFECTS
 from dfl.backends.base import TickResult
-from dfl.backends.columnar.codec import decode_rows, encode_rows
-from dfl.backends.columnar.strings import StringPool
-from dfl.backends.columnar.table import Table
 from dfl.backends.interp.ops import TABLE
 from dfl.backends.interp.relation import Rel
 from dfl.runtime.limits import LimitExceeded
 from dfl.stdlib.builtins import BuiltinError
+
+if TYPE_CHECKING:  # the columnar layout (numpy) is imported only by run_columns: rows need none
+    from dfl.backends.columnar.strings import StringPool
+    from dfl.backends.columnar.table import Table
 
 
 @dataclass
@@ -58,8 +60,17 @@ class InterpPlan:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self.cache: dict = {}  # generated functions, kept across ticks and runs
-        self.pool = StringPool()  # run_columns' string codes
+        self._pool: StringPool | None = None
         self.schemas = {r.name: r.schema for r in graph.relations}
+
+    @property
+    def pool(self) -> StringPool:
+        """run_columns' string codes, made on first use."""
+        if self._pool is None:
+            from dfl.backends.columnar.strings import StringPool
+
+            self._pool = StringPool()
+        return self._pool
 
     def run(self, inputs: dict[tuple[str, str], list[tuple]]) -> TickResult:
         ctx = Context(inputs, cache=self.cache)
@@ -76,6 +87,8 @@ class InterpPlan:
     def run_columns(self, inputs: dict[tuple[str, str], Table]) -> dict[str, Table]:
         """One tick on columnar inputs (the plan interface): decoded to rows, run, and the
         sinks encoded back, unsorted. The oracle's answer for a columnar backend's."""
+        from dfl.backends.columnar.codec import decode_rows, encode_rows
+
         res = self.run({key: decode_rows(t, self.schemas[key[1]], self.pool) for key, t in inputs.items()})
         return {n.attr("rel"): encode_rows(res.sinks[n.attr("rel")], n.schema, self.pool)
                 for n in self.graph.by_op("sink")}

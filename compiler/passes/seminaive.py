@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import networkx as nx
-
+from dfl.ir import digraph
 from dfl.ir.graph import Graph, Node
 
 
@@ -37,19 +36,20 @@ def _rewrite_body(body: Graph, rels: set[str]) -> Graph:
         did = f"{pid}.delta"
         delta_of[pid] = did
         new_nodes[did] = replace(p, id=did, attrs=(("name", "delta:" + p.attr("name")[5:]),))
-    nxg = body.to_networkx()
+    succ = body.successors()
+    pred = digraph.predecessors(succ)
     for y in body.by_op("yield"):
         union = body.node(y.inputs[0])
         outs: list[str] = []
         for rule_out in union.inputs:
-            sub = nx.ancestors(nxg, rule_out) | {rule_out}
+            sub = digraph.reachable(pred, rule_out) | {rule_out}
             order = [n.id for n in body.nodes if n.id in sub]
             uses = [(c, pos) for c in order for pos, i in enumerate(body.node(c).inputs) if i in full_ids]
             if not uses:
                 outs.append(rule_out)
                 continue
             for k, (c, pos) in enumerate(uses):
-                copy = ({c} | nx.descendants(nxg, c)) & sub
+                copy = ({c} | digraph.reachable(succ, c)) & sub
                 rename = {old: f"{old}.d{k}" for old in copy}
                 for old in order:
                     if old not in copy:
@@ -66,8 +66,8 @@ def _rewrite_body(body: Graph, rels: set[str]) -> Graph:
 
 def _prune(g: Graph) -> Graph:
     """Drops nodes no yield depends on (the naive originals)."""
-    nxg = g.to_networkx()
+    pred = digraph.predecessors(g.successors())
     keep: set[str] = set()
     for y in g.by_op("yield"):
-        keep |= nx.ancestors(nxg, y.id) | {y.id}
+        keep |= digraph.reachable(pred, y.id) | {y.id}
     return g.with_nodes(n for n in g.nodes if n.id in keep)

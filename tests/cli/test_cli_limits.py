@@ -14,6 +14,7 @@ import time
 import pytest
 
 from dfl.backends.cpu import plan as cpu_plan
+from dfl.compiler import engine_choice
 
 CROSS = "input a(x: int)\ninput b(y: int)\noutput p(x: int, y: int)\np(x, y) :- a(x), b(y).\n"
 N = 100_000
@@ -112,6 +113,7 @@ def test_memory_error_on_the_default_target_is_exit_3_not_a_fallback(write, dfl_
         raise MemoryError()
 
     monkeypatch.setattr(cpu_plan.CpuPlan, "_run", exhausted)
+    monkeypatch.setattr(engine_choice, "INTERP_MAX_BYTES", 0)  # the default target is cpu for any input
     prog = write("q.dfl", "input a(x: int)\noutput p(x: int)\np(x) :- a(x).\n")
     write("in/a.csv", "x\n1\n")
     r = dfl_cli("run", prog, "-I", prog.parent / "in")

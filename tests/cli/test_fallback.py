@@ -5,6 +5,7 @@ import pytest
 
 from dfl.backends.cpu import plan as cpu_plan
 from dfl.cli import main
+from dfl.compiler import engine_choice
 
 PROG = "input e(a: int, b: int)\noutput p(a: int, b: int)\np(x, y) :- e(x, y).\n"
 
@@ -15,6 +16,8 @@ def broken_cpu(monkeypatch):
         raise RuntimeError("simulated bug")
 
     monkeypatch.setattr(cpu_plan.CpuPlan, "_run", boom)
+    # without --target, inputs this small run on the interpreter: make them count as large
+    monkeypatch.setattr(engine_choice, "INTERP_MAX_BYTES", 0)
 
 
 def _files(tmp_path):

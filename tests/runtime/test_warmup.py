@@ -1,0 +1,49 @@
+"""runtime/warmup.py and runtime/input_sizes.py: the cpu backend loads in a thread while
+inputs are read; a failing import there is kept, not raised, and the plan reports it."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from dfl.backends import registry
+from dfl.runtime.input_sizes import input_bytes
+from dfl.runtime.warmup import start_warmup
+
+
+def test_warmup_imports_numba_and_the_kernels_in_a_thread() -> None:
+    # a fresh process: this one may have numba already
+    code = ("import sys, threading\n"
+            "from dfl.runtime.warmup import start_warmup\n"
+            "w = start_warmup('cpu')\n"
+            "assert w._thread is not threading.main_thread()\n"
+            "assert w.wait(120) and w.error is None, w.error\n"
+            "assert 'numba' in sys.modules and 'dfl.backends.cpu.kernels' in sys.modules\n"
+            "import dfl\n"
+            "p = dfl.compile('input e(a: int)\\noutput o(a: int)\\no(a) :- e(a), a > 1.\\n')\n"
+            "print(sorted(p.run(e=[(1,), (2,), (3,)], target='cpu')['o']))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[(2,), (3,)]"
+
+
+def test_a_failing_import_is_kept_not_raised(monkeypatch) -> None:
+    def broken(name: str) -> None:
+        raise ImportError("no module named numba (simulated)")
+
+    monkeypatch.setattr(registry, "preload", broken)
+    w = start_warmup("cpu")
+    assert w.wait(30)
+    assert isinstance(w.error, ImportError) and "simulated" in str(w.error)
+
+
+def test_an_unknown_target_is_kept_too() -> None:
+    w = start_warmup("no-such-target")
+    assert w.wait(30) and w.error is not None and "unknown target" in str(w.error)
+
+
+def test_input_bytes_from_dir_and_files(tmp_path) -> None:
+    (tmp_path / "edge.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "other.csv").write_text("x\n1\n2\n")
+    sizes = input_bytes(["edge", "node", "x"], str(tmp_path), {"x": str(tmp_path / "other.csv")})
+    assert sizes == {"edge": 8, "node": 0, "x": 6}
+    assert input_bytes(["gone"], None, {"gone": str(tmp_path / "missing.csv")}) == {"gone": 0}
