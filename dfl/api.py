@@ -396,9 +396,9 @@ def _ncols(cols) -> int:
 def _in_order(rows, schema: Schema):
     """An output relation in the contract's order: a Frame sorts its columns (and is often
     sorted already by the backend), rows are sorted as tuples."""
-    from dfl.backends.columnar.frame import Frame
-
-    return rows.sorted() if isinstance(rows, Frame) else sort_rows(rows, schema.types)
+    if isinstance(rows, (list, tuple, set, frozenset)):  # rows (the interpreter's): no numpy needed
+        return sort_rows(rows, schema.types)
+    return rows.sorted()  # a Frame
 
 
 def _given(rel: str, schema: Schema, value: Any, is_chan: bool):

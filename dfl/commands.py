@@ -32,6 +32,7 @@ def _parse_ins(items: list[str]) -> dict[str, str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    _skip_blas_probe()
     from dfl.runtime.io.output import print_tables, write_each_tick, write_outputs
 
     from dfl.runtime import limits
@@ -47,6 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.output_format != "csv" and not args.output_dir:
         raise DflError(f"--output-format {args.output_format} says how -O DIR's files are written, and needs -O DIR",
                        kind="usage")
+    _warm_early(args, files)
     prog = _load(args.program)
     for name in files:
         if name not in prog.inputs and name not in prog.channels:
@@ -108,6 +110,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         print_tables(relations, max_rows=args.max_rows)
     return 0
+
+
+def _skip_blas_probe() -> None:
+    """numba probes for BLAS when it loads (numba.np.arraymath imports scipy.linalg: 0.2-0.5 s
+    of every compiled run's start-up here); no DFL kernel calls BLAS (no np.dot, no linalg),
+    so the `dfl` process tells numba there is none. Only the command line does this: a
+    Python program embedding DFL keeps its numba as it is."""
+    if "numba" not in sys.modules:
+        sys.modules.setdefault("scipy.linalg.cython_blas", None)  # type: ignore[assignment]
+
+
+def _warm_early(args: argparse.Namespace, files: dict[str, str]) -> None:
+    """Start loading the cpu backend before the program is even compiled when the input
+    files alone say the run is large (more than the interpreter's largest limit in -I DIR
+    and --in files), so that numba's loading overlaps compiling and reading."""
+    if args.target not in (None, "cpu") or args.messages is not None:
+        return
+    from dfl.compiler.engine_choice import INTERP_MAX_BYTES
+    from dfl.runtime.input_sizes import folder_bytes
+
+    if folder_bytes(args.input_dir, files) > INTERP_MAX_BYTES:
+        from dfl.runtime.warmup import start_warmup
+
+        start_warmup("cpu")
 
 
 def _default_engine(prog, input_dir: str | None, files: dict[str, str]):

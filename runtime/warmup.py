@@ -42,6 +42,12 @@ class Warmup:
         return self.done()
 
 
+_STARTED: dict[str, Warmup] = {}
+
+
 def start_warmup(target: str = "cpu") -> Warmup:
-    """Start importing `target`'s backend (and its kernels) in a daemon thread; returns at once."""
-    return Warmup(target)
+    """Start importing `target`'s backend (and its kernels) in a daemon thread; returns at
+    once. Once per process and target: a second call returns the first one's handle."""
+    if target not in _STARTED:
+        _STARTED[target] = Warmup(target)
+    return _STARTED[target]

@@ -167,6 +167,15 @@ class CpuPlan:
         return out
 
 
+def warm_up() -> None:
+    """Load one cached kernel: numba sets up its cpu target (its typing and lowering
+    registries, ~0.5-1 s once per process) on the first kernel a process calls, so a
+    warm-up thread (runtime/warmup.py) pays it while the inputs are read."""
+    from dfl.backends.cpu import kernels as K
+
+    K.factorize1(np.zeros(1, np.int64))
+
+
 class CpuBackend:
     name = "cpu"
     devices = ("cpu",)

@@ -22,18 +22,27 @@ from __future__ import annotations
 import csv
 import os
 import re
+import sys
 from typing import Any
 
-import numpy as np
+from typing import TYPE_CHECKING
 
-from dfl.backends.columnar.frame import Frame, StrColumn
 from dfl.errors import DflError
 from dfl.ir.types import Column, Schema, Type
 from dfl.runtime.io import csvio
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from dfl.backends.columnar.frame import Frame, StrColumn
+
+# numpy, pyarrow and the Frame are imported where used: a small CSV file is read by csvio
+# alone, so a small run starts without them (docs/cpu.md, "Start-up")
+
 FORMATS = {".csv": "csv", ".facts": "facts", ".parquet": "parquet", ".arrow": "arrow", ".feather": "arrow",
            ".ipc": "arrow", ".jsonl": "jsonl"}
 TEXT_FORMATS = ("csv", "facts")
+NATIVE_MIN_BYTES = 64 * 1024  # csvio reads 64 KiB in ~30 ms; importing pyarrow takes ~100 ms
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -60,7 +69,9 @@ def read_input(path: str, schema: Schema, relation: str, tick_column: bool = Fal
     layout = with_tick(schema) if tick_column else schema
     if fmt in TEXT_FORMATS:
         data = csvio._read_bytes(path, relation, tried)
-        frame = text_frame(data, fmt, layout, tick_column)
+        # a small file: csvio reads it sooner than pyarrow imports (0.1 s), unless loaded already
+        small = len(data) < NATIVE_MIN_BYTES and "pyarrow" not in sys.modules
+        frame = None if small else text_frame(data, fmt, layout, tick_column)
         if frame is not None:
             return frame
         return csvio.parse_relation(path, csvio._decode(path, data), fmt, schema, relation, tick_column)
@@ -76,6 +87,8 @@ def text_frame(data: bytes | memoryview, fmt: str, layout: Schema, tick_column: 
     """A .csv or .facts file's bytes as a Frame when Arrow reads them exactly as csvio
     would, else None (the caller reads them with csvio). `header`: whether the bytes start
     with the header line (default: a .csv does)."""
+    import numpy as np
+
     names = list(layout.names)
     if not names:
         return None  # in a relation with no columns blank lines are rows: csvio's rule
@@ -126,6 +139,8 @@ def _quotes_well_formed(b: np.ndarray) -> bool:
     one of a doubled `""` inside it: the quoting Python's strict csv accepts, read the same
     by Arrow. Anything else (a quote inside an unquoted field, text after a closing quote,
     an unclosed field) goes to csvio, which reads or reports it exactly."""
+    import numpy as np
+
     q = np.flatnonzero(b == 34)
     if len(q) % 2:
         return False
@@ -185,6 +200,8 @@ def frame_of_arrow(table: Any, layout: Schema) -> Frame | None:
     """An Arrow table whose columns already have the layout's Arrow types (int64, float64,
     bool, string) as a Frame; None when an addr column holds a value that is not an
     address (csvio reports it)."""
+    from dfl.backends.columnar.frame import Frame
+
     cols = []
     for name, t in zip(layout.names, layout.types):
         col = table.column(name)
@@ -200,6 +217,8 @@ def frame_of_arrow(table: Any, layout: Schema) -> Frame | None:
 
 def numeric_column(col: Any, t: Type) -> np.ndarray:
     """An Arrow int64/float64/bool column (chunked or not, no nulls) as a numpy array."""
+    import numpy as np
+
     import pyarrow as pa
 
     chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
@@ -213,6 +232,8 @@ def numeric_column(col: Any, t: Type) -> np.ndarray:
 def _chunk_numpy(c: Any, dtype) -> np.ndarray:
     """One Arrow chunk without nulls as numpy, read from its buffers (Arrow's own to_numpy
     imports pandas for some types: a second of start-up)."""
+    import numpy as np
+
     data = c.buffers()[1]
     if dtype is np.bool_:  # bit-packed, least significant bit first
         bits = np.unpackbits(np.frombuffer(data, np.uint8), bitorder="little")
@@ -223,8 +244,11 @@ def _chunk_numpy(c: Any, dtype) -> np.ndarray:
 def str_column(col: Any) -> StrColumn:
     """An Arrow string (or dictionary of strings) column as distinct strings and an index:
     one Python str per distinct value."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
+
+    from dfl.backends.columnar.frame import StrColumn
 
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     if not pa.types.is_dictionary(arr.type):

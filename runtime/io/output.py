@@ -6,22 +6,19 @@ import errno
 import io
 import os
 import tempfile
-
-import numpy as np
-from typing import Any, Iterable, Sequence
-
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from dfl.errors import DflError
 from dfl.terminal import printable
 from dfl.ir.types import Schema
 from dfl.runtime.io import output_set
 from dfl.ir.values import format_value, sort_rows
-from dfl.backends.columnar.frame import Frame, frame_of
-from dfl.runtime.io.writers import OUTPUT_FORMATS, render
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# numpy, the columnar writers and rich are imported where used: a small run that wrote
+# rows (the interpreter's) as CSV starts without them (docs/cpu.md, "Start-up")
 
 Relations = dict[str, tuple[Schema, list[tuple]]]
 
@@ -43,19 +40,38 @@ def format_csv_text(schema: Schema, rows: Iterable[Sequence[Any]]) -> str:
     return buf.getvalue()
 
 
+def file_bytes(schema: Schema, rows, fmt: str) -> bytes:
+    """One output file's bytes: rows (a list) as CSV by the reference writer, anything else
+    (columns, another format) by the columnar writers (runtime/io/writers.py)."""
+    if fmt == "csv" and isinstance(rows, (list, tuple, set)):
+        return format_csv_text(schema, rows).encode("utf-8")
+    from dfl.backends.columnar.frame import frame_of
+    from dfl.runtime.io.writers import render
+
+    return render(frame_of(rows, schema), fmt)
+
+
+def _extension(fmt: str) -> str:
+    if fmt == "csv":
+        return ".csv"
+    from dfl.runtime.io.writers import OUTPUT_FORMATS
+
+    return OUTPUT_FORMATS[fmt]
+
+
 def write_outputs(out_dir: str, relations: Relations, fmt: str = "csv") -> None:
     """Write each relation `r` to `out_dir/r.csv` (or `.parquet`, `.arrow`, `.jsonl` as
     `fmt` says), all of them or none (§7). A relation's rows may be a Frame (columns)."""
-    ext = OUTPUT_FORMATS[fmt]
-    _write_all({os.path.join(out_dir, f"{name}{ext}"): render(frame_of(rows, schema), fmt)
+    ext = _extension(fmt)
+    _write_all({os.path.join(out_dir, f"{name}{ext}"): file_bytes(schema, rows, fmt)
                 for name, (schema, rows) in relations.items()}, out_dir)
 
 
 def write_each_tick(out_dir: str, ticks: list[Relations], fmt: str = "csv") -> None:
     """Write `out_dir/<tick>/<r>.csv` (or another `fmt`) for every tick (`ticks[t]` is tick
     t), all or none."""
-    ext = OUTPUT_FORMATS[fmt]
-    _write_all({os.path.join(out_dir, str(tick), f"{name}{ext}"): render(frame_of(rows, schema), fmt)
+    ext = _extension(fmt)
+    _write_all({os.path.join(out_dir, str(tick), f"{name}{ext}"): file_bytes(schema, rows, fmt)
                 for tick, relations in enumerate(ticks)
                 for name, (schema, rows) in relations.items()}, out_dir)
 
@@ -220,6 +236,14 @@ def print_tables(relations: Relations, console: Console | None = None, max_rows:
     Beyond `max_rows` rows only the first `max_rows` are shown, and a line says how many
     more there are. Relations are printed in the order of `relations`.
     """
+    import numpy as np
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+    from rich.text import Text
+
+    from dfl.backends.columnar.frame import Frame
+
     console = console or Console()
     for name, (schema, rows) in relations.items():
         if isinstance(rows, Frame):  # columns: sort them, and make tuples of the rows shown only

@@ -14,8 +14,6 @@ import json
 import re
 from typing import Any
 
-import numpy as np
-
 from dfl.backends.columnar.frame import Frame
 from dfl.errors import DflError, Span
 from dfl.ir.types import Schema, Type

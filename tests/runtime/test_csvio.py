@@ -22,9 +22,10 @@ def _native(path, schema, relation, tick_column=False, tried=None):
 
 
 @pytest.fixture(autouse=True, params=["exact", "native"])
-def reader(request):
-    """`read_relation` below is the exact reader, then the native one."""
+def reader(request, monkeypatch):
+    """`read_relation` below is the exact reader, then the native one (on small files too)."""
     global read_relation
+    monkeypatch.setattr(native, "NATIVE_MIN_BYTES", 0)
     read_relation = csvio.read_relation if request.param == "exact" else _native
     yield request.param
 

@@ -39,6 +39,11 @@ def outcome(fn, *args, **kw):
     return ("rows", [tuple(_key(v) for v in r) for r in rows])
 
 
+@pytest.fixture(autouse=True)
+def native_on_small_files(monkeypatch):
+    monkeypatch.setattr(native, "NATIVE_MIN_BYTES", 0)
+
+
 def both(path: str, schema: Schema, tick_column: bool = False):
     exact = outcome(csvio.read_relation, path, schema, "r", tick_column=tick_column)
     fast = outcome(native.read_input, path, schema, "r", tick_column=tick_column)

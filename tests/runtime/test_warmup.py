@@ -7,7 +7,7 @@ import sys
 
 from dfl.backends import registry
 from dfl.runtime.input_sizes import input_bytes
-from dfl.runtime.warmup import start_warmup
+from dfl.runtime.warmup import Warmup, start_warmup
 
 
 def test_warmup_imports_numba_and_the_kernels_in_a_thread() -> None:
@@ -31,13 +31,13 @@ def test_a_failing_import_is_kept_not_raised(monkeypatch) -> None:
         raise ImportError("no module named numba (simulated)")
 
     monkeypatch.setattr(registry, "preload", broken)
-    w = start_warmup("cpu")
+    w = Warmup("cpu")  # a fresh one: start_warmup gives the process's first
     assert w.wait(30)
     assert isinstance(w.error, ImportError) and "simulated" in str(w.error)
 
 
 def test_an_unknown_target_is_kept_too() -> None:
-    w = start_warmup("no-such-target")
+    w = Warmup("no-such-target")
     assert w.wait(30) and w.error is not None and "unknown target" in str(w.error)
 
 
@@ -47,3 +47,7 @@ def test_input_bytes_from_dir_and_files(tmp_path) -> None:
     sizes = input_bytes(["edge", "node", "x"], str(tmp_path), {"x": str(tmp_path / "other.csv")})
     assert sizes == {"edge": 8, "node": 0, "x": 6}
     assert input_bytes(["gone"], None, {"gone": str(tmp_path / "missing.csv")}) == {"gone": 0}
+
+
+def test_start_warmup_is_once_per_target() -> None:
+    assert start_warmup("no-such-target-2") is start_warmup("no-such-target-2")
