@@ -166,17 +166,15 @@ class Frame(Sequence):
         """A pyarrow.Table (str and addr columns as Arrow strings)."""
         import pyarrow as pa
 
+        from dfl.backends.columnar import arrow
+
         arrays = []
         for c in self.cols:
             if isinstance(c, StrColumn):
                 small = c.compact()
-                arrays.append(pa.DictionaryArray.from_arrays(pa.array(small.index, pa.int64()),
-                                                             pa.array(small.values.tolist(), pa.string()))
-                              .dictionary_decode())
+                arrays.append(arrow.dictionary_strings(small.index, small.values.tolist()))
             else:
-                arrays.append(pa.array(c))
-        if not arrays:
-            return pa.table({})
+                arrays.append(arrow.numeric(c))
         return pa.Table.from_arrays(arrays, names=list(self.schema.names))
 
 
@@ -198,11 +196,12 @@ def _string_order(vals: np.ndarray) -> np.ndarray:
     if len(vals) < 2:
         return np.arange(len(vals), dtype=np.int64)
     try:
-        import pyarrow as pa
         import pyarrow.compute as pc
 
+        from dfl.backends.columnar import arrow
+
         # UTF-8 byte order is code-point order; Arrow sorts in C++ without a Python compare
-        order = pc.sort_indices(pa.array(vals.tolist(), pa.string()))
+        order = pc.sort_indices(arrow.strings(vals.tolist()))
         # from the buffer: Arrow's to_numpy may import pandas (a second of start-up)
         return np.frombuffer(order.buffers()[1], np.uint64)[order.offset: order.offset + len(order)].astype(np.int64)
     except (ImportError, UnicodeError, ValueError):  # no pyarrow, or a lone surrogate from Python

@@ -98,7 +98,7 @@ def _column(c: Any, name: str, t: Type, relation: str):
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as e:
         raise DflError(f"{relation}: column {name} cannot be read as {t}: {str(e).splitlines()[0]}",
                        kind="input") from None
-    table = pa.table({name: arr})
+    table = pa.Table.from_arrays([arr], names=[name])
     return typed.frame_of_table(table, Schema((Column(name, t),)), relation, where="the columns given").cols[0]
 
 

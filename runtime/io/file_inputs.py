@@ -70,7 +70,8 @@ def _row_groups(c: FileChunk):
 
     f = pq.ParquetFile(c.path)
     names = [n for n in c.schema.names if n in f.schema_arrow.names]
-    table = f.read_row_groups(list(range(c.start, c.end)), columns=names, use_threads=True)
+    table = f.read_row_groups(list(range(c.start, c.end)), columns=names, use_threads=True,
+                              use_pandas_metadata=False)
     return typed.frame_of_table(table, c.schema, c.relation, where=c.path)
 
 

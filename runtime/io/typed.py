@@ -46,9 +46,12 @@ def _arrow_message(e: Exception) -> str:
 def _read_parquet(path: str, layout: Schema):
     import pyarrow.parquet as pq
 
-    have = set(pq.read_schema(path).names)
+    f = pq.ParquetFile(path)
+    have = set(f.schema_arrow.names)
     cols = [n for n in layout.names if n in have]  # a missing one is reported by frame_of_table
-    return pq.read_table(path, columns=cols, use_threads=True)
+    # ParquetFile.read, not pq.read_table: the latter goes through pyarrow.dataset, which
+    # imports pandas (0.3-0.5 s of start-up) to look for pandas metadata
+    return f.read(columns=cols, use_threads=True, use_pandas_metadata=False)
 
 
 def _read_ipc(path: str):

@@ -69,3 +69,21 @@ def test_csv_comes_before_the_typed_formats(tmp_path: Path) -> None:
     (tmp_path / "edge.csv").write_text("a,b\n1,csv\n")
     r = dfl("run", "p.dfl", "-I", ".", "-O", "out", cwd=tmp_path)
     assert r.returncode == 0 and (tmp_path / "out" / "path.csv").read_text() == "a,b\n1,csv\n"
+
+
+def test_typed_files_in_and_out_never_import_pandas(tmp_path: Path) -> None:
+    """pyarrow's convenience functions import pandas (a third of a second) where it is
+    installed; the readers and writers build Arrow arrays from buffers instead."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "p.dfl").write_text(PROG)
+    (tmp_path / "in").mkdir()
+    pq.write_table(pa.table({"a": list(range(3000)), "b": [f"s{i % 7}" for i in range(3000)]}),
+                   str(tmp_path / "in" / "edge.parquet"))
+    code = ("import sys; from dfl.cli import main; "
+            "rc = main(['run', 'p.dfl', '-I', 'in', '-O', 'out', '--output-format', 'parquet', '--target', 'cpu']); "
+            "print(rc, 'pandas' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert r.stdout.split() == ["0", "False"], r.stderr
+    assert pq.read_table(str(tmp_path / "out" / "path.parquet")).num_rows == 3000
