@@ -347,6 +347,7 @@ def _parse_bool(text: str) -> bool:
 
 
 _ADDR = re.compile(r"(?:@client|[A-Za-z_][A-Za-z0-9_]*)/.*", re.S)
+ADDRESS = _ADDR  # for the other readers (runtime/io/arrow_columns.py)
 
 
 def _parse_addr(text: str) -> str:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 import sys
 from typing import Any
 
@@ -30,11 +29,12 @@ from typing import TYPE_CHECKING
 from dfl.errors import DflError
 from dfl.ir.types import Column, Schema, Type
 from dfl.runtime.io import csvio
+from dfl.runtime.io.arrow_columns import ADDR, arrow_type, numeric_column, str_column
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from dfl.backends.columnar.frame import Frame, StrColumn
+    from dfl.backends.columnar.frame import Frame
 
 # numpy, pyarrow and the Frame are imported where used: a small CSV file is read by csvio
 # alone, so a small run starts without them (docs/cpu.md, "Start-up")
@@ -156,13 +156,6 @@ def _quotes_well_formed(b: np.ndarray) -> bool:
     return bool(ok_open.all() and ok_close.all())
 
 
-def arrow_type(t: Type):
-    import pyarrow as pa
-
-    return {Type.INT: pa.int64(), Type.FLOAT: pa.float64(), Type.BOOL: pa.bool_(),
-            Type.STR: pa.string(), Type.ADDR: pa.string()}[t]
-
-
 _TRUE = ["true", "True", "TRUE"]
 _FALSE = ["false", "False", "FALSE"]
 
@@ -193,9 +186,6 @@ def _arrow_text(raw: bytes, fmt: str, layout: Schema, skip: int, quoted: bool, t
     return frame
 
 
-_ADDR = re.compile(r"(?:@client|[A-Za-z_][A-Za-z0-9_]*)/.*", re.S)
-
-
 def frame_of_arrow(table: Any, layout: Schema) -> Frame | None:
     """An Arrow table whose columns already have the layout's Arrow types (int64, float64,
     bool, string) as a Frame; None when an addr column holds a value that is not an
@@ -207,7 +197,7 @@ def frame_of_arrow(table: Any, layout: Schema) -> Frame | None:
         col = table.column(name)
         if t.text:
             s = str_column(col)
-            if t == Type.ADDR and not all(_ADDR.fullmatch(v) for v in s.values.tolist()):
+            if t == Type.ADDR and not all(ADDR.fullmatch(v) for v in s.values.tolist()):
                 return None
             cols.append(s)
         else:
@@ -215,47 +205,3 @@ def frame_of_arrow(table: Any, layout: Schema) -> Frame | None:
     return Frame(layout, cols, table.num_rows)
 
 
-def numeric_column(col: Any, t: Type) -> np.ndarray:
-    """An Arrow int64/float64/bool column (chunked or not, no nulls) as a numpy array."""
-    import numpy as np
-
-    import pyarrow as pa
-
-    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
-    dtype = {Type.INT: np.int64, Type.FLOAT: np.float64, Type.BOOL: np.bool_}[t]
-    parts = [_chunk_numpy(c, dtype) for c in chunks if len(c)]
-    if not parts:
-        return np.empty(0, dtype)
-    return parts[0].copy() if len(parts) == 1 else np.concatenate(parts)
-
-
-def _chunk_numpy(c: Any, dtype) -> np.ndarray:
-    """One Arrow chunk without nulls as numpy, read from its buffers (Arrow's own to_numpy
-    imports pandas for some types: a second of start-up)."""
-    import numpy as np
-
-    data = c.buffers()[1]
-    if dtype is np.bool_:  # bit-packed, least significant bit first
-        bits = np.unpackbits(np.frombuffer(data, np.uint8), bitorder="little")
-        return bits[c.offset: c.offset + len(c)].astype(np.bool_)
-    return np.frombuffer(data, dtype)[c.offset: c.offset + len(c)]
-
-
-def str_column(col: Any) -> StrColumn:
-    """An Arrow string (or dictionary of strings) column as distinct strings and an index:
-    one Python str per distinct value."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from dfl.backends.columnar.frame import StrColumn
-
-    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    if not pa.types.is_dictionary(arr.type):
-        arr = pc.dictionary_encode(arr)
-    values = arr.dictionary
-    if not pa.types.is_string(values.type):
-        values = values.cast(pa.string())
-    idx = arr.indices
-    index = _chunk_numpy(idx.cast(pa.int64()), np.int64) if len(idx) else np.empty(0, np.int64)
-    return StrColumn(np.array(values.to_pylist(), dtype=object), index)

@@ -1,18 +1,17 @@
 """Writing output relations as CSV files, or as tables for people (LANGUAGE.md §7)."""
 from __future__ import annotations
 
-import csv
 import errno
-import io
 import os
 import tempfile
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from dfl.errors import DflError
 from dfl.terminal import printable
 from dfl.ir.types import Schema
 from dfl.runtime.io import output_set
 from dfl.ir.values import format_value, sort_rows
+from dfl.runtime.io.csv_text import format_csv_text  # noqa: F401 - its name here too (tests, callers)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -21,23 +20,6 @@ if TYPE_CHECKING:
 # rows (the interpreter's) as CSV starts without them (docs/cpu.md, "Start-up")
 
 Relations = dict[str, tuple[Schema, list[tuple]]]
-
-
-def format_csv_text(schema: Schema, rows: Iterable[Sequence[Any]]) -> str:
-    """A relation as §7's CSV: a header of column names, then the rows sorted ascending.
-
-    A relation with no columns is an empty header line, then one empty line when it holds.
-    """
-    buf = io.StringIO()
-    writer = csv.writer(buf, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-    writer.writerow(schema.names)
-    if schema.arity == 0:
-        # However many () rows the caller passes, the relation just holds.
-        rows = [()] if any(True for _ in rows) else []
-    types = schema.types
-    for row in sort_rows(rows, schema.types):
-        writer.writerow([format_value(v, t) for v, t in zip(row, types)])
-    return buf.getvalue()
 
 
 def file_bytes(schema: Schema, rows, fmt: str) -> bytes:

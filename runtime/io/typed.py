@@ -18,9 +18,9 @@ from dfl.backends.columnar.frame import Frame
 from dfl.errors import DflError, Span
 from dfl.ir.types import Schema, Type
 from dfl.ir.values import INT_MAX, INT_MIN
-from dfl.runtime.io import native
+from dfl.runtime.io import arrow_columns as columns
 
-_ADDR = native._ADDR
+_ADDR = columns.ADDR
 
 
 def read_typed(path: str, fmt: str, layout: Schema, relation: str, tick_column: bool = False) -> Frame:
@@ -100,7 +100,7 @@ def _column(col: Any, t: Type, name: str, relation: str, where: str, tick: bool)
     if t.text:
         if not (pa.types.is_string(value_type) or pa.types.is_large_string(value_type)):
             raise wrong()
-        s = native.str_column(col)
+        s = columns.str_column(col)
         if t == Type.ADDR:
             bad = [v for v in s.values.tolist() if not _ADDR.fullmatch(v)]
             if bad:
@@ -110,21 +110,21 @@ def _column(col: Any, t: Type, name: str, relation: str, where: str, tick: bool)
     if t == Type.BOOL:
         if not pa.types.is_boolean(ty):
             raise wrong()
-        return native.numeric_column(col, t)
+        return columns.numeric_column(col, t)
     if t == Type.INT:
         if not pa.types.is_integer(ty):
             raise wrong()
         if col.type == pa.uint64() and len(col) and pc.max(col).as_py() > INT_MAX:
             raise DflError(f"{where}: column {name} of relation {relation} holds {pc.max(col).as_py()}, "
                            f"out of the 64-bit int range", kind="input")
-        out = native.numeric_column(col.cast(pa.int64()), t)
+        out = columns.numeric_column(col.cast(pa.int64()), t)
         if tick and len(out) and int(out.min()) < 0:
             raise DflError(f"{where}: column tick of relation {relation} holds {int(out.min())}; "
                            f"a tick is an int >= 0", kind="input")
         return out
     if not (pa.types.is_floating(ty) or pa.types.is_integer(ty)):
         raise wrong()
-    return native.numeric_column(col.cast(pa.float64()), t)
+    return columns.numeric_column(col.cast(pa.float64()), t)
 
 
 _HINTS = {Type.INT: "an int column takes any integer type (int8 … int64, uint8 … uint64)",
@@ -143,7 +143,7 @@ def _read_jsonl(path: str, layout: Schema, relation: str):
     import pyarrow as pa
     import pyarrow.json as pj
 
-    schema = pa.schema([(n, native.arrow_type(t)) for n, t in zip(layout.names, layout.types)])
+    schema = pa.schema([(n, columns.arrow_type(t)) for n, t in zip(layout.names, layout.types)])
     try:
         table = pj.read_json(path, parse_options=pj.ParseOptions(explicit_schema=schema,
                                                                  unexpected_field_behavior="ignore"))
@@ -185,7 +185,7 @@ def exact_jsonl(path: str, layout: Schema, relation: str):
                 _line_error(path, text, n, _key_col(line, name),
                             f"column {j + 1} ({name}): expected {t}, got {json.dumps(v, ensure_ascii=False)}")
             cols[j].append(float(v) if t == Type.FLOAT else v)
-    arrays = [pa.array(c, native.arrow_type(t)) for c, t in zip(cols, types)]
+    arrays = [pa.array(c, columns.arrow_type(t)) for c, t in zip(cols, types)]
     return pa.Table.from_arrays(arrays, names=names)
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from dfl.backends.columnar.frame import Frame, StrColumn
 from dfl.ir.types import Type
 from dfl.runtime.io import text_out
+from dfl.runtime.io.csv_text import format_csv_text
 
 OUTPUT_FORMATS = {"csv": ".csv", "parquet": ".parquet", "arrow": ".arrow", "jsonl": ".jsonl"}
 SMALL = 256  # rows: below this, the rows-based CSV writer is as fast (and is the reference)
@@ -45,8 +46,6 @@ def render(frame: Frame, fmt: str) -> bytes:
 def csv_bytes(frame: Frame) -> bytes:
     """§7's CSV of a sorted Frame."""
     if frame.n < SMALL or not frame.cols:
-        from dfl.runtime.io.output import format_csv_text
-
         return format_csv_text(frame.schema, frame.rows()).encode("utf-8")
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerow(frame.schema.names)
