@@ -37,12 +37,9 @@ def preload(name: str) -> None:
     """Import backend `name`'s modules (for cpu: numba and the kernels) without building
     anything: runtime/warmup.py runs this in a thread while the inputs are read."""
     module, _, ex = _entry(name)
-    mod = importlib.import_module(module)
+    importlib.import_module(module)
     if ex is not None:  # the executor's module holds the kernels the pool and the plan share
         importlib.import_module(ex[0])
-    warm = getattr(mod, "warm_up", None)
-    if warm is not None:  # first use costs more than the imports (numba's target, once)
-        warm()
 
 
 def executor(name: str, graph):

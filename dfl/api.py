@@ -222,14 +222,21 @@ class Program:
 
         rows: dict[str, list[tuple]] = {}
         chans: dict[str, list[tuple]] = {}
-        for rel, schema in {**self.inputs, **self.channels}.items():
-            is_chan = rel in self.channels
-            if rel in given:
-                data = _given(rel, schema, given[rel], is_chan)
-            else:
-                data = self._read(rel, schema, input_dir, dict(files or {}), is_chan,
-                                  by_workers=opts.on_pool and not self.ticked)
-            (chans if is_chan else rows)[rel] = data
+
+        def read_all() -> None:
+            for rel, schema in {**self.inputs, **self.channels}.items():
+                is_chan = rel in self.channels
+                if rel in given:
+                    data = _given(rel, schema, given[rel], is_chan)
+                else:
+                    data = self._read(rel, schema, input_dir, dict(files or {}), is_chan,
+                                      by_workers=opts.on_pool and not self.ticked)
+                (chans if is_chan else rows)[rel] = data
+
+        if opts.target == "cpu" and not opts.on_pool and _warming():
+            _read_while_warming(read_all, self)
+        else:
+            read_all()
         dist = None
         try:
             if opts.on_pool:
@@ -391,6 +398,44 @@ def _ncols(cols) -> int:
     """Rows in a relation given as columns (for the placement's estimates)."""
     first = next(iter(cols.values() if isinstance(cols, Mapping) else cols), None)
     return len(first) if first is not None else 0
+
+
+def _warming() -> bool:
+    """Has this process asked for the cpu backend's warm-up (a large run: runtime/warmup.py)?"""
+    import sys
+
+    return "dfl.runtime.warmup" in sys.modules
+
+
+def _read_while_warming(read_all: Callable[[], None], prog: "Program") -> None:
+    """Read the inputs on a background thread while this thread builds the cpu plan and
+    warms it up. The native readers spend their time in Arrow, without the GIL, and numba's
+    first kernel call sets up its target for the calling thread only (its typing and
+    lowering registries: ~0.5 s), so the thread that will run the kernels is the one that
+    must pay it; the two overlap this way round and not the other. A reading error is
+    raised here, as reading first would raise it."""
+    import threading
+
+    failure: list[BaseException] = []
+
+    def guarded() -> None:
+        try:
+            read_all()
+        except BaseException as e:  # noqa: BLE001 - re-raised on this thread below
+            failure.append(e)
+
+    reader = threading.Thread(target=guarded, name="dfl-read-inputs", daemon=True)
+    reader.start()
+    try:
+        from dfl.backends.cpu.plan import warm_up
+
+        prog.plan("cpu")
+        warm_up(prog.graph)
+    except Exception:  # noqa: BLE001 - a failed warm-up shows again when the run builds its plan
+        pass
+    reader.join()
+    if failure:
+        raise failure[0]
 
 
 def _in_order(rows, schema: Schema):

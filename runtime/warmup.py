@@ -8,6 +8,9 @@ it as it always has (the fallback to the interpreter included). Python's per-mod
 locks make the main thread wait for a module the thread is halfway through importing,
 never import it twice.
 
+Only the imports happen here; numba's target set-up and the program's kernels are loaded
+on the main thread while the inputs are read on another (dfl/api.py `_read_while_warming`).
+
 Example: `w = start_warmup(); rows = read(...); plan = prog.plan("cpu")` (the plan's
 imports find numba loaded, or wait for the rest of it); `w.wait()` in tests.
 """
@@ -51,3 +54,4 @@ def start_warmup(target: str = "cpu") -> Warmup:
     if target not in _STARTED:
         _STARTED[target] = Warmup(target)
     return _STARTED[target]
+

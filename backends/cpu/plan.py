@@ -167,13 +167,46 @@ class CpuPlan:
         return out
 
 
-def warm_up() -> None:
+def warm_up(graph: Graph | None = None) -> None:
     """Load one cached kernel: numba sets up its cpu target (its typing and lowering
     registries, ~0.5-1 s once per process) on the first kernel a process calls, so a
-    warm-up thread (runtime/warmup.py) pays it while the inputs are read."""
+    warm-up thread (runtime/warmup.py) pays it while the inputs are read. With the
+    program's graph, also load from numba's disk cache the machine code of the kernels its
+    operators may call (~30-100 ms each), for every signature already cached: nothing is
+    compiled here that the cache does not hold."""
     from dfl.backends.cpu import kernels as K
 
-    K.factorize1(np.zeros(1, np.int64))
+    one = np.zeros(1, np.int64)
+    K.factorize1(one)
+    # a parallel kernel's first call starts numba's threading layer and adds its typing
+    # registries (another ~0.25 s here), whichever kernel it is
+    K.group_sum_i_parallel(one, one, 1, 1)
+    if graph is None:
+        return
+    from dfl.backends.cpu.physical import kernels_of
+
+    for name in kernels_of(graph):
+        for variant in (name, f"{name}_parallel"):  # the plan names a kernel, the op may pick its parallel form
+            disp = getattr(K, variant, None)
+            if disp is not None:
+                _load_cached(disp)
+
+
+def _load_cached(disp) -> None:
+    """Bind every overload of `disp` that numba's cache holds for this machine. numba has no
+    public call for "load, never compile": this reads its cache index (internal names,
+    stable since numba 0.49); any surprise just skips the warm-up."""
+    try:
+        index = disp._cache._cache_file._load_index()
+        magic = disp.targetctx.codegen().magic_tuple()
+        sigs = [key[0] for key in index if key[1] == magic]
+    except Exception:  # noqa: BLE001 - a warm-up never fails a run
+        return
+    for sig in sigs:
+        try:
+            disp.compile(sig)  # found in the cache: loaded, not compiled
+        except Exception:  # noqa: BLE001
+            return
 
 
 class CpuBackend:

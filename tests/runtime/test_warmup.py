@@ -2,6 +2,8 @@
 inputs are read; a failing import there is kept, not raised, and the plan reports it."""
 from __future__ import annotations
 
+import pytest
+
 import subprocess
 import sys
 
@@ -51,3 +53,21 @@ def test_input_bytes_from_dir_and_files(tmp_path) -> None:
 
 def test_start_warmup_is_once_per_target() -> None:
     assert start_warmup("no-such-target-2") is start_warmup("no-such-target-2")
+
+
+def test_inputs_read_on_a_thread_while_warming_give_the_same_rows_and_errors(tmp_path) -> None:
+    """With the warm-up in play (a large run), the inputs are read on a background thread
+    while the cpu plan warms up: the same answers, and a bad line is the same input error."""
+    import dfl
+    import dfl.runtime.warmup  # noqa: F401 - what a large `dfl run` has imported
+    from dfl.errors import DflError
+
+    prog = dfl.compile("input e(a: int, b: int)\noutput p(a: int, b: int)\n"
+                       "p(a, b) :- e(a, b).\np(a, c) :- p(a, b), e(b, c).\n")
+    (tmp_path / "e.csv").write_text("a,b\n" + "".join(f"{i},{i + 1}\n" for i in range(50)))
+    got = prog.run(input_dir=str(tmp_path), target="cpu")
+    assert got["p"] == prog.run(input_dir=str(tmp_path), target="interp")["p"] and len(got["p"]) == 1275
+    (tmp_path / "e.csv").write_text("a,b\n1,2\n3,x\n")
+    with pytest.raises(DflError) as e:
+        prog.run(input_dir=str(tmp_path), target="cpu")
+    assert e.value.kind == "input" and e.value.span.line == 3 and "column 2 (b)" in e.value.message
