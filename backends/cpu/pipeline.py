@@ -486,7 +486,7 @@ def run_pipeline(p: Pipeline, left: Table, right: Table, ctx) -> Table | None:
     node by node (too few rows, or an input not known to be distinct under an aggregate)."""
     if max(left.n, right.n) < fuse.min_rows():
         return None
-    if p.agg is not None and not (left.distinct and right.distinct):
+    if p.agg is not None and not all(t.distinct or t.n == 0 for t in (left, right)):
         return None
     return _run(p, left, right, ctx)
 
@@ -605,3 +605,21 @@ def _agg_table(agg: Node, a: dict[str, np.ndarray], k: int, g: int, ctx,
         else:
             out.append(a[f"a{j}"][:g][keep].astype(DTYPES[e.type]))
     return Table(out, len(cnt), distinct=True)
+
+
+def llvm_of(p: Pipeline, g: Graph) -> str:
+    """The LLVM IR of the pipeline's loop, compiled (in memory) for the types of its inputs."""
+    from dfl.backends.columnar.strings import StringPool
+    from dfl.backends.cpu.plan import Context
+    from dfl.backends.cpu.vexpr import Evaluator
+
+    pool = StringPool()
+    ctx = Context(pool, Evaluator(pool), {})
+    left, right = (Table.empty(g.node(i).schema) for i in p.inputs)
+    left.distinct = right.distinct = True
+    code, args = _run(p, left, right, ctx, compile_only=True)
+    ns: dict = {}
+    exec(compile(code.replace("@njit(cache=True", "@njit(cache=False"), f"<pipeline {p.last.id}>", "exec"), ns)
+    kernel = ns["kernel"]
+    kernel(*args)
+    return "\n".join(kernel.inspect_llvm().values())
