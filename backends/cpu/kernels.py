@@ -617,17 +617,59 @@ def split_words(data: np.ndarray, sep: int):
 
 
 @njit(cache=True)
-def first_in_row(rows: np.ndarray, vals: np.ndarray, span: int) -> np.ndarray:
-    """For a generator's output (rows ascending, values in 0 .. span-1): which elements are
-    the first of their value within their row. An array of the row that last saw each
-    value, so no hashing."""
+def count_byte(data: np.ndarray, byte: int, ends: np.ndarray) -> np.ndarray:
+    """How often `byte` occurs in each of the consecutive pieces of data that end (exclusive)
+    at ends[0], ends[1], ... (each piece starts one byte past the previous end: the joint)."""
+    out = np.zeros(ends.shape[0], np.int64)
+    start = 0
+    for t in range(ends.shape[0]):
+        c = 0
+        for i in range(start, ends[t]):
+            if data[i] == byte:
+                c += 1
+        out[t] = c
+        start = ends[t] + 1
+    return out
+
+
+@njit(cache=True)
+def expand(ids: np.ndarray, offsets: np.ndarray, flat: np.ndarray):
+    """A generator's rows in one pass: row i gets the elements flat[offsets[u]:offsets[u+1]]
+    of its list u = ids[i], in order. Returns (row of each element, the elements)."""
+    total = 0
+    for i in range(ids.shape[0]):
+        total += offsets[ids[i] + 1] - offsets[ids[i]]
+    rows = np.empty(total, np.int64)
+    vals = np.empty(total, flat.dtype)
+    k = 0
+    for i in range(ids.shape[0]):
+        u = ids[i]
+        for j in range(offsets[u], offsets[u + 1]):
+            rows[k] = i
+            vals[k] = flat[j]
+            k += 1
+    return rows, vals
+
+
+@njit(cache=True)
+def first_in_lists(offsets: np.ndarray, flat: np.ndarray, span: int):
+    """Each list flat[offsets[u]:offsets[u+1]] with every value (0 .. span-1) kept once,
+    at its first place: (the new offsets, the kept values). An array of the list that last
+    saw each value, so no hashing; once per distinct list, before its rows are repeated."""
     seen = np.full(span, -1, np.int64)
-    keep = np.empty(rows.shape[0], np.bool_)
-    for i in range(rows.shape[0]):
-        v = vals[i]
-        keep[i] = seen[v] != rows[i]
-        seen[v] = rows[i]
-    return keep
+    out = np.empty(flat.shape[0], flat.dtype)
+    new_off = np.empty(offsets.shape[0], np.int64)
+    new_off[0] = 0
+    k = 0
+    for u in range(offsets.shape[0] - 1):
+        for j in range(offsets[u], offsets[u + 1]):
+            v = flat[j]
+            if seen[v] != u:
+                seen[v] = u
+                out[k] = v
+                k += 1
+        new_off[u + 1] = k
+    return new_off, out[:k]
 
 
 @njit(cache=True)
@@ -670,7 +712,9 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "factorize_dense": ("(int64[:], int64)",),
     "all_distinct_dense": ("(int64[:], int64, int64)",),
     "group_order": ("(int64[:], int64)",),
-    "first_in_row": ("(int64[:], int64[:], int64)",),
+    "first_in_lists": ("(int64[:], int64[:], int64)",),
+    "count_byte": ("(uint8[:], int64, int64[:])",),
+    "expand": ("(int64[:], int64[:], int64[:])",),
     "split_words": ("(uint8[:], int64)",),
     "factorize1": ("(int64[:],)",),
     "set_insert": ("(int64[:], int64[:, :], int64, int64[:, :])",),
