@@ -124,7 +124,7 @@ def find_pipelines(g: Graph) -> dict[str, Pipeline]:
             run: list[Node] = []
             cur = inp
             while cur in g and cur not in taken and users.get(cur) == [run[-1].id if run else j.id] \
-                    and take(g.node(cur)):
+                    and g.node(cur).op in ("filter", "map") and take(g.node(cur)):
                 run.append(g.node(cur))
                 cur = run[-1].inputs[0]
             sides.append(tuple(reversed(run)))

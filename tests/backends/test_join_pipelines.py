@@ -173,3 +173,14 @@ def test_random_rows_agree_with_the_interpreter(a, b) -> None:
     assert_same_results(cpu, dfl.compile(src).run(target="interp", a=a, b=b))
     if a and b:
         assert cpu.stats.get("pipelines", 0) >= 1
+
+
+def test_an_aggregate_feeding_a_join_stays_outside_its_side_chain() -> None:
+    """Found by hypothesis: a body aggregate (min, no default) is a join's only input on
+    one side, and was taken into that side's filter/map chain."""
+    src = ("input e0(c0: int, c1: int)\noutput r(c0: int, c1: int)\n"
+           "r(v, w) :- e0(v, _), w = min a : { e0(a, v), e0(b, b), a < 0 }, w > -9.")
+    for p in pipeline.find_pipelines(dfl.compile(src).graph).values():
+        assert all(n.op in ("filter", "map") for n in p.sides[0] + p.sides[1] + p.post)
+    e0 = [(-1, 2), (-3, 2), (2, 2), (-2, -2), (0, 5)]
+    assert_same_results(dfl.compile(src).run(target="cpu", e0=e0), dfl.compile(src).run(target="interp", e0=e0))
