@@ -171,6 +171,7 @@ class _Layout:
     probe_types: tuple[Type, ...]
     build_types: tuple[Type, ...]
     build_groups: bool  # the group ids come per build row (build_groups()), not from hashing keys
+    index: str  # the build side's index: "unique" or "dense" (an array over the key range), or "hash"
     parallel: bool = False  # probe rows split over the cores (parallel_ok())
 
 
@@ -204,7 +205,7 @@ def _cols(e: IRExpr) -> list[int]:
 
 
 def generate(p: Pipeline, lay: _Layout) -> str:
-    """The kernel's module source. `kernel(p.., n, b.., dense, lo, slot, unique, islots,
+    """The kernel's module source. `kernel(p.., n, b.., lo, slot, islots,
     istore, head, nxt, rk, max_rows)` -> (status, x, y, op, k, g, arrays): status -1 done,
     -2 stopped at max_rows rows, else the probe row of a division by zero."""
     agg = p.agg
@@ -214,7 +215,7 @@ def generate(p: Pipeline, lay: _Layout) -> str:
     res = _result_names(p, out_types, lay.build_groups)
     src = fuse.Source(fail="return i, np.float64({x}), np.float64({y}), {kind}, k, g, " + res, ranks="rk")
     args = [f"p{j}" for j in range(np_)] + ["n"] + [f"b{j}" for j in range(nb)] + \
-        ["dense", "lo", "slot", "unique", "islots", "istore", "head", "nxt", "rk", "max_rows", "bgid", "gn", "threads"]
+        ["lo", "slot", "islots", "istore", "head", "nxt", "rk", "max_rows", "bgid", "gn", "threads"]
     L = src.lines
     L += ["    k = 0", "    g = 0", "    cap = max(n, 16)", "    imask = np.uint64(islots.shape[0] - 1)"]
     if agg is None:
@@ -238,34 +239,39 @@ def generate(p: Pipeline, lay: _Layout) -> str:
     key_types = [p.join.schema.types[k] for k in lk]
     for j, (c, t) in enumerate(zip(pk, key_types)):
         L.append(f"{ind}kv{j} = {_bits(cols[c], t)}")
-    L += [f"{ind}if dense:",
-          f"{ind}    q = kv0 - lo",
-          f"{ind}    if q < 0 or q >= slot.shape[0]:",
-          f"{ind}        continue",
-          f"{ind}    gid = slot[q]",
-          f"{ind}    if gid < 0:",
-          f"{ind}        continue",
-          f"{ind}else:",
-          f"{ind}    h = {_SEED}"]
-    L += [f"{ind}    h = _mix(h, np.uint64(kv{j}))" for j in range(len(pk))]
-    same = " and ".join(f"istore[r, {j}] == kv{j}" for j in range(len(pk)))
-    L += [f"{ind}    s = h & imask",
-          f"{ind}    gid = -1",
-          f"{ind}    while True:",
-          f"{ind}        r = islots[s]",
-          f"{ind}        if r == -1:",
-          f"{ind}            break",
-          f"{ind}        if {same}:",
-          f"{ind}            gid = r",
-          f"{ind}            break",
-          f"{ind}        s = (s + np.uint64(1)) & imask",
-          f"{ind}    if gid < 0:",
-          f"{ind}        continue",
-          f"{ind}nr = gid if unique else head[gid]",
-          f"{ind}while nr != -1:",
-          f"{ind}    cur = nr",
-          f"{ind}    nr = -1 if unique else nxt[cur]"]
-    ind = ind + " " * 4
+    # the probe, for the index the build side got (index.py): an array over a small int
+    # key range (its slot the build row when keys are unique, else its group), or hashing
+    if lay.index != "hash":
+        L += [f"{ind}q = kv0 - lo",
+              f"{ind}if q < 0 or q >= slot.shape[0]:",
+              f"{ind}    continue",
+              f"{ind}gid = slot[q]",
+              f"{ind}if gid < 0:",
+              f"{ind}    continue"]
+    else:
+        L += [f"{ind}h = {_SEED}"]
+        L += [f"{ind}h = _mix(h, np.uint64(kv{j}))" for j in range(len(pk))]
+        same = " and ".join(f"istore[r, {j}] == kv{j}" for j in range(len(pk)))
+        L += [f"{ind}s = h & imask",
+              f"{ind}gid = -1",
+              f"{ind}while True:",
+              f"{ind}    r = islots[s]",
+              f"{ind}    if r == -1:",
+              f"{ind}        break",
+              f"{ind}    if {same}:",
+              f"{ind}        gid = r",
+              f"{ind}        break",
+              f"{ind}    s = (s + np.uint64(1)) & imask",
+              f"{ind}if gid < 0:",
+              f"{ind}    continue"]
+    if lay.index == "unique":  # one build row: straight on, no loop over the group's rows
+        L.append(f"{ind}cur = gid")
+    else:
+        L += [f"{ind}nr = head[gid]",
+              f"{ind}while nr != -1:",
+              f"{ind}    cur = nr",
+              f"{ind}    nr = nxt[cur]"]
+        ind = ind + " " * 4
     bcols = [f"b{j}[cur]" for j in range(nb)]
     cols = cols + bcols if lay.probe_left else bcols + cols
     cols = _chain(src, p.post, cols, ind)
@@ -509,11 +515,12 @@ def _run(p: Pipeline, left: Table, right: Table, ctx, compile_only: bool = False
     probe_arity = p.join.schema.arity - len(build.cols)
     bg = build_groups(p, probe_left, probe_arity)
     par = parallel_ok(p, bg) and probe.n >= PARALLEL_ROWS and numba.get_num_threads() > 1
-    lay = _Layout(probe_left, tuple(_types(probe)), tuple(_types(build)), bg, par)
-    e64 = np.empty(0, np.int64)
-    groups = _build_groups(p.agg, build, probe_arity if probe_left else 0, ctx.ev) if lay.build_groups else None
     dense = not hasattr(idx, "groups")
     unique = dense and idx.unique
+    lay = _Layout(probe_left, tuple(_types(probe)), tuple(_types(build)), bg,
+                  "unique" if unique else "dense" if dense else "hash", par)
+    e64 = np.empty(0, np.int64)
+    groups = _build_groups(p.agg, build, probe_arity if probe_left else 0, ctx.ev) if lay.build_groups else None
     head = getattr(idx, "head", e64) if not unique else e64
     nxt = getattr(idx, "next", e64) if not unique else e64
     rk = ctx.pool.ranks() if _uses_ranks(p) else e64
@@ -521,7 +528,7 @@ def _run(p: Pipeline, left: Table, right: Table, ctx, compile_only: bool = False
     room = limits.room_rows(row_bytes)
     args = [np.ascontiguousarray(c) for c in probe.cols] + [probe.n] + \
         [np.ascontiguousarray(c) for c in build.cols] + \
-        [dense, idx.lo if dense else 0, idx.slot if dense else e64, unique,
+        [idx.lo if dense else 0, idx.slot if dense else e64,
          e64 if dense else idx.groups.slots, np.zeros((0, len(bkeys)), np.int64) if dense else idx.groups.store,
          head, nxt, rk, -1 if room is None else room,
          groups[0] if groups else e64, len(groups[1][0]) if groups and groups[1] else 0,
