@@ -556,11 +556,13 @@ def _rehash_words(slots: np.ndarray, hashes: np.ndarray, g: int, cap: int) -> np
     return new
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # nogil: pieces of one text are split on threads (vexpr.py)
 def split_words(data: np.ndarray, sep: int):
     """The words of UTF-8 bytes cut at byte `sep` (an ASCII separator, so never inside a
     character): the id of each word in order (ids by first appearance), and each distinct
-    word's byte range. Only the distinct words become Python strings, not every word."""
+    word's byte range. Only the distinct words become Python strings, not every word.
+    A word is compared with a copy of each distinct word kept together in a small `arena`,
+    not with its first occurrence far back in `data` (a cache miss per word)."""
     n = data.shape[0]
     nw = 1
     for i in range(n):
@@ -572,6 +574,9 @@ def split_words(data: np.ndarray, sep: int):
     starts = np.empty(256, np.int64)
     ends = np.empty(256, np.int64)
     hashes = np.empty(256, np.uint64)
+    at = np.empty(256, np.int64)  # where each distinct word's copy starts in the arena
+    arena = np.empty(4096, np.uint8)
+    used = 0
     g = 0
     w = 0
     start = 0
@@ -591,6 +596,12 @@ def split_words(data: np.ndarray, sep: int):
                     starts = np.concatenate((starts, np.empty(g, np.int64)))
                     ends = np.concatenate((ends, np.empty(g, np.int64)))
                     hashes = np.concatenate((hashes, np.empty(g, np.uint64)))
+                    at = np.concatenate((at, np.empty(g, np.int64)))
+                if used + (i - start) > arena.shape[0]:
+                    arena = np.concatenate((arena, np.empty(arena.shape[0] + i - start, np.uint8)))
+                arena[used:used + i - start] = data[start:i]
+                at[g] = used
+                used += i - start
                 starts[g] = start
                 ends[g] = i
                 hashes[g] = h
@@ -604,7 +615,7 @@ def split_words(data: np.ndarray, sep: int):
             if hashes[r] == h and ends[r] - starts[r] == i - start:
                 same = True
                 for j in range(i - start):
-                    if data[starts[r] + j] != data[start + j]:
+                    if arena[at[r] + j] != data[start + j]:
                         same = False
                         break
                 if same:
