@@ -24,6 +24,7 @@ fixpoint bodies keep their growing indexes (fixpoint.py).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numba
@@ -172,7 +173,20 @@ class _Layout:
     build_types: tuple[Type, ...]
     build_groups: bool  # the group ids come per build row (build_groups()), not from hashing keys
     index: str  # the build side's index: "unique" or "dense" (an array over the key range), or "hash"
-    parallel: bool = False  # probe rows split over the cores (parallel_ok())
+    parallel: bool = False
+    # a unique array index whose slots hold the build row's group, not the row (composite()):
+    # one lookup from the probe key to the group, as a hand-written kernel does
+    composite: bool = False
+
+
+def composite(p: Pipeline, lay: "_Layout", probe_arity: int) -> bool:
+    """Can the key's slot hold the group itself? With groups from the build side, a unique
+    array index, and no build column read after the join but the group keys."""
+    if not (lay.build_groups and lay.index == "unique"):
+        return False
+    lo, hi = (probe_arity, 10 ** 9) if lay.probe_left else (0, p.join.schema.arity - probe_arity)
+    exprs = [e for n in p.post for e in _exprs(n)] + [e for _, e in p.agg.attr("aggs") if e is not None]
+    return not any(lo <= c < hi for e in exprs for c in _cols(e))  # probe rows split over the cores (parallel_ok())
 
 
 def parallel_ok(p: Pipeline, build: bool) -> bool:
@@ -285,7 +299,8 @@ def generate(p: Pipeline, lay: _Layout) -> str:
         L += [f"{ind}o{j}[k] = {c}" for j, c in enumerate(cols)]
         L.append(f"{ind}k += 1")
     else:
-        _agg_body(src, agg, cols, ind, res, lay.build_groups, "T[t, w]" if lay.parallel else "[w]")
+        _agg_body(src, agg, cols, ind, res, lay.build_groups, "T[t, w]" if lay.parallel else "[w]",
+                  "gid" if lay.composite else "bgid[cur]")
     if lay.parallel:  # the threads' accumulators added up (int sums wrap: any order)
         L += [f"    {a} = {a}T.sum(axis=0)" for a in accs]
     L.append(f"    return -1, np.float64(0), np.float64(0), '', k, g, {res}")
@@ -372,7 +387,7 @@ def _grow(L: list[str], ind: str, name: str, dtype: str, used: str, cap: str, ze
 
 
 def _agg_body(src: fuse.Source, agg: Node, cols: list[str], ind: str, res: str, build: bool,
-              at: str = "[w]") -> None:
+              at: str = "[w]", group: str = "bgid[cur]") -> None:
     """The aggregate's consume code; `at` indexes an accumulator (a thread's row of it
     in a parallel loop)."""
     L = src.lines
@@ -392,7 +407,7 @@ def _agg_body(src: fuse.Source, agg: Node, cols: list[str], ind: str, res: str, 
         L.append(f"{ind}{v} = {src.expr(e, cols, ind)}")
         vals.append(v)
     if build:
-        L.append(f"{ind}w = bgid[cur]")
+        L.append(f"{ind}w = {group}")
     else:
         _group_lookup(L, keys, kx, aggs, ind)
     _accumulate(L, aggs, vals, ind, res, at)
@@ -521,6 +536,10 @@ def _run(p: Pipeline, left: Table, right: Table, ctx, compile_only: bool = False
                   "unique" if unique else "dense" if dense else "hash", par)
     e64 = np.empty(0, np.int64)
     groups = _build_groups(p.agg, build, probe_arity if probe_left else 0, ctx.ev) if lay.build_groups else None
+    slot = idx.slot if dense else e64
+    if groups is not None and composite(p, lay, probe_arity):
+        lay = dataclasses.replace(lay, composite=True)
+        slot = np.where(slot >= 0, groups[0][np.maximum(slot, 0)], -1) if len(groups[0]) else slot
     head = getattr(idx, "head", e64) if not unique else e64
     nxt = getattr(idx, "next", e64) if not unique else e64
     rk = ctx.pool.ranks() if _uses_ranks(p) else e64
@@ -528,7 +547,7 @@ def _run(p: Pipeline, left: Table, right: Table, ctx, compile_only: bool = False
     room = limits.room_rows(row_bytes)
     args = [np.ascontiguousarray(c) for c in probe.cols] + [probe.n] + \
         [np.ascontiguousarray(c) for c in build.cols] + \
-        [idx.lo if dense else 0, idx.slot if dense else e64,
+        [idx.lo if dense else 0, slot,
          e64 if dense else idx.groups.slots, np.zeros((0, len(bkeys)), np.int64) if dense else idx.groups.store,
          head, nxt, rk, -1 if room is None else room,
          groups[0] if groups else e64, len(groups[1][0]) if groups and groups[1] else 0,
