@@ -184,3 +184,14 @@ def test_an_aggregate_feeding_a_join_stays_outside_its_side_chain() -> None:
         assert all(n.op in ("filter", "map") for n in p.sides[0] + p.sides[1] + p.post)
     e0 = [(-1, 2), (-3, 2), (2, 2), (-2, -2), (0, 5)]
     assert_same_results(dfl.compile(src).run(target="cpu", e0=e0), dfl.compile(src).run(target="interp", e0=e0))
+
+
+def test_groups_by_a_dimension_attribute_take_one_lookup() -> None:
+    """The benchmark's shape: the key's slot holds the group (composite), and the result is
+    the interpreter's, also when a dimension row matches no fact."""
+    src = HEAD + "output o(c: int, n: int, s: int)\no(c, count(), sum(v)) :- fact(_, d, v, _), dim(d, c, w, _), w < 9."
+    g = dfl.compile(src).graph
+    p = next(iter(pipeline.find_pipelines(g).values()))
+    lay = pipeline._Layout(True, (), (), pipeline.build_groups(p, True, 4), "unique")
+    assert lay.build_groups and pipeline.composite(p, lay, 4)
+    fused_parity(src, fact=[r for r in FACT if r[1] != 5], dim=DIM)
