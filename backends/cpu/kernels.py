@@ -556,7 +556,7 @@ def _rehash_words(slots: np.ndarray, hashes: np.ndarray, g: int, cap: int) -> np
     return new
 
 
-@njit(cache=True, nogil=True)  # nogil: pieces of one text are split on threads (vexpr.py)
+@njit(cache=True)
 def split_words(data: np.ndarray, sep: int):
     """The words of UTF-8 bytes cut at byte `sep` (an ASCII separator, so never inside a
     character): the id of each word in order (ids by first appearance), and each distinct

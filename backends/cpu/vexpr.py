@@ -195,31 +195,19 @@ class Evaluator:
         straddle a joint) by a kernel: only the distinct words are decoded and looked up in
         the pool, not every word. Pure ASCII (a character per byte) counts the words per
         text in the bytes too; otherwise str.count does."""
-        import numba
-
         from dfl.backends.cpu import kernels as K
 
         joined = sep.join(texts)
         raw = joined.encode("utf-8", "surrogatepass")
         data = np.frombuffer(raw, np.uint8)  # a view: the words are decoded from raw, not a copy
-        pieces = _pieces(raw, sep.encode(), numba.get_num_threads() if len(raw) >= SPLIT_PIECE_BYTES else 1)
-        if len(pieces) > 1:  # the kernel releases the GIL: each piece on a thread of its own
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(len(pieces)) as ex:
-                cuts = list(ex.map(lambda ab: K.split_words(data[ab[0]:ab[1]], ord(sep)), pieces))
-        else:
-            cuts = [K.split_words(data, ord(sep))]
-        flat = []
-        for (a, _), (ids, starts, ends) in zip(pieces, cuts):  # only each piece's distinct words decoded
-            words = [raw[a + x:a + y].decode("utf-8", "surrogatepass") for x, y in zip(starts.tolist(), ends.tolist())]
-            flat.append(self.pool.encode(words)[ids])
+        ids, starts, ends = K.split_words(data, ord(sep))
+        words = [raw[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts.tolist(), ends.tolist())]
         if len(data) == len(joined):
             piece_ends = np.cumsum(np.fromiter(map(len, texts), np.int64, count=len(texts)) + 1) - 1
             lens = K.count_byte(data, ord(sep), piece_ends) + 1
         else:
             lens = np.fromiter(map(str.count, texts, [sep] * len(texts)), np.int64, count=len(texts)) + 1
-        return lens, np.concatenate(flat) if len(flat) > 1 else flat[0]
+        return lens, self.pool.encode(words)[ids]
 
     def generate(self, e: Fn, t: Table, once: bool = False) -> tuple[np.ndarray, np.ndarray, bool]:
         """(row index repeated per element, the elements) of a list-valued builtin, and
@@ -269,24 +257,6 @@ class Evaluator:
                 unique = True
         rows, vals = K.expand(ids, offsets, flat.astype(np.int64, copy=False) if flat.dtype == np.bool_ else flat)
         return rows, vals, unique
-
-
-SPLIT_PIECE_BYTES = 1 << 20  # a text split on one thread per core from this size
-
-
-def _pieces(raw: bytes, sep: bytes, parts: int) -> list[tuple[int, int]]:
-    """raw cut into at most `parts` byte ranges at separators (each cut separator belongs to
-    no range), so the words of the ranges in order are the words of raw."""
-    out = []
-    start = 0
-    for k in range(1, parts):
-        cut = raw.find(sep, max(start, len(raw) * k // parts))
-        if cut < 0:
-            break
-        out.append((start, cut))
-        start = cut + 1
-    out.append((start, len(raw)))
-    return out
 
 
 def _to_int64(x: np.ndarray) -> np.ndarray:

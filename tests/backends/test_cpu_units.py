@@ -612,21 +612,9 @@ r(i, k, count()) :- line(i, _), k in range(0, i), j in range(k, 3).
     run_both(src, {"wc": [("", 1), ("a", 2), ("b", 2), ("c", 1)]}, line=[(0, "a a b"), (1, "b c b a"), (2, "")])
 
 
-@pytest.mark.parametrize("parts", [1, 2, 3, 7])
-def test_split_pieces_give_the_words_of_the_whole(parts: int) -> None:
-    from dfl.backends.cpu.vexpr import _pieces
-
-    for raw in (b"", b"abc", b"a b", b" a  b c ", b"aaaa bbbbbbbb c dd e"):
-        pieces = _pieces(raw, b" ", parts)
-        assert len(pieces) <= parts
-        assert [w for a, b in pieces for w in raw[a:b].split(b" ")] == raw.split(b" ")
-
-
-def test_a_large_text_splits_on_threads_the_same(ev, monkeypatch) -> None:
-    from dfl.backends.cpu import vexpr
-
-    lines = [" ".join(f"w{(i * 7 + j) % 97}" for j in range(i % 9)) for i in range(3000)]
-    monkeypatch.setattr(vexpr, "SPLIT_PIECE_BYTES", 1)  # every split cut into pieces
+@pytest.mark.parametrize("extra", ["", "é ü"], ids=["ascii", "non-ascii"])
+def test_split_ascii_gives_each_texts_words(ev, extra: str) -> None:
+    lines = [" ".join(f"w{(i * 7 + j) % 97}" for j in range(i % 9)) for i in range(300)] + [extra, " a ", "  "]
     lens, flat = ev._split_ascii(lines, " ")
     assert lens.tolist() == [len(t.split(" ")) for t in lines]
     assert ev.pool.decode(flat) == [w for t in lines for w in t.split(" ")]
