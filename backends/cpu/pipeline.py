@@ -17,7 +17,10 @@ The loop is generated as Python source with fuse.py's expression rendering and c
 numba through the same kernel cache (kernel_cache.py); float sums stay exactly rounded (the
 loop collects (group, value) pairs and ops._float_sum adds them as the node-by-node path
 does). The probe side is the larger input, chosen at run time; the pipeline is fused from
-`DFL_FUSE_MIN_ROWS` probe rows. It runs node by node instead when an input is not known to be
+`DFL_FUSE_MIN_ROWS` probe rows. A group-by on build-side columns only (a dimension's
+attribute) gets each build row's group before the loop, so the loop hashes nothing (with a
+unique array index, the key's slot holds the group itself), and with counts and int sums
+it runs on all cores, a thread's accumulators each. It runs node by node instead when an input is not known to be
 distinct (an aggregate must see distinct rows) or for a cross product; the finder leaves out
 what has no native lowering (string functions, string literals, guarded divisions), and
 fixpoint bodies keep their growing indexes (fixpoint.py).
@@ -27,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from dfl.ir.expr import Col, IRExpr
@@ -529,6 +531,8 @@ def _run(p: Pipeline, left: Table, right: Table, ctx, compile_only: bool = False
     idx = index_of(build, bkeys) if build.indexes is not None else fresh_index(build, bkeys)
     probe_arity = p.join.schema.arity - len(build.cols)
     bg = build_groups(p, probe_left, probe_arity)
+    import numba  # here, not at import: `--emit plan` describes pipelines without loading numba
+
     par = parallel_ok(p, bg) and probe.n >= PARALLEL_ROWS and numba.get_num_threads() > 1
     dense = not hasattr(idx, "groups")
     unique = dense and idx.unique
