@@ -639,12 +639,13 @@ def _agg_table(agg: Node, a: dict[str, np.ndarray], k: int, g: int, ctx,
 
 def llvm_of(p: Pipeline, g: Graph) -> str:
     """The LLVM IR of the pipeline's loop, compiled (in memory) for the types of its inputs."""
+    from types import SimpleNamespace
+
     from dfl.backends.columnar.strings import StringPool
-    from dfl.backends.cpu.plan import Context
     from dfl.backends.cpu.vexpr import Evaluator
 
     pool = StringPool()
-    ctx = Context(pool, Evaluator(pool), {})
+    ctx = SimpleNamespace(pool=pool, ev=Evaluator(pool), stats={})  # what the run reads of plan.Context
     left, right = (Table.empty(g.node(i).schema) for i in p.inputs)
     left.distinct = right.distinct = True
     code, args = _run(p, left, right, ctx, compile_only=True)
