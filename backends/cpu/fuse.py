@@ -38,9 +38,10 @@ def min_rows() -> int:
     return int(os.environ.get("DFL_FUSE_MIN_ROWS", "1000000"))
 
 
-def fusible(e: IRExpr, guarded: bool = False) -> bool:
+def fusible(e: IRExpr, guarded: bool = False, ranks: bool = False) -> bool:
     """Can e run in a fused loop? A division under `if` or a later conjunct of `and` (a
-    guard) is left to numpy, which evaluates it only on the rows the guard lets through."""
+    guard) is left to numpy, which evaluates it only on the rows the guard lets through.
+    With `ranks`, the loop is given the pool's ranks and compares strings by order too."""
     if isinstance(e, Col):
         return True
     if isinstance(e, Lit):
@@ -49,15 +50,16 @@ def fusible(e: IRExpr, guarded: bool = False) -> bool:
         return False
     if e.op in ("div", "floordiv", "mod") and guarded:
         return False
-    if e.op in ("lt", "le", "gt", "ge") and e.args[0].type.text:
+    if e.op in ("lt", "le", "gt", "ge") and e.args[0].type.text and not ranks:
         return False  # string order goes through the pool's ranks
     if e.op == "add" and e.type.text:
         return False
     if e.op == "if":
-        return fusible(e.args[0], guarded) and fusible(e.args[1], True) and fusible(e.args[2], True)
+        return fusible(e.args[0], guarded, ranks) and fusible(e.args[1], True, ranks) \
+            and fusible(e.args[2], True, ranks)
     if e.op == "and":
-        return fusible(e.args[0], guarded) and all(fusible(a, True) for a in e.args[1:])
-    return all(fusible(a, guarded) for a in e.args)
+        return fusible(e.args[0], guarded, ranks) and all(fusible(a, True, ranks) for a in e.args[1:])
+    return all(fusible(a, guarded, ranks) for a in e.args)
 
 
 @dataclass(frozen=True)
@@ -71,11 +73,12 @@ class Chain:
         return self.nodes[-1]
 
 
-def find_chains(g: Graph) -> dict[str, Chain]:
-    """The fusible chains of consecutive filter/map nodes (length >= 2), by their last node's id."""
+def find_chains(g: Graph, exclude: frozenset[str] = frozenset()) -> dict[str, Chain]:
+    """The fusible chains of consecutive filter/map nodes (length >= 2), by their last node's
+    id; nodes in `exclude` (a join pipeline's, pipeline.py) are in none."""
     users = g.consumers()
     chains: dict[str, Chain] = {}
-    taken: set[str] = set()
+    taken: set[str] = set(exclude)
     for n in reversed(g.nodes):
         if n.id in taken or not _fusible_node(n, g):
             continue
@@ -83,7 +86,7 @@ def find_chains(g: Graph) -> dict[str, Chain]:
         cur = n
         while True:
             src = g.node(cur.inputs[0]) if cur.inputs and cur.inputs[0] in g else None
-            if src is None or not _fusible_node(src, g) or len(users.get(src.id, ())) != 1 \
+            if src is None or src.id in taken or not _fusible_node(src, g) or len(users.get(src.id, ())) != 1 \
                     or sum(map(_divisions, run)) + _divisions(src) > MAX_DIVISIONS:
                 break
             run.append(src)
@@ -111,7 +114,11 @@ MAX_DIVISIONS = 32
 
 
 def _divisions(n: Node) -> int:
-    todo = [n.attr("pred")] if n.op == "filter" else list(n.attr("exprs"))
+    return divisions([n.attr("pred")] if n.op == "filter" else list(n.attr("exprs")))
+
+
+def divisions(exprs: list[IRExpr]) -> int:
+    todo = list(exprs)
     count = 0
     while todo:
         e = todo.pop()
@@ -133,12 +140,22 @@ def _float_literal(v: float) -> str:
     return repr(v)
 
 
-class _Source:
-    """Python source of one fused loop."""
+# what a fused loop returns when a division by zero stops it: {x}, {y} the operands' code,
+# {kind} the operator and its type (run_chain reports them)
+CHAIN_FAIL = "return i, np.float64({x}), np.float64({y}), {kind}, outs"
 
-    def __init__(self) -> None:
+
+class Source:
+    """Python source of one fused loop (a chain's here, a join pipeline's in pipeline.py).
+
+    `fail` is the statement that leaves the loop on a division by zero; `ranks`, the name
+    of the loop's array of string ranks (strings then compare by order as `ranks[code]`)."""
+
+    def __init__(self, fail: str = CHAIN_FAIL, ranks: str | None = None) -> None:
         self.lines: list[str] = []
         self.tmp = 0
+        self.fail = fail
+        self.ranks = ranks
 
     def var(self) -> str:
         self.tmp += 1
@@ -167,13 +184,15 @@ class _Source:
             return f"np.int64({int(e.value)})"
         a = [self.expr(x, cols, indent) for x in e.args]
         op = e.op
+        if op in ("lt", "le", "gt", "ge") and e.args[0].type.text:
+            return f"({self.ranks}[{a[0]}] {_SYM[op]} {self.ranks}[{a[1]}])"
         if op in _SYM:
             return f"({a[0]} {_SYM[op]} {a[1]})"
         if op in ("div", "floordiv", "mod"):
             v = self.var()
             kind = f"{op}:{e.type.value}"
             self.lines.append(f"{indent}if {a[1]} == 0:")
-            self.lines.append(f"{indent}    return i, np.float64({a[0]}), np.float64({a[1]}), {kind!r}, outs")
+            self.lines.append(f"{indent}    " + self.fail.format(x=a[0], y=a[1], kind=repr(kind)))
             body = {"div": f"{a[0]} / {a[1]}", "floordiv": f"{a[0]} // {a[1]}", "mod": f"{a[0]} % {a[1]}"}[op]
             if op == "floordiv" and e.type == Type.INT:
                 # numba's int64 `//` gives 0 for INT_MIN // -1; the language wraps to INT_MIN,
@@ -202,7 +221,7 @@ class _Source:
 
 def generate(chain: Chain, in_types: list[Type]) -> str:
     """The kernel's module source: `kernel(cols..., n)` -> (-1 or failing row, x, y, op, outs)."""
-    src = _Source()
+    src = Source()
     ncols = len(in_types)
     args = [f"c{j}" for j in range(ncols)]
     out_types = list(chain.last.schema.types)
@@ -245,17 +264,22 @@ def run_chain(chain: Chain, t: Table, in_types: list[Type]) -> Table:
     cols = [np.ascontiguousarray(c) for c in t.cols]
     bad, x, y, op, outs = kernel_cache.call(generate(chain, in_types), *cols, t.n)
     if bad >= 0:
-        name, typ = op.split(":")
-        sym = {"div": "/", "floordiv": "//", "mod": "%"}[name]
-        show = (lambda v: str(int(v))) if typ == "int" else repr  # noqa: E731
-        raise BuiltinError(f"division by zero: {show(x)} {sym} {show(y)}")
+        raise division_error(x, y, op)
     out_types = chain.last.schema.types
     return Table([np.asarray(o, dtype=DTYPES[ty]) for o, ty in zip(outs, out_types)], len(outs[0]))
 
 
-def chains_of(g: Graph) -> dict[str, Chain]:
+def division_error(x: float, y: float, op: str) -> BuiltinError:
+    """The error of a fused loop stopped by a division by zero (op: 'floordiv:int')."""
+    name, typ = op.split(":")
+    sym = {"div": "/", "floordiv": "//", "mod": "%"}[name]
+    show = (lambda v: str(int(v))) if typ == "int" else repr  # noqa: E731
+    return BuiltinError(f"division by zero: {show(x)} {sym} {show(y)}")
+
+
+def chains_of(g: Graph, exclude: frozenset[str] = frozenset()) -> dict[str, Chain]:
     """The chains of a graph and of its fixpoint bodies (node ids are unique across them)."""
-    out = dict(find_chains(g))
+    out = dict(find_chains(g, exclude))
     for n in g.by_op("fixpoint"):
         out.update(chains_of(n.attr("body")))
     return out

@@ -560,7 +560,9 @@ def _rehash_words(slots: np.ndarray, hashes: np.ndarray, g: int, cap: int) -> np
 def split_words(data: np.ndarray, sep: int):
     """The words of UTF-8 bytes cut at byte `sep` (an ASCII separator, so never inside a
     character): the id of each word in order (ids by first appearance), and each distinct
-    word's byte range. Only the distinct words become Python strings, not every word."""
+    word's byte range. Only the distinct words become Python strings, not every word.
+    A word is compared with a copy of each distinct word kept together in a small `arena`,
+    not with its first occurrence far back in `data` (a cache miss per word)."""
     n = data.shape[0]
     nw = 1
     for i in range(n):
@@ -572,6 +574,9 @@ def split_words(data: np.ndarray, sep: int):
     starts = np.empty(256, np.int64)
     ends = np.empty(256, np.int64)
     hashes = np.empty(256, np.uint64)
+    at = np.empty(256, np.int64)  # where each distinct word's copy starts in the arena
+    arena = np.empty(4096, np.uint8)
+    used = 0
     g = 0
     w = 0
     start = 0
@@ -591,6 +596,12 @@ def split_words(data: np.ndarray, sep: int):
                     starts = np.concatenate((starts, np.empty(g, np.int64)))
                     ends = np.concatenate((ends, np.empty(g, np.int64)))
                     hashes = np.concatenate((hashes, np.empty(g, np.uint64)))
+                    at = np.concatenate((at, np.empty(g, np.int64)))
+                if used + (i - start) > arena.shape[0]:
+                    arena = np.concatenate((arena, np.empty(arena.shape[0] + i - start, np.uint8)))
+                arena[used:used + i - start] = data[start:i]
+                at[g] = used
+                used += i - start
                 starts[g] = start
                 ends[g] = i
                 hashes[g] = h
@@ -604,7 +615,7 @@ def split_words(data: np.ndarray, sep: int):
             if hashes[r] == h and ends[r] - starts[r] == i - start:
                 same = True
                 for j in range(i - start):
-                    if data[starts[r] + j] != data[start + j]:
+                    if arena[at[r] + j] != data[start + j]:
                         same = False
                         break
                 if same:
@@ -617,17 +628,59 @@ def split_words(data: np.ndarray, sep: int):
 
 
 @njit(cache=True)
-def first_in_row(rows: np.ndarray, vals: np.ndarray, span: int) -> np.ndarray:
-    """For a generator's output (rows ascending, values in 0 .. span-1): which elements are
-    the first of their value within their row. An array of the row that last saw each
-    value, so no hashing."""
+def count_byte(data: np.ndarray, byte: int, ends: np.ndarray) -> np.ndarray:
+    """How often `byte` occurs in each of the consecutive pieces of data that end (exclusive)
+    at ends[0], ends[1], ... (each piece starts one byte past the previous end: the joint)."""
+    out = np.zeros(ends.shape[0], np.int64)
+    start = 0
+    for t in range(ends.shape[0]):
+        c = 0
+        for i in range(start, ends[t]):
+            if data[i] == byte:
+                c += 1
+        out[t] = c
+        start = ends[t] + 1
+    return out
+
+
+@njit(cache=True)
+def expand(ids: np.ndarray, offsets: np.ndarray, flat: np.ndarray):
+    """A generator's rows in one pass: row i gets the elements flat[offsets[u]:offsets[u+1]]
+    of its list u = ids[i], in order. Returns (row of each element, the elements)."""
+    total = 0
+    for i in range(ids.shape[0]):
+        total += offsets[ids[i] + 1] - offsets[ids[i]]
+    rows = np.empty(total, np.int64)
+    vals = np.empty(total, flat.dtype)
+    k = 0
+    for i in range(ids.shape[0]):
+        u = ids[i]
+        for j in range(offsets[u], offsets[u + 1]):
+            rows[k] = i
+            vals[k] = flat[j]
+            k += 1
+    return rows, vals
+
+
+@njit(cache=True)
+def first_in_lists(offsets: np.ndarray, flat: np.ndarray, span: int):
+    """Each list flat[offsets[u]:offsets[u+1]] with every value (0 .. span-1) kept once,
+    at its first place: (the new offsets, the kept values). An array of the list that last
+    saw each value, so no hashing; once per distinct list, before its rows are repeated."""
     seen = np.full(span, -1, np.int64)
-    keep = np.empty(rows.shape[0], np.bool_)
-    for i in range(rows.shape[0]):
-        v = vals[i]
-        keep[i] = seen[v] != rows[i]
-        seen[v] = rows[i]
-    return keep
+    out = np.empty(flat.shape[0], flat.dtype)
+    new_off = np.empty(offsets.shape[0], np.int64)
+    new_off[0] = 0
+    k = 0
+    for u in range(offsets.shape[0] - 1):
+        for j in range(offsets[u], offsets[u + 1]):
+            v = flat[j]
+            if seen[v] != u:
+                seen[v] = u
+                out[k] = v
+                k += 1
+        new_off[u + 1] = k
+    return new_off, out[:k]
 
 
 @njit(cache=True)
@@ -670,7 +723,9 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "factorize_dense": ("(int64[:], int64)",),
     "all_distinct_dense": ("(int64[:], int64, int64)",),
     "group_order": ("(int64[:], int64)",),
-    "first_in_row": ("(int64[:], int64[:], int64)",),
+    "first_in_lists": ("(int64[:], int64[:], int64)",),
+    "count_byte": ("(uint8[:], int64, int64[:])",),
+    "expand": ("(int64[:], int64[:], int64[:])",),
     "split_words": ("(uint8[:], int64)",),
     "factorize1": ("(int64[:],)",),
     "set_insert": ("(int64[:], int64[:, :], int64, int64[:, :])",),

@@ -50,22 +50,11 @@ def op_filter(node: Node, ins: list[Table], ctx) -> Table:
 def op_flat_map(node: Node, ins: list[Table], ctx) -> Table:
     t = ins[0]
     gen = node.attr("gen")
-    rows, vals = ctx.ev.generate(gen, t)
-    vals = vals.astype(DTYPES[gen.type])
-    distinct = False
-    if t.distinct and gen.type in (Type.STR, Type.INT) and len(vals):
-        # distinct input rows: the output is distinct once each row keeps each element
-        # once (`split` repeats words), which an array over the values checks (string
-        # codes, or ints of a small range) without hashing the wide rows later
-        lo, hi = int(vals.min()), int(vals.max())
-        if lo >= 0 and hi < 4 * len(vals) + 4096:
-            keep = K.first_in_row(rows, vals, hi + 1)
-            if not keep.all():
-                rows, vals = rows[keep], vals[keep]
-            distinct = True
+    # distinct input rows: the output is distinct once each row keeps each element once
+    rows, vals, once = ctx.ev.generate(gen, t, once=t.distinct)
     out = t.take(rows)
-    out.cols.append(vals)
-    out.distinct = distinct
+    out.cols.append(vals.astype(DTYPES[gen.type], copy=False))
+    out.distinct = t.distinct and once
     return out
 
 

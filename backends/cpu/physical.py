@@ -76,13 +76,20 @@ def kernels_of(g: Graph) -> list[str]:
 
 def describe(g: Graph, indent: str = "") -> str:
     from dfl.backends.cpu.fuse import find_chains, min_rows
+    from dfl.backends.cpu.pipeline import find_pipelines
 
-    chains = find_chains(g)
+    pipes = find_pipelines(g) if not indent else {}  # fixpoint bodies run node by node
+    piped = {n.id: p for p in pipes.values() for n in p.nodes}
+    chains = find_chains(g, frozenset(piped))
     fused = {n.id: last for last, c in chains.items() for n in c.nodes}
     lines = []
     for n in g.nodes:
         what, kernels = PLAN[n.op](n)
-        if n.id in fused:
+        if n.id in piped:
+            p = piped[n.id]
+            what = p.describe() if n.id == p.last.id else f"in the fused join pipeline ending at {p.last.id}"
+            kernels = ("factorize_dense", "set_insert", "set_lookup", "chain_add") if n.id == p.last.id else ()
+        elif n.id in fused:
             c = chains[fused[n.id]]
             what = (f"fused with {', '.join(x.id for x in c.nodes if x.id != n.id)} into one native loop "
                     f"(a kernel file generated per chain) from {min_rows():,} rows; numpy below that")
@@ -115,7 +122,17 @@ def llvm_text(g: Graph) -> str:
         for sig, ir in fresh.inspect_llvm().items():
             out.append(f"; ---- kernel {name}{sig}\n{ir}")
     out += _fused_llvm(g)
+    out += _pipeline_llvm(g)
     return "\n".join(out)
+
+
+def _pipeline_llvm(g: Graph) -> list[str]:
+    """The generated loop of each join pipeline, compiled for its inputs' types (the left
+    side probing, as when it is the larger)."""
+    from dfl.backends.cpu.pipeline import find_pipelines, llvm_of
+
+    return [f"; ---- fused join pipeline {', '.join(n.id for n in p.nodes)}\n{llvm_of(p, g)}"
+            for p in find_pipelines(g).values()]
 
 
 def _fused_llvm(g: Graph) -> list[str]:

@@ -38,11 +38,12 @@ class Context:
     fixpoint_results: dict[tuple[str, str], Table] = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=dict)
     chains: dict = field(default_factory=dict)  # last node id -> fusible Chain (fuse.py)
-    inner: frozenset = frozenset()  # ids of nodes evaluated as part of a chain
+    inner: frozenset = frozenset()  # ids of nodes evaluated as part of a chain or pipeline
+    pipelines: dict = field(default_factory=dict)  # last node id -> join Pipeline (pipeline.py)
 
     def child(self, params: dict[str, Table]) -> "Context":
         return Context(self.pool, self.ev, self.inputs, params, self.fixpoint_results, self.stats,
-                       self.chains, self.inner)
+                       self.chains, self.inner, self.pipelines)
 
     def encode(self, rows, schema: Schema) -> Table:
         return encode_rows(rows, schema, self.pool)
@@ -64,6 +65,9 @@ def eval_node(node: Node, values: dict[str, Table], ctx: Context) -> Table:
         chain = ctx.chains.get(node.id)
         if chain is not None:
             return _eval_chain(chain, values, ctx)
+        pipe = ctx.pipelines.get(node.id)
+        if pipe is not None:
+            return _eval_pipeline(pipe, values, ctx)
         return TABLE[node.op](node, [values[i] for i in node.inputs], ctx)
     except (BuiltinError, LimitExceeded) as e:
         raise run_error(node, e) from None
@@ -101,6 +105,20 @@ def _eval_chain(chain, values: dict[str, Table], ctx: Context) -> Table:
     return t
 
 
+def _eval_pipeline(pipe, values: dict[str, Table], ctx: Context) -> Table:
+    """A join pipeline: one fused native loop over enough rows, else node by node."""
+    from dfl.backends.cpu.pipeline import run_pipeline
+
+    left, right = (values[i] for i in pipe.inputs)
+    t = run_pipeline(pipe, left, right, ctx)
+    if t is not None:
+        return t
+    local = dict(values)
+    for n in pipe.nodes:
+        local[n.id] = TABLE[n.op](n, [local[i] for i in n.inputs], ctx)
+    return local[pipe.last.id]
+
+
 def _schema_types(t: Table, first: Node):
     return first.schema.types if first.op == "filter" else [
         {np.dtype(np.int64): Type.INT, np.dtype(np.float64): Type.FLOAT, np.dtype(np.bool_): Type.BOOL}[c.dtype]
@@ -123,9 +141,13 @@ class CpuPlan:
         self.ev = Evaluator(self.pool)
         self.schemas = {r.name: r.schema for r in graph.relations}
         from dfl.backends.cpu.fuse import chains_of
+        from dfl.backends.cpu.pipeline import find_pipelines
 
-        self.chains = chains_of(graph)
-        self.inner = frozenset(n.id for c in self.chains.values() for n in c.nodes[:-1])
+        self.pipelines = find_pipelines(graph)
+        piped = frozenset(n.id for p in self.pipelines.values() for n in p.nodes)
+        self.chains = chains_of(graph, piped)
+        self.inner = frozenset(n.id for c in self.chains.values() for n in c.nodes[:-1]) | \
+            frozenset(n.id for p in self.pipelines.values() for n in p.nodes[:-1])
 
     def run(self, inputs: dict[tuple[str, str], list[tuple]]) -> TickResult:
         # int64 wraps and IEEE infinities/NaNs are the language's semantics, not warnings
@@ -134,7 +156,7 @@ class CpuPlan:
 
     def _run(self, inputs: dict[tuple[str, str], list[tuple]]) -> TickResult:
         enc = {key: encode_rows(rows, self.schemas[key[1]], self.pool) for key, rows in inputs.items()}
-        ctx = Context(self.pool, self.ev, enc, chains=self.chains, inner=self.inner)
+        ctx = Context(self.pool, self.ev, enc, chains=self.chains, inner=self.inner, pipelines=self.pipelines)
         values: dict[str, Table] = {}
         out = TickResult()
         for node in self.graph.nodes:
@@ -157,7 +179,7 @@ class CpuPlan:
             return self._run_columns(inputs)
 
     def _run_columns(self, inputs: dict[tuple[str, str], Table]) -> dict[str, Table]:
-        ctx = Context(self.pool, self.ev, inputs, chains=self.chains, inner=self.inner)
+        ctx = Context(self.pool, self.ev, inputs, chains=self.chains, inner=self.inner, pipelines=self.pipelines)
         values: dict[str, Table] = {}
         out: dict[str, Table] = {}
         for node in self.graph.nodes:

@@ -189,19 +189,34 @@ class Evaluator:
 
     # -- generators
 
-    def _split_ascii(self, text: str, sep: str) -> np.ndarray:
-        """text.split(sep) as string codes, cut on the UTF-8 bytes by a kernel: only the
-        distinct words are decoded and looked up in the pool, not every word."""
+    def _split_ascii(self, texts: list[str], sep: str) -> tuple[np.ndarray, np.ndarray]:
+        """[t.split(sep) for t in texts] as (words per text, the words' string codes), cut on
+        the UTF-8 bytes of the texts joined by sep (a one-character separator cannot
+        straddle a joint) by a kernel: only the distinct words are decoded and looked up in
+        the pool, not every word. Pure ASCII (a character per byte) counts the words per
+        text in the bytes too; otherwise str.count does."""
         from dfl.backends.cpu import kernels as K
 
-        data = np.frombuffer(text.encode("utf-8", "surrogatepass"), np.uint8)
+        joined = sep.join(texts)
+        raw = joined.encode("utf-8", "surrogatepass")
+        data = np.frombuffer(raw, np.uint8)  # a view: the words are decoded from raw, not a copy
         ids, starts, ends = K.split_words(data, ord(sep))
-        raw = data.tobytes()
         words = [raw[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts.tolist(), ends.tolist())]
-        return self.pool.encode(words)[ids]
+        if len(data) == len(joined):
+            piece_ends = np.cumsum(np.fromiter(map(len, texts), np.int64, count=len(texts)) + 1) - 1
+            lens = K.count_byte(data, ord(sep), piece_ends) + 1
+        else:
+            lens = np.fromiter(map(str.count, texts, [sep] * len(texts)), np.int64, count=len(texts)) + 1
+        return lens, self.pool.encode(words)[ids]
 
-    def generate(self, e: Fn, t: Table) -> tuple[np.ndarray, np.ndarray]:
-        """(row index repeated per element, the elements) of a list-valued builtin."""
+    def generate(self, e: Fn, t: Table, once: bool = False) -> tuple[np.ndarray, np.ndarray, bool]:
+        """(row index repeated per element, the elements) of a list-valued builtin, and
+        whether each row's elements are pairwise different. With `once`, an int or string
+        list keeps each element once (`split` repeats words) where its values span a small
+        range: distinct input rows then give distinct output rows, which a dedup later
+        need not hash."""
+        from dfl.backends.cpu import kernels as K
+
         args = [self.eval(a, t) for a in e.args]
         if e.op == "range":
             lo, hi = args
@@ -211,10 +226,10 @@ class Evaluator:
             limits.check_rows(int(counts.sum(dtype=np.float64)), limits.cpu_row_bytes(len(t.cols) + 1, 8))
             rows = np.repeat(np.arange(t.n), counts)
             starts = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
-            return rows, starts + np.arange(len(rows))
+            return rows, starts + np.arange(len(rows)), True  # a range never repeats a value
         types = [a.type for a in e.args]
         if t.n == 0:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
+            return np.empty(0, np.int64), np.empty(0, DTYPES[e.type]), True
         ids, first = factorize_columns(args, t.n)
         uniq = [self.py(a[first], ty) for a, ty in zip(args, types)]
         impl = BUILTINS[e.op].impl
@@ -223,21 +238,25 @@ class Evaluator:
             # one split over all the distinct strings joined by the separator itself (a
             # one-character separator cannot straddle a joint), cut back by counting it
             texts = uniq[0]
-            lens = np.fromiter(map(sep.value.__class__.count, texts, [sep.value] * len(texts)), np.int64,
-                               count=len(texts)) + 1
             if ord(sep.value) < 128 and texts:
-                flat = self._split_ascii(sep.value.join(texts), sep.value)
+                lens, flat = self._split_ascii(texts, sep.value)
             else:
+                lens = np.fromiter(map(sep.value.__class__.count, texts, [sep.value] * len(texts)), np.int64,
+                                   count=len(texts)) + 1
                 flat = self.from_py(sep.value.join(texts).split(sep.value) if texts else [], e.type)
         else:
             lists = [list(impl(*combo)) for combo in zip(*uniq)]
             lens = np.array([len(x) for x in lists], np.int64)
             flat = self.from_py([v for x in lists for v in x], e.type)
         offsets = np.concatenate(([0], np.cumsum(lens)))
-        counts = lens[ids]
-        rows = np.repeat(np.arange(t.n), counts)
-        within = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
-        return rows, flat[offsets[ids][rows] + within]
+        unique = False
+        if once and e.type in (Type.STR, Type.INT) and len(flat):
+            lo, hi = int(flat.min()), int(flat.max())
+            if lo >= 0 and hi < 4 * len(flat) + 4096:
+                offsets, flat = K.first_in_lists(offsets, flat, hi + 1)
+                unique = True
+        rows, vals = K.expand(ids, offsets, flat.astype(np.int64, copy=False) if flat.dtype == np.bool_ else flat)
+        return rows, vals, unique
 
 
 def _to_int64(x: np.ndarray) -> np.ndarray:

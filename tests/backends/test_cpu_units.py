@@ -499,18 +499,21 @@ def test_eval_pow_negative_int_exponent(ev) -> None:
 
 def test_generate_range_and_split(ev) -> None:
     t = Table([ints(0, 3, -1, 2), ints(2, 3, 1, 0)], 4)
-    rows, vals = ev.generate(fn("range", I, c(0), lit(4)), t)
+    rows, vals, _ = ev.generate(fn("range", I, c(0), lit(4)), t)
     assert list(zip(rows.tolist(), vals.tolist())) == [(0, 0), (0, 1), (0, 2), (0, 3), (1, 3),
                                                         (2, -1), (2, 0), (2, 1), (2, 2), (2, 3), (3, 2), (3, 3)]
-    rows, vals = ev.generate(fn("range", I, c(0), c(1)), t)  # empty and reversed ranges: no elements
+    rows, vals, _ = ev.generate(fn("range", I, c(0), c(1)), t)  # empty and reversed ranges: no elements
     assert list(zip(rows.tolist(), vals.tolist())) == [(0, 0), (0, 1), (2, -1), (2, 0)]
-    rows, vals = ev.generate(fn("range", I, c(0), c(1)), Table([ints(), ints()], 0))
+    rows, vals, _ = ev.generate(fn("range", I, c(0), c(1)), Table([ints(), ints()], 0))
     assert len(rows) == len(vals) == 0
     lines = ["a b a", "", "x", "a b a"]
     ts = Table([ev.pool.encode(lines)], 4)
-    rows, vals = ev.generate(fn("split", S, c(0, S), lit(" ", S)), ts)
+    rows, vals, _ = ev.generate(fn("split", S, c(0, S), lit(" ", S)), ts)
     got = list(zip(rows.tolist(), ev.pool.decode(vals)))
     assert got == [(i, w) for i, line in enumerate(lines) for w in line.split(" ")]
+    rows, vals, once = ev.generate(fn("split", S, c(0, S), lit(" ", S)), ts, once=True)  # each word once a row
+    assert once and list(zip(rows.tolist(), ev.pool.decode(vals))) == \
+        [(i, w) for i, line in enumerate(lines) for w in dict.fromkeys(line.split(" "))]
     with pytest.raises(BuiltinError):
         ev.generate(fn("split", S, c(0, S), lit("", S)), ts)
 
@@ -578,10 +581,22 @@ def test_split_words_kernel_directly() -> None:
     assert words == ["a", "bb", "", "ccc"]  # first appearance order
 
 
-def test_first_in_row_keeps_each_value_once_per_row() -> None:
-    rows = np.array([0, 0, 0, 1, 1, 3, 3, 3], np.int64)
-    vals = np.array([5, 2, 5, 5, 5, 2, 0, 2], np.int64)
-    assert K.first_in_row(rows, vals, 6).tolist() == [True, True, False, True, False, True, True, False]
+def test_first_in_lists_keeps_each_value_once_per_list() -> None:
+    offsets = np.array([0, 3, 5, 5, 8], np.int64)  # lists [5, 2, 5], [5, 5], [], [2, 0, 2]
+    flat = np.array([5, 2, 5, 5, 5, 2, 0, 2], np.int64)
+    new_off, kept = K.first_in_lists(offsets, flat, 6)
+    assert new_off.tolist() == [0, 2, 3, 3, 5] and kept.tolist() == [5, 2, 5, 2, 0]
+
+
+def test_expand_repeats_each_rows_list_in_order() -> None:
+    offsets = np.array([0, 2, 2, 5], np.int64)  # lists [7, 8], [], [1, 2, 3]
+    rows, vals = K.expand(np.array([2, 0, 1, 0], np.int64), offsets, np.array([7, 8, 1, 2, 3], np.int64))
+    assert rows.tolist() == [0, 0, 0, 1, 1, 3, 3] and vals.tolist() == [1, 2, 3, 7, 8, 7, 8]
+
+
+def test_count_byte_counts_per_piece() -> None:
+    data = np.frombuffer(b"a b c,d e,,f", np.uint8)  # pieces "a b c", "d e", "", "f" joined by ","
+    assert K.count_byte(data, ord(" "), np.array([5, 9, 10, 12], np.int64)).tolist() == [2, 1, 0, 0]
 
 
 def test_a_generator_over_distinct_rows_repeating_elements_counts_right() -> None:
@@ -595,3 +610,11 @@ wc(w, count()) :- line(i, t), w in split(t, " ").
 r(i, k, count()) :- line(i, _), k in range(0, i), j in range(k, 3).
 """
     run_both(src, {"wc": [("", 1), ("a", 2), ("b", 2), ("c", 1)]}, line=[(0, "a a b"), (1, "b c b a"), (2, "")])
+
+
+@pytest.mark.parametrize("extra", ["", "é ü"], ids=["ascii", "non-ascii"])
+def test_split_ascii_gives_each_texts_words(ev, extra: str) -> None:
+    lines = [" ".join(f"w{(i * 7 + j) % 97}" for j in range(i % 9)) for i in range(300)] + [extra, " a ", "  "]
+    lens, flat = ev._split_ascii(lines, " ")
+    assert lens.tolist() == [len(t.split(" ")) for t in lines]
+    assert ev.pool.decode(flat) == [w for t in lines for w in t.split(" ")]
