@@ -42,6 +42,15 @@ def preload(name: str) -> None:
         importlib.import_module(ex[0])
 
 
+def warm(name: str, graph) -> None:
+    """Prepare backend `name` for running `graph` in this thread, if it has a way to (the
+    cpu backend: numba's target and the graph's cached kernels, backends/cpu/plan.warm_up)."""
+    module, _, _ = _entry(name)
+    warm_up = getattr(importlib.import_module(module), "warm_up", None)
+    if warm_up is not None:
+        warm_up(graph)
+
+
 def executor(name: str, graph):
     """The executor of backend `name` for one partition's share of a placed graph
     (backends/base.Executor). `get` does not import it (nor the executor the plan), so the

@@ -427,10 +427,10 @@ def _read_while_warming(read_all: Callable[[], None], prog: "Program") -> None:
     reader = threading.Thread(target=guarded, name="dfl-read-inputs", daemon=True)
     reader.start()
     try:
-        from dfl.backends.cpu.plan import warm_up
+        from dfl.backends import registry
 
         prog.plan("cpu")
-        warm_up(prog.graph)
+        registry.warm("cpu", prog.graph)
     except Exception:  # noqa: BLE001 - a failed warm-up shows again when the run builds its plan
         pass
     reader.join()

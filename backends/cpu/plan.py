@@ -110,12 +110,18 @@ def _eval_pipeline(pipe, values: dict[str, Table], ctx: Context) -> Table:
     from dfl.backends.cpu.pipeline import run_pipeline
 
     left, right = (values[i] for i in pipe.inputs)
-    t = run_pipeline(pipe, left, right, ctx)
+    try:
+        t = run_pipeline(pipe, left, right, ctx)
+    except LimitExceeded as e:  # the rows past the limit are the join's, whatever follows it
+        raise run_error(pipe.join, e) from None
     if t is not None:
         return t
     local = dict(values)
-    for n in pipe.nodes:
-        local[n.id] = TABLE[n.op](n, [local[i] for i in n.inputs], ctx)
+    for n in pipe.nodes:  # each node answers for its own failure, as outside a pipeline
+        try:
+            local[n.id] = TABLE[n.op](n, [local[i] for i in n.inputs], ctx)
+        except (BuiltinError, LimitExceeded) as e:
+            raise run_error(n, e) from None
     return local[pipe.last.id]
 
 
