@@ -219,6 +219,23 @@ class Source:
         raise ValueError(op)
 
 
+def chain_body(src: Source, nodes: tuple[Node, ...], cols: list[str], ind: str) -> list[str]:
+    """The loop body of a filter/map chain (a filter skips the row, a map binds new
+    variables), for generate and for the join pipelines (pipeline.py); returns the columns after it."""
+    for node in nodes:
+        if node.op == "filter":
+            src.lines.append(f"{ind}if not {src.expr(node.attr('pred'), cols, ind)}:")
+            src.lines.append(f"{ind}    continue")
+        else:
+            new = []
+            for e in node.attr("exprs"):
+                v = src.var()
+                src.lines.append(f"{ind}{v} = {src.expr(e, cols, ind)}")
+                new.append(v)
+            cols = new
+    return cols
+
+
 def generate(chain: Chain, in_types: list[Type]) -> str:
     """The kernel's module source: `kernel(cols..., n)` -> (-1 or failing row, x, y, op, outs)."""
     src = Source()
@@ -240,18 +257,7 @@ def generate(chain: Chain, in_types: list[Type]) -> str:
     src.lines.append("    for i in range(n):")
     ind = "        "
     cols = [f"c{j}[i]" for j in range(ncols)]
-    for node in chain.nodes:
-        if node.op == "filter":
-            p = src.expr(node.attr("pred"), cols, ind)
-            src.lines.append(f"{ind}if not {p}:")
-            src.lines.append(f"{ind}    continue")
-        else:
-            new = []
-            for e in node.attr("exprs"):
-                v = src.var()
-                src.lines.append(f"{ind}{v} = {src.expr(e, cols, ind)}")
-                new.append(v)
-            cols = new
+    cols = chain_body(src, chain.nodes, cols, ind)
     for j, c in enumerate(cols):
         src.lines.append(f"{ind}o{j}[k] = {c}")
     src.lines.append(f"{ind}k += 1")

@@ -249,7 +249,7 @@ def generate(p: Pipeline, lay: _Layout) -> str:
         L.append("    for i in range(n):")
     ind = " " * (12 if lay.parallel else 8)
     cols = [f"p{j}[i]" for j in range(np_)]
-    cols = _chain(src, p.sides[0 if lay.probe_left else 1], cols, ind)
+    cols = fuse.chain_body(src, p.sides[0 if lay.probe_left else 1], cols, ind)
     lk, rk = p.join.attr("left_keys"), p.join.attr("right_keys")
     pk = lk if lay.probe_left else rk
     key_types = [p.join.schema.types[k] for k in lk]
@@ -290,7 +290,7 @@ def generate(p: Pipeline, lay: _Layout) -> str:
         ind = ind + " " * 4
     bcols = [f"b{j}[cur]" for j in range(nb)]
     cols = cols + bcols if lay.probe_left else bcols + cols
-    cols = _chain(src, p.post, cols, ind)
+    cols = fuse.chain_body(src, p.post, cols, ind)
     if agg is None:
         L += [f"{ind}if k == cap:",
               f"{ind}    if 0 <= max_rows <= k:",
@@ -310,22 +310,6 @@ def generate(p: Pipeline, lay: _Layout) -> str:
             "from dfl.backends.cpu.kernels import _mix", "", "",
             f"@njit(cache=True{', parallel=True' if lay.parallel else ''})", f"def kernel({', '.join(args)}):"]
     return "\n".join(head + L) + "\n"
-
-
-def _chain(src: fuse.Source, nodes: tuple[Node, ...], cols: list[str], ind: str) -> list[str]:
-    """fuse.generate's loop body for a filter/map chain; returns the columns after it."""
-    for node in nodes:
-        if node.op == "filter":
-            src.lines.append(f"{ind}if not {src.expr(node.attr('pred'), cols, ind)}:")
-            src.lines.append(f"{ind}    continue")
-        else:
-            new = []
-            for e in node.attr("exprs"):
-                v = src.var()
-                src.lines.append(f"{ind}{v} = {src.expr(e, cols, ind)}")
-                new.append(v)
-            cols = new
-    return cols
 
 
 def _result_names(p: Pipeline, out_types: list[Type], build: bool) -> str:

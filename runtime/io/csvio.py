@@ -35,8 +35,9 @@ def _lift_field_size_limit() -> None:
 _lift_field_size_limit()
 
 _INT_RE = re.compile(r"\s*[+-]?[0-9]+\s*\Z", re.ASCII)
-_FORMATS = {".csv": "csv", ".facts": "facts"}
-INPUT_EXTENSIONS = (".csv", ".facts", ".parquet", ".arrow", ".feather", ".jsonl")
+FORMATS = {".csv": "csv", ".facts": "facts", ".parquet": "parquet", ".arrow": "arrow", ".feather": "arrow",
+           ".ipc": "arrow", ".jsonl": "jsonl"}
+INPUT_EXTENSIONS = (".csv", ".facts", ".parquet", ".arrow", ".feather", ".jsonl")  # looked for in -I DIR, in order
 
 
 class _BadValue(Exception):
@@ -96,17 +97,23 @@ def read_relation(path: str, schema: Schema, relation: str, tick_column: bool = 
       any case, spaces around allowed; str: the field exactly as written.
     - `tried`: the paths looked at, named in the message when the file is missing.
     """
+    fmt = format_of(path, relation)
+    if fmt not in ("csv", "facts"):
+        raise DflError(f"{path}: the exact reader reads .csv and .facts files; this is {fmt}", kind="usage",
+                       hint="read it with runtime/io/native.read_input")
     data = _read_bytes(path, relation, tried)
-    return parse_relation(path, _decode(path, data), format_of(path, relation), schema, relation, tick_column)
+    return parse_relation(path, _decode(path, data), fmt, schema, relation, tick_column)
 
 
 def format_of(path: str, relation: str) -> str:
-    fmt = _FORMATS.get(os.path.splitext(path)[1].lower())
+    """An input file's format by its extension: csv and facts (read here), parquet, arrow,
+    jsonl (runtime/io/native.py, typed.py)."""
+    fmt = FORMATS.get(os.path.splitext(path)[1].lower())
     if fmt is None:
         raise DflError(f"{path}: cannot tell the format of the input for relation {relation}",
                        kind="input",
-                       hint="name it .csv (comma-separated, with a header row) "
-                            "or .facts (tab-separated, no header)")
+                       hint="name it .csv (comma-separated, with a header row), .facts (tab-separated, "
+                            "no header), .parquet, .arrow / .feather (Arrow IPC) or .jsonl (a JSON object a line)")
     return fmt
 
 

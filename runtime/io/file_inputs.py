@@ -87,7 +87,7 @@ def _decode_part(c: FileChunk, data: bytes) -> str:
 def file_input(path: str, relation: str, schema: Schema, tried: list[str] | None = None) -> FileInput | None:
     """A FileInput when the file can be cut (else None: read it whole); a missing or
     unreadable file is reported here, as reading it would."""
-    fmt = native.format_of(path, relation)
+    fmt = csvio.format_of(path, relation)
     if fmt == "parquet":
         return _parquet_input(path, relation, schema, tried)
     if fmt not in native.TEXT_FORMATS:

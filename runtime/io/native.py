@@ -26,9 +26,9 @@ from typing import Any
 
 from typing import TYPE_CHECKING
 
-from dfl.errors import DflError
 from dfl.ir.types import Column, Schema, Type
 from dfl.runtime.io import csvio
+from dfl.runtime.io.csvio import format_of
 from dfl.runtime.io.arrow_columns import ADDR, arrow_type, numeric_column, str_column
 
 if TYPE_CHECKING:
@@ -39,21 +39,9 @@ if TYPE_CHECKING:
 # numpy, pyarrow and the Frame are imported where used: a small CSV file is read by csvio
 # alone, so a small run starts without them (docs/cpu.md, "Start-up")
 
-FORMATS = {".csv": "csv", ".facts": "facts", ".parquet": "parquet", ".arrow": "arrow", ".feather": "arrow",
-           ".ipc": "arrow", ".jsonl": "jsonl"}
 TEXT_FORMATS = ("csv", "facts")
 NATIVE_MIN_BYTES = 64 * 1024  # csvio reads 64 KiB in ~30 ms; importing pyarrow takes ~100 ms
 _BOM = b"\xef\xbb\xbf"
-
-
-def format_of(path: str, relation: str) -> str:
-    fmt = FORMATS.get(os.path.splitext(path)[1].lower())
-    if fmt is None:
-        raise DflError(f"{path}: cannot tell the format of the input for relation {relation}",
-                       kind="input",
-                       hint="name it .csv (comma-separated, with a header row), .facts (tab-separated, "
-                            "no header), .parquet, .arrow / .feather (Arrow IPC) or .jsonl (a JSON object a line)")
-    return fmt
 
 
 def with_tick(schema: Schema) -> Schema:
