@@ -7,14 +7,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dfl.ir.types import Type
-from dfl.runtime.io.csvio import ADDRESS
 
 if TYPE_CHECKING:
     import numpy as np
 
     from dfl.backends.columnar.frame import StrColumn
-
-ADDR = ADDRESS  # an addr is read as it is printed, Name/key (csvio's one definition)
 
 
 def arrow_type(t: Type):

@@ -178,14 +178,18 @@ class _Record:
         return spans if len(spans) == len(self.fields) else None
 
 
+def file_not_found(path: str, relation: str, tried: list[str] | None = None) -> DflError:
+    """The error for an input file that is not there (every reader's, and the pool's)."""
+    also = f" (tried {', '.join(tried)})" if tried and tried != [path] else ""
+    return DflError(f"{path}: file not found, wanted as input for relation {relation}{also}", kind="input")
+
+
 def _read_bytes(path: str, relation: str, tried: list[str] | None) -> bytes:
     try:
         with open(path, "rb") as f:
             return f.read()
     except FileNotFoundError:
-        also = f" (tried {', '.join(tried)})" if tried and tried != [path] else ""
-        raise DflError(f"{path}: file not found, wanted as input for relation {relation}{also}",
-                       kind="input") from None
+        raise file_not_found(path, relation, tried) from None
     except OSError as e:
         raise DflError(f"{path}: cannot read the input for relation {relation}: {e.strerror or e}",
                        kind="input") from None
@@ -353,13 +357,13 @@ def _parse_bool(text: str) -> bool:
     return word == "true"
 
 
-_ADDR = re.compile(r"(?:@client|[A-Za-z_][A-Za-z0-9_]*)/.*", re.S)
-ADDRESS = _ADDR  # for the other readers (runtime/io/arrow_columns.py)
+# an address as it is printed, Name/key (LANGUAGE.md §8): every reader checks addr values with it
+ADDRESS = re.compile(r"(?:@client|[A-Za-z_][A-Za-z0-9_]*)/.*", re.S)
 
 
 def _parse_addr(text: str) -> str:
     """An address as it is printed, `Name/key` (LANGUAGE.md §8): held as that very string."""
-    if not _ADDR.fullmatch(text):
+    if not ADDRESS.fullmatch(text):
         raise _BadValue(f"expected an address Name/key (e.g. Counter/alice), got {_show(text)}")
     return text
 

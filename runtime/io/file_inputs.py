@@ -16,7 +16,6 @@ import mmap
 import os
 from dataclasses import dataclass
 
-from dfl.errors import DflError
 from dfl.ir.types import Schema
 from dfl.runtime.io import csvio, native
 
@@ -95,9 +94,7 @@ def file_input(path: str, relation: str, schema: Schema, tried: list[str] | None
     try:
         size = os.path.getsize(path)
     except FileNotFoundError:
-        also = f" (tried {', '.join(tried)})" if tried and tried != [path] else ""
-        raise DflError(f"{path}: file not found, wanted as input for relation {relation}{also}",
-                       kind="input") from None
+        raise csvio.file_not_found(path, relation, tried) from None
     except OSError:
         return None
     if size < MIN_BYTES or not schema.arity:
@@ -118,7 +115,7 @@ def _parquet_input(path: str, relation: str, schema: Schema, tried: list[str] | 
     from dfl.runtime.io import typed
 
     if not os.path.exists(path):
-        csvio._read_bytes(path, relation, tried)  # the "file not found" message
+        raise csvio.file_not_found(path, relation, tried)
     try:
         f = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError):

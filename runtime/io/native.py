@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from dfl.ir.types import Column, Schema, Type
 from dfl.runtime.io import csvio
 from dfl.runtime.io.csvio import format_of
-from dfl.runtime.io.arrow_columns import ADDR, arrow_type, numeric_column, str_column
+from dfl.runtime.io.arrow_columns import arrow_type, numeric_column, str_column
 
 if TYPE_CHECKING:
     import numpy as np
@@ -66,7 +66,7 @@ def read_input(path: str, schema: Schema, relation: str, tick_column: bool = Fal
     from dfl.runtime.io import typed
 
     if not os.path.exists(path):
-        csvio._read_bytes(path, relation, tried)  # the same "file not found" message
+        raise csvio.file_not_found(path, relation, tried)
     return typed.read_typed(path, fmt, layout, relation, tick_column)
 
 
@@ -185,7 +185,7 @@ def frame_of_arrow(table: Any, layout: Schema) -> Frame | None:
         col = table.column(name)
         if t.text:
             s = str_column(col)
-            if t == Type.ADDR and not all(ADDR.fullmatch(v) for v in s.values.tolist()):
+            if t == Type.ADDR and not all(csvio.ADDRESS.fullmatch(v) for v in s.values.tolist()):
                 return None
             cols.append(s)
         else:

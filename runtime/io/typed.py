@@ -19,8 +19,8 @@ from dfl.errors import DflError, Span
 from dfl.ir.types import Schema, Type
 from dfl.ir.values import INT_MAX, INT_MIN
 from dfl.runtime.io import arrow_columns as columns
+from dfl.runtime.io.csvio import ADDRESS
 
-_ADDR = columns.ADDR
 
 
 def read_typed(path: str, fmt: str, layout: Schema, relation: str, tick_column: bool = False) -> Frame:
@@ -102,7 +102,7 @@ def _column(col: Any, t: Type, name: str, relation: str, where: str, tick: bool)
             raise wrong()
         s = columns.str_column(col)
         if t == Type.ADDR:
-            bad = [v for v in s.values.tolist() if not _ADDR.fullmatch(v)]
+            bad = [v for v in s.values.tolist() if not ADDRESS.fullmatch(v)]
             if bad:
                 raise DflError(f"{where}: column {name} of relation {relation}: expected an address Name/key "
                                f"(e.g. Counter/alice), got {json.dumps(bad[0], ensure_ascii=False)}", kind="input")
@@ -197,7 +197,7 @@ _JSON_OK = {Type.INT: _int_ok,
             Type.FLOAT: lambda v: type(v) in (int, float),
             Type.BOOL: lambda v: type(v) is bool,
             Type.STR: lambda v: type(v) is str,
-            Type.ADDR: lambda v: type(v) is str and _ADDR.fullmatch(v) is not None}
+            Type.ADDR: lambda v: type(v) is str and ADDRESS.fullmatch(v) is not None}
 
 
 def _key_col(line: str, name: str) -> int:

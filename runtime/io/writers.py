@@ -4,9 +4,9 @@ Rows are sorted as §7 says by sorting the columns (Frame.sorted), and each form
 rendered column by column, never a Python tuple per row:
 
 - CSV (assembled by runtime/io/text_out.py): ints as decimal digits, bools as true/false,
-  floats as Python's repr (integral values below 2**53 as `<digits>.0` without Python, the
-  others one repr call each), strings quoted exactly as Python's csv writer does, decided
-  once per distinct string. The rows-based writer (output.format_csv_text) stays the
+  floats as Python's repr (a column of integral values below 2**53 as `<digits>.0`
+  without Python, any other column one repr call per value), strings quoted exactly as
+  Python's csv writer does, decided once per distinct string. The rows-based writer (output.format_csv_text) stays the
   reference for small relations, and the tests compare the two.
 - JSON lines: one object a line, keys in declaration order, written compactly; floats as
   Python's json writes them (NaN and Infinity included, which the reader takes back).
@@ -68,15 +68,13 @@ def _field(c, t: Type, quote, float_text) -> text_out.Field:
 
 
 def _float_field(c: np.ndarray, float_text) -> text_out.Field:
-    """Floats as Python writes them: an integral value of magnitude below 2**53 is its
-    digits and `.0` (as repr and json write it); the others one call each."""
+    """Floats as Python writes them: a column of integral values of magnitude below 2**53
+    as digits and `.0` (what repr and json write for them), without a Python call; any
+    other column one `float_text` call per value."""
     integral = np.isfinite(c) & (np.abs(c) < 2.0 ** 53) & (np.floor(c) == c) & ~((c == 0) & np.signbit(c))
     if integral.all():
         return text_out.IntField.of(c.astype(np.int64), b".0")
-    texts = [float_text(v) for v in c.tolist()] if not integral.any() else None
-    if texts is None:  # a mix: the integral ones by digits too, through one table of texts
-        texts = [float_text(v) if not ok else f"{int(v)}.0" for v, ok in zip(c.tolist(), integral.tolist())]
-    return text_out.DictField.of(texts, np.arange(len(c), dtype=np.int64))
+    return text_out.DictField.of([float_text(v) for v in c.tolist()], np.arange(len(c), dtype=np.int64))
 
 
 def _csv_quote(s: str, single: bool) -> str:
