@@ -43,10 +43,10 @@ class Result(Mapping):
     def frame(self, name: str):
         """The relation as columns (what the writers and to_arrow use: no tuple per row when
         the backend left it as columns)."""
-        from dfl.backends.columnar.frame import frame_of
+        from dfl.backends.columnar.frame import Frame
 
         self[name]  # the KeyError for an unknown name
-        return frame_of(self.relations[name], self.schemas[name]).sorted()
+        return Frame.from_rows(self.relations[name], self.schemas[name]).sorted()
 
     def to_arrow(self, name: str):
         """The relation as a pyarrow.Table, rows sorted as in the output files."""

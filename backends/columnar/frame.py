@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Union
+from typing import Iterator, Union
 
 import numpy as np
 
@@ -103,7 +103,7 @@ class Frame(Sequence):
     # ------------------------------------------------------------- columnar
     @staticmethod
     def from_rows(rows, schema: Schema) -> "Frame":
-        """Python rows (already of the declared types) as a Frame."""
+        """Python rows (already of the declared types) as a Frame; a Frame as it is."""
         if isinstance(rows, Frame):
             return rows
         rows = rows if isinstance(rows, list) else list(rows)
@@ -206,7 +206,3 @@ def _string_order(vals: np.ndarray) -> np.ndarray:
         return np.frombuffer(order.buffers()[1], np.uint64)[order.offset: order.offset + len(order)].astype(np.int64)
     except (ImportError, UnicodeError, ValueError):  # no pyarrow, or a lone surrogate from Python
         return np.asarray(sorted(range(len(vals)), key=vals.__getitem__), dtype=np.int64)
-
-
-def frame_of(rows: Any, schema: Schema) -> Frame:
-    return rows if isinstance(rows, Frame) else Frame.from_rows(rows, schema)

@@ -70,7 +70,7 @@ def read_input(path: str, schema: Schema, relation: str, tick_column: bool = Fal
     return typed.read_typed(path, fmt, layout, relation, tick_column)
 
 
-def text_frame(data: bytes | memoryview, fmt: str, layout: Schema, tick_column: bool = False,
+def text_frame(data: bytes, fmt: str, layout: Schema, tick_column: bool = False,
                header: bool | None = None) -> Frame | None:
     """A .csv or .facts file's bytes as a Frame when Arrow reads them exactly as csvio
     would, else None (the caller reads them with csvio). `header`: whether the bytes start
@@ -80,10 +80,7 @@ def text_frame(data: bytes | memoryview, fmt: str, layout: Schema, tick_column: 
     names = list(layout.names)
     if not names:
         return None  # in a relation with no columns blank lines are rows: csvio's rule
-    body = memoryview(data)
-    if bytes(body[:3]) == _BOM:
-        body = body[3:]
-    raw = body.obj if isinstance(body.obj, bytes) and body.nbytes == len(body.obj) else bytes(body)
+    raw = data[len(_BOM):] if data.startswith(_BOM) else data
     if b"\x00" in raw:
         return None
     crs = raw.count(b"\r")

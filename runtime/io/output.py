@@ -27,10 +27,10 @@ def file_bytes(schema: Schema, rows, fmt: str) -> bytes:
     (columns, another format) by the columnar writers (runtime/io/writers.py)."""
     if fmt == "csv" and isinstance(rows, (list, tuple, set)):
         return format_csv_text(schema, rows).encode("utf-8")
-    from dfl.backends.columnar.frame import frame_of
+    from dfl.backends.columnar.frame import Frame
     from dfl.runtime.io.writers import render
 
-    return render(frame_of(rows, schema), fmt)
+    return render(Frame.from_rows(rows, schema), fmt)
 
 
 def _extension(fmt: str) -> str:
