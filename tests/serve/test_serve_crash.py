@@ -38,13 +38,13 @@ def _load(url: str, start: int, acked: dict, sent: dict, stop: threading.Event, 
     with httpx.Client(base_url=url, timeout=10) as c:
         while not stop.is_set():
             key = KEYS[i % len(KEYS)]
-            sent.setdefault(key, set()).add(i)
+            sent[key].add(i)
             try:
                 r = c.post(f"/v1/agents/Acc/{key}/add", json=[i])
             except httpx.HTTPError:
                 return  # killed
             if r.status_code == 202:
-                acked.setdefault(key, set()).add(i)
+                acked[key].add(i)
             i += 4
 
 
@@ -62,8 +62,10 @@ def test_sigkill_under_load(tmp_path):
     prog = tmp_path / "acc.dfl"
     prog.write_text(ACC)
     state = tmp_path / "state"
-    acked: dict = {}
-    sent: dict = {}
+    # Every key present from the start: the main thread sums over the dicts while the load
+    # threads add to them, so the dicts themselves must never change size.
+    acked: dict[str, set[int]] = {k: set() for k in KEYS}
+    sent: dict[str, set[int]] = {k: set() for k in KEYS}
     for round_ in range(KILLS):
         with DflServe(prog, "--state", str(state)) as srv:
             stop = threading.Event()
