@@ -1,7 +1,8 @@
 """Semi-naive fixpoints on columns: relations that grow in place, with their indexes.
 
 A relation of a recursive stratum lives in growing column arrays and a hash set of its
-rows (a lattice relation: a hash map from its key to its merged values). Each iteration
+rows (packed_set.py: one integer per row where they fit), a lattice relation in a map from
+its key to its merged values (dense_keys.py: an array over a small key range). Each iteration
 inserts the derived rows; the rows that were new (or whose value improved) are the next
 delta. Join indexes on a relation grow with it instead of being rebuilt. The loop itself is
 the shared driver (backends/seminaive.py): these relations are its stores, and body nodes
@@ -14,7 +15,10 @@ import numpy as np
 from dfl.ir.graph import Node
 from dfl.ir.types import Schema
 from dfl.backends.cpu import kernels as K
-from dfl.backends.cpu.index import RowSet
+from dfl.backends.cpu.dense_keys import DenseKeys
+from dfl.backends.cpu.claim_join import claims_of
+from dfl.backends.cpu.index import HashKeys, RowSet
+from dfl.backends.cpu.packed_set import PackedSet
 from dfl.backends.columnar.table import DTYPES, Table, key_matrix
 from dfl.backends.seminaive import SemiNaive
 from dfl.runtime import limits
@@ -52,7 +56,8 @@ class Growing:
 class SetRelation:
     def __init__(self, schema: Schema) -> None:
         self.data = Growing(schema)
-        self.set = RowSet(schema.arity)
+        # rows packed into one integer while they fit (packed_set.py), else hashed as rows
+        self.set: PackedSet | RowSet = PackedSet(schema.arity)
         self.arity = schema.arity
 
     def add(self, t: Table) -> Table:
@@ -64,7 +69,13 @@ class SetRelation:
                 return Table([], 0)
             self.data.n = 1
             return Table([], 1)
-        new = self.set.insert(key_matrix(t.cols, t.n))
+        km = key_matrix(t.cols, t.n)
+        new = self.set.insert(km)
+        if new is None:  # a row too wide to pack: every row held moves to a hashed row set
+            held = self.data.view()
+            self.set = RowSet(self.arity)
+            self.set.insert(key_matrix(held.cols, held.n))
+            new = self.set.insert(km)
         if len(new) == 0:
             return t.take(new)
         delta = t.take(new) if len(new) != t.n else t
@@ -87,7 +98,9 @@ class LatticeRelation:
     def __init__(self, schema: Schema) -> None:
         self.k = schema.key_arity
         self.schema = schema
-        self.keys = RowSet(self.k)
+        # one int (or string code) key column: positions in an array while its range is dense
+        dense = self.k == 1 and DTYPES[schema.types[0]] == np.int64
+        self.keys: DenseKeys | HashKeys = DenseKeys() if dense else HashKeys(self.k)
         self.keycols = Growing(Schema(schema.columns[:self.k]))
         lat = schema.columns[self.k:]
         self.groups = []  # (dtype, lattice column positions, is_min, matrix)
@@ -97,7 +110,7 @@ class LatticeRelation:
                 is_min = np.array([lat[j].lattice == "min" for j in js], np.bool_)
                 self.groups.append([dt, js, is_min, np.empty((0, len(js)), dt)])
         self.indexes: dict = {}
-        self._ensure(self.keys.store.shape[0])
+        self._ensure(self.keys.capacity())
 
     def _ensure(self, cap: int) -> None:
         for g in self.groups:
@@ -114,22 +127,22 @@ class LatticeRelation:
         if t.n == 0:
             return t
         km = key_matrix(t.cols[:self.k], t.n)
-        self.keys.reserve(t.n)
-        self._ensure(self.keys.store.shape[0])
+        if not self.keys.fit(km):  # the keys went sparse: hash them from now on
+            self.keys = HashKeys.of(self.keys.key_rows(0, self.keys.count))
+            self.keys.fit(km)
+        self._ensure(self.keys.capacity())
         start = self.keys.count
         changed = []
         for dt, js, is_min, mat in self.groups:
             cand = np.stack([t.cols[self.k + j].astype(dt) for j in js], axis=1)
-            count, ch = K.lattice_update(self.keys.slots, self.keys.store, self.keys.count, mat, km, cand, is_min)
-            self.keys.count = count
-            changed.append(ch)
+            changed.append(self.keys.update(mat, km, cand, is_min))
         end = self.keys.count
         if end > start:  # the new keys' typed columns, from the stored key bits
-            new = self.keys.store[start:end]
+            new = self.keys.key_rows(start, end)
             cols = [new[:, j].view(np.float64) if DTYPES[ty] == np.float64 else new[:, j].astype(DTYPES[ty])
                     for j, ty in enumerate(self.schema.types[:self.k])]
             self.keycols.append(cols, end - start)
-        idx = np.unique(np.concatenate(changed)) if changed else np.empty(0, np.int64)
+        idx = _union(changed, self.keys.count)
         if len(idx):
             for key in [k for k in self.indexes if any(c >= self.k for c in k)]:
                 del self.indexes[key]  # an index on a lattice column is stale once a value improved
@@ -147,6 +160,19 @@ class LatticeRelation:
     full = view  # the driver's name for it
 
 
+def _union(changed: list[np.ndarray], count: int) -> np.ndarray:
+    """The sorted union of each value group's changed store indices (each already sorted):
+    one group is its own answer; several are merged through a mask, not a sort."""
+    if not changed:
+        return np.empty(0, np.int64)
+    if len(changed) == 1:
+        return changed[0]
+    mask = np.zeros(count, np.bool_)
+    for c in changed:
+        mask[c] = True
+    return np.flatnonzero(mask)
+
+
 def schemas_of(node: Node) -> dict[str, Schema]:
     return {n.attr("rel"): n.schema for n in node.attr("body").by_op("yield")}
 
@@ -160,15 +186,18 @@ def _keep_indexes(t: Table) -> None:
         t.indexes = {}  # read every iteration: its join indexes are worth keeping
 
 
-def fixpoint_loop(node: Node, exts: list[Table], ctx) -> SemiNaive[Table]:
+def fixpoint_loop(node: Node, exts: list[Table], ctx, claim: bool = False) -> SemiNaive[Table]:
     """The shared driver over this backend's stores for one fixpoint, its ext: inputs given
-    (also what the distributed runtime drives, one loop per partition)."""
+    (also what the distributed runtime drives, one loop per partition). With `claim` (one
+    process only), joins feeding a relation emit only rows it lacks (claim_join.py)."""
     schemas = schemas_of(node)
     stores = {rel: new_store(schemas[rel]) for rel in node.attr("rels")}
     params = {f"ext:{ext}": t for ext, t in zip(node.attr("exts"), exts)}
     for t in params.values():
         _keep_indexes(t)
     sub = ctx.child(params)
+    if claim:
+        sub.claims = {jid: (c, stores[c.rel]) for jid, c in claims_of(node.attr("body"), schemas).items()}
     return SemiNaive(node.attr("body"), node.attr("rels"), stores, params,
                      lambda n, values: sub.eval(n, values), size=lambda t: t.n,
                      empty=lambda rel: Table.empty(schemas[rel]), on_fixed=_keep_indexes)
@@ -202,7 +231,7 @@ def run_fixpoint(node: Node, ins: list[Table], ctx) -> Table:
             ctx.fixpoint_results[(node.id, rels[0])] = res
             ctx.stats["shortest_paths"] = ctx.stats.get("shortest_paths", 0) + 1
             return Table([], 0)
-    loop = fixpoint_loop(node, ins[len(rels):], ctx)
+    loop = fixpoint_loop(node, ins[len(rels):], ctx, claim=True)
     iterations = loop.run(loop.seed(ins[:len(rels)]))
     ctx.stats["iterations"] = ctx.stats.get("iterations", 0) + iterations
     for rel in rels:

@@ -1,11 +1,17 @@
 """Hash structures over columnar rows: a growing row set and a join index on key columns."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from dfl.backends.cpu import kernels as K
+from dfl.backends.cpu.dense_keys import DenseKeys
 from dfl.backends.columnar.table import Table, key_matrix
 from dfl.runtime import limits
+
+if TYPE_CHECKING:
+    from dfl.backends.cpu.grouped_index import GroupedIndex
 
 
 PARALLEL_ROWS = 200_000  # probes from which a join runs on all cores
@@ -39,22 +45,63 @@ class RowSet:
         return K.set_lookup(self.slots, self.store, keys)
 
 
+class HashKeys:
+    """key rows -> row number through a RowSet (the store index is the row)."""
+
+    kind = "hash"
+
+    def __init__(self, width: int) -> None:
+        self.set = RowSet(width)
+
+    @property
+    def count(self) -> int:
+        return self.set.count
+
+    def capacity(self) -> int:
+        return self.set.store.shape[0]
+
+    def fit(self, km: np.ndarray) -> bool:
+        self.set.reserve(km.shape[0])
+        return True
+
+    def update(self, values: np.ndarray, km: np.ndarray, cand: np.ndarray, is_min: np.ndarray) -> np.ndarray:
+        s = self.set
+        s.count, changed = K.lattice_update(s.slots, s.store, s.count, values, km, cand, is_min)
+        return changed
+
+    def key_rows(self, start: int, end: int) -> np.ndarray:
+        return self.set.store[start:end]
+
+    @classmethod
+    def of(cls, keys: np.ndarray) -> "HashKeys":
+        """A hash map holding `keys` (distinct key rows) at rows 0 .. len-1, in order."""
+        out = cls(keys.shape[1])
+        out.set.insert(keys)
+        return out
+
+
 class JoinIndex:
     """Rows of a table grouped by their key columns: key -> chain of row numbers."""
 
     def __init__(self, keys: tuple[int, ...]) -> None:
         self.keys = keys
-        self.groups = RowSet(len(keys))
+        self.groups: RowSet | DenseKeys | None = None  # chosen on the first rows
         self.head = np.full(64, K.EMPTY, np.int64)
         self.next = np.empty(64, np.int64)
         self.rows = 0
 
     def extend(self, table: Table) -> None:
         """Indexes rows self.rows .. table.n (the table only ever grows)."""
+        if self.groups is None:  # one int column: group ids from an array while its range is dense
+            one_int = len(self.keys) == 1 and table.cols[self.keys[0]].dtype == np.int64
+            self.groups = DenseKeys() if one_int else RowSet(len(self.keys))
         start, n = self.rows, table.n
         if n <= start:
             return
         km = key_matrix([c[start:n] for c in (table.cols[k] for k in self.keys)], n - start)
+        if isinstance(self.groups, DenseKeys):
+            if not self.groups.fit(km):  # gone sparse: hash the groups, ids kept
+                self.groups = HashKeys.of(self.groups.key_rows(0, self.groups.count)).set
         self.groups.insert(km)
         gids = self.groups.lookup(km)
         if self.groups.count > len(self.head):
@@ -72,10 +119,21 @@ class JoinIndex:
         """The group of each key row (-1 where no indexed row has that key)."""
         return self.groups.lookup(keys)
 
+    def layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+        """As GroupedIndex.layout (grouped_index.py): every row chained, none laid out."""
+        return np.zeros(1, np.int64), np.empty(0, np.int64), self.head, self.next, 0
+
+    def dense_slots(self) -> tuple[int, np.ndarray] | None:
+        """(lowest key, group id per key - lowest) when the groups are held by array
+        position (a fused pipeline then probes the array itself), else None."""
+        if isinstance(self.groups, DenseKeys):
+            return self.groups.lo, self.groups.rows
+        return None
+
     def probe(self, keys: np.ndarray, row_bytes: int = 16) -> tuple[np.ndarray, np.ndarray]:
         """(probe row, indexed row) pairs with equal keys; `row_bytes`: the size of a
         result row, for the memory limit."""
-        return _chains(self.head, self.next, self.groups.lookup(keys), row_bytes)
+        return _chains(self.head, self.next, self.gids(keys), row_bytes)
 
 
 class DenseJoinIndex:
@@ -99,6 +157,9 @@ class DenseJoinIndex:
 
     def gids(self, keys: np.ndarray) -> np.ndarray:
         return K.dense_lookup(self.slot, self.lo, np.ascontiguousarray(keys[:, 0]))
+
+    def dense_slots(self) -> tuple[int, np.ndarray]:
+        return self.lo, self.slot
 
     def probe(self, keys: np.ndarray, row_bytes: int = 16) -> tuple[np.ndarray, np.ndarray]:
         gids = self.gids(keys)
@@ -132,12 +193,14 @@ def fresh_index(t: Table, keys: tuple[int, ...]):
     return idx
 
 
-def index_of(table: Table, keys: tuple[int, ...]) -> JoinIndex:
-    """The table's index on `keys`, built or brought up to date."""
+def index_of(table: Table, keys: tuple[int, ...]) -> GroupedIndex:
+    """The table's lasting index on `keys` (grouped_index.py), built or brought up to date."""
+    from dfl.backends.cpu.grouped_index import GroupedIndex
+
     if table.indexes is None:
         table.indexes = {}
     idx = table.indexes.get(keys)
     if idx is None:
-        idx = table.indexes[keys] = JoinIndex(keys)
+        idx = table.indexes[keys] = GroupedIndex(keys)
     idx.extend(table)
     return idx

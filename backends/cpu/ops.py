@@ -67,18 +67,24 @@ def _pairs(left: Table, right: Table, lk: tuple[int, ...], rk: tuple[int, ...]) 
         limits.check_rows(left.n * right.n, row_bytes)
         return np.repeat(np.arange(left.n), right.n), np.tile(np.arange(right.n), left.n)
 
-    def keys(t: Table, k: tuple[int, ...]) -> np.ndarray:
-        return key_matrix([t.cols[i] for i in k], t.n)
-
-    if right.indexes is not None:
-        return index_of(right, rk).probe(keys(left, lk), row_bytes)
-    if left.indexes is not None:
-        ri, li = index_of(left, lk).probe(keys(right, rk), row_bytes)
-        return li, ri
-    if right.n <= left.n:
-        return _fresh_index(right, rk).probe(keys(left, lk), row_bytes)
-    ri, li = _fresh_index(left, lk).probe(keys(right, rk), row_bytes)
+    idx, probe_left = join_side(left, right, lk, rk)
+    if probe_left:
+        return idx.probe(key_matrix([left.cols[i] for i in lk], left.n), row_bytes)
+    ri, li = idx.probe(key_matrix([right.cols[i] for i in rk], right.n), row_bytes)
     return li, ri
+
+
+def join_side(left: Table, right: Table, lk: tuple[int, ...], rk: tuple[int, ...]):
+    """The index a join probes and whether the left side probes it: the index a long-lived
+    side keeps (a fixpoint relation, a loop-invariant input), else one built on the
+    smaller side."""
+    if right.indexes is not None:
+        return index_of(right, rk), True
+    if left.indexes is not None:
+        return index_of(left, lk), False
+    if right.n <= left.n:
+        return _fresh_index(right, rk), True
+    return _fresh_index(left, lk), False
 
 
 def _fresh_index(t: Table, keys: tuple[int, ...]):
@@ -87,6 +93,13 @@ def _fresh_index(t: Table, keys: tuple[int, ...]):
 
 def op_join(node: Node, ins: list[Table], ctx) -> Table:
     left, right = ins
+    claim = ctx.claims.get(node.id) if getattr(ctx, "claims", None) else None
+    if claim is not None:  # feeds its fixpoint's relation: only the rows it lacks (claim_join.py)
+        from dfl.backends.cpu.claim_join import claim_join
+
+        t = claim_join(node, left, right, claim, ctx)
+        if t is not None:
+            return t
     li, ri = _pairs(left, right, node.attr("left_keys"), node.attr("right_keys"))
     # each output row is a different (left row, right row) pair: distinct inputs make it distinct
     return Table([c[li] for c in left.cols] + [c[ri] for c in right.cols], len(li),

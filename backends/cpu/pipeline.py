@@ -36,7 +36,7 @@ from dfl.ir.expr import Col, IRExpr
 from dfl.ir.graph import Graph, Node
 from dfl.ir.types import Type
 from dfl.backends.cpu import fuse, kernel_cache
-from dfl.backends.cpu.index import PARALLEL_ROWS, fresh_index, index_of
+from dfl.backends.cpu.index import PARALLEL_ROWS, fresh_index
 from dfl.backends.columnar.table import DTYPES, Table
 from dfl.runtime import limits
 
@@ -512,19 +512,21 @@ def _run(p: Pipeline, left: Table, right: Table, ctx, compile_only: bool = False
     probe, build = (left, right) if probe_left else (right, left)
     build = _side(p.sides[1 if probe_left else 0], build, ctx)
     bkeys = tuple(p.join.attr("right_keys" if probe_left else "left_keys"))
-    idx = index_of(build, bkeys) if build.indexes is not None else fresh_index(build, bkeys)
+    # a one-off index the generated loop can walk (a lasting GroupedIndex has another layout)
+    idx = fresh_index(build, bkeys)
     probe_arity = p.join.schema.arity - len(build.cols)
     bg = build_groups(p, probe_left, probe_arity)
     import numba  # here, not at import: `--emit plan` describes pipelines without loading numba
 
     par = parallel_ok(p, bg) and probe.n >= PARALLEL_ROWS and numba.get_num_threads() > 1
-    dense = not hasattr(idx, "groups")
-    unique = dense and idx.unique
+    ds = idx.dense_slots()  # (lo, group id per key) when the index's groups are an array
+    dense = ds is not None
+    unique = getattr(idx, "unique", False)
     lay = _Layout(probe_left, tuple(_types(probe)), tuple(_types(build)), bg,
                   "unique" if unique else "dense" if dense else "hash", par)
     e64 = np.empty(0, np.int64)
     groups = _build_groups(p.agg, build, probe_arity if probe_left else 0, ctx.ev) if lay.build_groups else None
-    slot = idx.slot if dense else e64
+    slot = ds[1] if dense else e64
     if groups is not None and composite(p, lay, probe_arity):
         lay = dataclasses.replace(lay, composite=True)
         slot = np.where(slot >= 0, groups[0][np.maximum(slot, 0)], -1) if len(groups[0]) else slot
@@ -535,7 +537,7 @@ def _run(p: Pipeline, left: Table, right: Table, ctx, compile_only: bool = False
     room = limits.room_rows(row_bytes)
     args = [np.ascontiguousarray(c) for c in probe.cols] + [probe.n] + \
         [np.ascontiguousarray(c) for c in build.cols] + \
-        [idx.lo if dense else 0, slot,
+        [ds[0] if dense else 0, slot,
          e64 if dense else idx.groups.slots, np.zeros((0, len(bkeys)), np.int64) if dense else idx.groups.store,
          head, nxt, rk, -1 if room is None else room,
          groups[0] if groups else e64, len(groups[1][0]) if groups and groups[1] else 0,

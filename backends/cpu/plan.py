@@ -40,6 +40,7 @@ class Context:
     chains: dict = field(default_factory=dict)  # last node id -> fusible Chain (fuse.py)
     inner: frozenset = frozenset()  # ids of nodes evaluated as part of a chain or pipeline
     pipelines: dict = field(default_factory=dict)  # last node id -> join Pipeline (pipeline.py)
+    claims: dict = field(default_factory=dict)  # join id -> Claim, in a fixpoint's loop (claim_join.py)
 
     def child(self, params: dict[str, Table]) -> "Context":
         return Context(self.pool, self.ev, self.inputs, params, self.fixpoint_results, self.stats,
