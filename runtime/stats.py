@@ -1,5 +1,7 @@
 """`dfl run --stats` / `--stats-json FILE`: what a run on the worker pool did, per operator
-and per worker, and what a FaaS user would be billed for it."""
+and per worker, and what a FaaS user would be billed for it; a fixpoint the partitions
+iterate together (runtime/dist/partitioned.py) shows each round. A run in one process is
+profiled instead (runtime/profile.py)."""
 from __future__ import annotations
 
 import json
@@ -21,7 +23,15 @@ def stats_json(d: DistRun) -> dict[str, Any]:
                     "cpu_s": round(cpu + (send[2] if send else 0.0), 6)})
     workers = [{"pid": pid, "stage_calls": int(calls), "cpu_s": round(cpu, 6)}
                for pid, (calls, cpu) in sorted(st.workers.items())]
+    fixpoints = []
+    for nid, log in st.rounds.items():
+        n = g.node(nid)
+        fixpoints.append({"node": nid, "line": n.span.line if n.span else None, "rels": list(n.attr("rels")),
+                          "strategy": "distributed semi-naive", "iterations": [
+                              {"iteration": i + 1, "seconds": round(sec, 6), "delta": delta}
+                              for i, (sec, delta) in enumerate(log)]})
     return {
+        "version": 1, "mode": "pool", "fixpoints": fixpoints,
         "partitions": d.placed.parts, "ticks": st.ticks, "wall_s": round(d.wall_s, 6),
         "bytes": {"exchanged": st.exchanged_bytes, "inputs_sent": st.input_bytes,
                   "outputs_collected": st.output_bytes, "estimated_by_placement": d.placed.moved_bytes},
@@ -80,3 +90,6 @@ def print_stats(d: DistRun, file=None) -> None:
         con.print(f"stages: {sc['waves']:,} stages, a barrier after each ({sc['steps']:,} stage calls)")
     for x in data["autoscale"]:
         con.print(f"autoscale at {x['at_s']:.3f} s: {x['reason']}")
+    from dfl.runtime.profile_print import print_fixpoints
+
+    print_fixpoints(con, data["fixpoints"])

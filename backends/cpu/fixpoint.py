@@ -171,7 +171,7 @@ def fixpoint_loop(node: Node, exts: list[Table], ctx) -> SemiNaive[Table]:
     sub = ctx.child(params)
     return SemiNaive(node.attr("body"), node.attr("rels"), stores, params,
                      lambda n, values: sub.eval(n, values), size=lambda t: t.n,
-                     empty=lambda rel: Table.empty(schemas[rel]), on_fixed=_keep_indexes)
+                     empty=lambda rel: Table.empty(schemas[rel]), on_fixed=_keep_indexes, probe=ctx.profile)
 
 
 def _ext(node: Node, ins: list[Table], ext: str) -> Table:

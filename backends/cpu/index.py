@@ -6,6 +6,7 @@ import numpy as np
 from dfl.backends.cpu import kernels as K
 from dfl.backends.columnar.table import Table, key_matrix
 from dfl.runtime import limits
+from dfl.runtime.profile import timed_index
 
 
 PARALLEL_ROWS = 200_000  # probes from which a join runs on all cores
@@ -49,6 +50,7 @@ class JoinIndex:
         self.next = np.empty(64, np.int64)
         self.rows = 0
 
+    @timed_index("hash", lambda self, table: table.n - self.rows)  # --stats: its builds, rows, time
     def extend(self, table: Table) -> None:
         """Indexes rows self.rows .. table.n (the table only ever grows)."""
         start, n = self.rows, table.n
@@ -83,6 +85,7 @@ class DenseJoinIndex:
     from an array indexed by the value (no hashing). Built once, for a side that does not
     grow (a fixpoint's growing relations keep the hashed JoinIndex)."""
 
+    @timed_index("dense", lambda self, col, lo, span: len(col))
     def __init__(self, col: np.ndarray, lo: int, span: int) -> None:
         self.lo = lo
         ids, first = K.factorize_dense(col - lo if lo else col, span)

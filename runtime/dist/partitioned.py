@@ -63,6 +63,8 @@ class RunStats:
     waves: int = 0  # pipelined: times the driver sent work out (stages: stages)
     seals: int = 0  # pipelined: exchanges sealed, the only waits between partitions
     early_rows: int = 0  # pipelined: rows emitted before the emitting operator's inputs were complete
+    # distributed fixpoints: node -> one (wall seconds, {relation: new rows over all partitions}) per round
+    rounds: dict[str, list[tuple[float, dict[str, int]]]] = field(default_factory=dict)
 
 
 class PartitionedPlan:
@@ -284,8 +286,10 @@ class PartitionedPlan:
         ps = range(self.parts)
         deltas = self._round(home, "fix_begin", {p: (p, n.id) for p in ps})
         rounds = 0
+        log = self.stats.rounds.setdefault(n.id, [])
         while any(b.n for d in deltas.values() for b in d.values()):
             rounds += 1
+            t0 = time.monotonic()
             others = {p: {r: [deltas[q][r] for q in ps if q != p and deltas[q][r].n] for r in deltas[p]}
                       for p in ps}
             for p in ps:
@@ -295,6 +299,7 @@ class PartitionedPlan:
             for p in ps:
                 self.stats.exchanged_bytes += sum(b.nbytes for q, bs in inbox[p].items() for b in bs)
             deltas = self._round(home, "fix_merge", {p: (p, n.id, inbox[p]) for p in ps})
+            log.append((time.monotonic() - t0, {r: sum(deltas[p][r].n for p in ps) for r in deltas[0]}))
         self._round(home, "fix_end", {p: (p, n.id) for p in ps})
         acc = self.stats.nodes[n.id]
         acc[1] += rounds
