@@ -201,10 +201,16 @@ class Profile:
                 continue
             src = body.node(y.inputs[0])
             feeders = [body.node(i) for i in src.inputs] if src.op == "union" else [src]
-            counts = claim(d, [values.get(f.id) for f in feeders])
-            for f, c in zip(feeders, counts):
-                if f.span is not None:
-                    fx.rule_new[f.span] = fx.rule_new.get(f.span, 0) + c
+            rules: dict[Span | None, list] = {}  # a rule's delta variants feed the union apart
+            for f in feeders:
+                rules.setdefault(f.span, []).append(values.get(f.id))
+            if len(rules) == 1:  # one rule derived every new row: nothing to match
+                counts = [_size(d) or 0]
+            else:
+                counts = claim(d, list(rules.values()))
+            for span, c in zip(rules, counts):
+                if span is not None:
+                    fx.rule_new[span] = fx.rule_new.get(span, 0) + c
 
     # ---------------------------------------------------------------- indexes
     def index_built(self, kind: str, rows: int, seconds: float) -> None:

@@ -180,3 +180,24 @@ def test_without_stats_nothing_is_timed_and_the_results_are_the_same(target: str
     assert plain.profile is None and profile_mod.ACTIVE is None
     assert plain["sg"] == profiled["sg"] and plain.stats == profiled.stats
     assert all(getattr(p, "profile", None) is None for p in prog._plans.values())
+
+
+@pytest.mark.parametrize("scale", [1, 1 << 40], ids=["small_ids", "wide_values"])
+def test_new_rows_are_credited_to_the_first_rule_on_columns_as_on_tuples(scale: int) -> None:
+    import numpy as np
+
+    from dfl.backends.columnar.table import Table
+    from dfl.runtime.profile_rows import claim
+
+    rnd = random.Random(scale)
+    rows = lambda k: [(rnd.randrange(20) * scale, rnd.randrange(-5, 5)) for _ in range(k)]  # noqa: E731
+    delta, rules = list(set(rows(40))), [rows(30), [], rows(50) + [(10 ** 15, 1)], rows(30)]
+    table = lambda rs: Table([np.array([r[j] for r in rs], np.int64) for j in range(2)], len(rs))  # noqa: E731
+    expect = claim(delta, [[r] for r in rules])
+    assert sum(expect) <= len(delta) and expect[1] == 0 and expect[0] > 0
+    assert claim(table(delta), [[table(r)] for r in rules]) == expect
+    assert claim(table(delta), [[None], [table(rules[0])]]) == [0, expect[0]]
+    # a rule's delta variants together: the union of their rows
+    both = claim(delta, [rules[:1] + rules[2:3], rules[3:]])
+    assert both[0] == expect[0] + expect[2]
+    assert claim(table(delta), [[table(rules[0]), table(rules[2])], [table(rules[3])]]) == both
