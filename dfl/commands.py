@@ -95,9 +95,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         from dfl.runtime.stats import print_stats, write_stats_json
 
         if args.stats:
-            print_stats(result.dist)
+            print_stats(result.dist, source=prog.source)
         if args.stats_json:
-            write_stats_json(result.dist, args.stats_json)
+            write_stats_json(result.dist, args.stats_json, prog.source)
     elif result.profile is not None:
         from dfl.runtime.profile_print import print_profile, write_json
         from dfl.runtime.profile_report import profile_json

@@ -22,6 +22,7 @@ Example::
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from dataclasses import dataclass, field
@@ -85,6 +86,11 @@ class IndexStat:
     seconds: float = 0.0
 
 
+def _add(acc: dict, more: dict) -> None:
+    for k, v in more.items():
+        acc[k] = acc.get(k, 0) + v
+
+
 def _size(v: Any) -> int | None:
     """Rows in a node's value (a cpu Table, an interpreter Rel); None: computed elsewhere."""
     if v is None:
@@ -117,10 +123,68 @@ class Profile:
         ACTIVE = self._prev
         self.wall_s += time.perf_counter() - self._t0
 
+    @contextlib.contextmanager
+    def inside(self, scope: str):
+        """Nodes evaluated in the block belong to fixpoint `scope` (the worker pool's rounds of
+        a distributed fixpoint evaluate its body without passing through the fixpoint node)."""
+        outer, self.scope = self.scope, scope
+        try:
+            with self:
+                yield self
+        finally:
+            self.scope = outer
+
+    # ---------------------------------------------------------------- the worker pool
+    def shipped(self) -> "Profile":
+        """What a worker sends the driver: the counts, not the graphs (the driver has them)."""
+        p = Profile()
+        p.nodes, p.fixpoints, p.indexes, p.wall_s = self.nodes, self.fixpoints, self.indexes, self.wall_s
+        return p
+
+    def absorb(self, other: "Profile", run: int) -> None:
+        """Adds a partition's profile of tick `run` to this one: counts and seconds are summed
+        over partitions (seconds of different workers overlap in time: CPU seconds), and a
+        fixpoint's iterations are summed by number."""
+        self.wall_s += other.wall_s
+        for key, st in other.nodes.items():
+            mine = self.nodes.get(key)
+            if mine is None:
+                self.nodes[key] = mine = NodeStat(st.scope, st.node, st.op, st.span, fused=st.fused,
+                                                  rows_in=[0] * len(st.rows_in))
+            mine.calls += st.calls
+            mine.seconds += st.seconds
+            mine.rows_in = [a + b for a, b in zip(mine.rows_in, st.rows_in)]
+            mine.rows_out += st.rows_out
+            _add(mine.events, st.events)
+        for fid, fx in other.fixpoints.items():
+            mine = self.fixpoints.get(fid)
+            if mine is None:
+                mine = self.fixpoints[fid] = FixpointStat(fx.node, fx.span, fx.rels)
+            mine.runs = max(mine.runs, run)
+            _add(mine.seed, fx.seed)
+            _add(mine.rule_new, fx.rule_new)
+            mine.profiler_s += fx.profiler_s
+            have = {(it.run, it.number): it for it in mine.iterations}
+            for it in fx.iterations:
+                acc = have.get((run, it.number))
+                if acc is None:
+                    acc = have[(run, it.number)] = Iteration(run, it.number, 0.0, {}, {})
+                    mine.iterations.append(acc)
+                acc.seconds += it.seconds
+                _add(acc.derived, it.derived)
+                _add(acc.delta, it.delta)
+            mine.iterations.sort(key=lambda it: (it.run, it.number))
+        for key, ix in other.indexes.items():
+            mine = self.indexes.setdefault(key, IndexStat())
+            mine.builds += ix.builds
+            mine.rows += ix.rows
+            mine.seconds += ix.seconds
+
     # ---------------------------------------------------------------- nodes
-    def measure(self, node: Node, values: dict, ctx, evaluate: Callable) -> Any:
+    def measure(self, node: Node, values: dict | list, ctx, evaluate: Callable) -> Any:
         """`evaluate(node, values, ctx)`, timed, its rows counted, and the ctx.stats it bumped
-        (the physical strategies that ran) kept with it."""
+        (the physical strategies that ran) kept with it. `values`: every node's value by id,
+        or the node's inputs themselves (the worker pool's pipelined steps)."""
         before = dict(ctx.stats)
         outer = self.scope
         if node.op == "fixpoint":
@@ -136,17 +200,16 @@ class Profile:
             self.scope = outer
         if out is None:  # an inner node of a fused chain or pipeline: counted with its last node
             return out
+        members, ins = self.fused.get(node.id, ((), node.inputs))
+        sizes = [_size(v) for v in values] if isinstance(values, list) else [_size(values.get(i)) for i in ins]
         key = (outer, node.id)
         st = self.nodes.get(key)
         if st is None:
-            members, ins = self.fused.get(node.id, ((), node.inputs))
             st = self.nodes[key] = NodeStat(outer, node.id, node.op, node.span, fused=members,
-                                            rows_in=[0] * len(ins))
-        ins = self.fused.get(node.id, ((), node.inputs))[1]
+                                            rows_in=[0] * len(sizes))
         st.calls += 1
         st.seconds += dt
-        for j, i in enumerate(ins):
-            n = _size(values.get(i))
+        for j, n in enumerate(sizes[:len(st.rows_in)]):
             st.rows_in[j] += n or 0
         st.rows_out += _size(out) or 0
         for k, v in ctx.stats.items():

@@ -29,11 +29,11 @@ def _rows(x: int | None) -> str:
     return "" if x is None else f"{x:,}"
 
 
-def print_profile(data: dict[str, Any], file=None) -> None:
+def print_profile(data: dict[str, Any], file=None, console=None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    con = Console(file=file, stderr=file is None, width=140)
+    con = console or Console(file=file, stderr=file is None, width=140)
     wall = data["wall_s"] or 1e-9
     t = Table(title=f"rules, busiest first ({data['target']}; wall {data['wall_s']:.3f} s, "
                     f"operators {data['nodes_s']:.3f} s)")

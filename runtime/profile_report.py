@@ -67,8 +67,9 @@ def _node_json(p: Profile, st: NodeStat) -> dict[str, Any]:
             "fused": list(st.fused), "events": dict(st.events)}
 
 
-def profile_json(p: Profile, source: str | None) -> dict[str, Any]:
-    """The document `--stats-json` writes for a run in one process."""
+def profile_json(p: Profile, source: str | None, mode: str = "process") -> dict[str, Any]:
+    """The document `--stats-json` writes for a run in one process (`mode` "process"), or
+    the partitions' summed profiles inside the pool's ("partitions")."""
     tops = {scope: _tops(g) for scope, g in p.graphs.items()}
     news: dict[Span, int] = {}
     for fx in p.fixpoints.values():
@@ -116,7 +117,7 @@ def profile_json(p: Profile, source: str | None) -> dict[str, Any]:
             for k, v in st.events.items():
                 strategies[k] = strategies.get(k, 0) + v
     return {
-        "version": VERSION, "mode": "process", "target": p.target, "wall_s": round(p.wall_s, 6),
+        "version": VERSION, "mode": mode, "target": p.target, "wall_s": round(p.wall_s, 6),
         "nodes_s": round(sum(st.seconds for st in p.nodes.values() if not st.scope), 6),
         "rules": sorted(rules.values(), key=lambda r: -r["seconds"]),
         "fixpoints": fixpoints,

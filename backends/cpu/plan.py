@@ -84,6 +84,12 @@ def _eval_node(node: Node, values: dict[str, Table], ctx: Context) -> Table:
 def apply(node: Node, ins: list[Table], ctx: Context) -> Table:
     """The node's kernel on inputs given directly (the worker pool's pipelined steps: a
     self-join's two sides may be different pieces of one node)."""
+    if ctx.profile is not None:  # --stats: timed and counted (runtime/profile.py)
+        return ctx.profile.measure(node, ins, ctx, _apply)
+    return _apply(node, ins, ctx)
+
+
+def _apply(node: Node, ins: list[Table], ctx: Context) -> Table:
     try:
         return TABLE[node.op](node, ins, ctx)
     except (BuiltinError, LimitExceeded) as e:

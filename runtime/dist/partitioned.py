@@ -20,7 +20,7 @@ import os
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -65,6 +65,7 @@ class RunStats:
     early_rows: int = 0  # pipelined: rows emitted before the emitting operator's inputs were complete
     # distributed fixpoints: node -> one (wall seconds, {relation: new rows over all partitions}) per round
     rounds: dict[str, list[tuple[float, dict[str, int]]]] = field(default_factory=dict)
+    profile: Any = None  # with --stats: the partitions' profiles summed (runtime/profile.py)
 
 
 class PartitionedPlan:
@@ -340,7 +341,8 @@ class PartitionedPlan:
     def _load(self) -> tuple[str, tuple]:
         """The request that gives a worker this run's graph, its share of the machine and
         the backend whose executor runs it."""
-        return ("load", (self.graph, self.parts, self.spill, self._threads(), self._memory_share(), self.target))
+        return ("load", (self.graph, self.parts, self.spill, self._threads(), self._memory_share(), self.target,
+                         self.stats.profile is not None))
 
     def _threads(self) -> int:
         """Kernel threads per worker: the cores shared by the pool's workers."""
@@ -367,6 +369,8 @@ class PartitionedPlan:
         st.early_rows += out.early_rows
         w = st.workers[out.pid]
         w[0] += 1
+        if out.profile is not None and st.profile is not None:
+            st.profile.absorb(out.profile, st.ticks + 1)
         for node, (rin, rout, cpu) in out.stats.items():
             acc = st.nodes[node]
             acc[0] += rin

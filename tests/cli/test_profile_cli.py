@@ -81,3 +81,45 @@ def test_stats_on_the_pool_show_the_same_rounds_as_one_process(dfl_cli, tc, tmp_
     jsonschema.validate(data, SCHEMA)
     assert data["mode"] == "pool" and data["partitions"] == 2
     assert _deltas(data) == _deltas(json.loads(one.read_text()))
+
+
+# partitioned by x with edge broadcast: each partition runs the fixpoint alone (not a closure
+# kernel: the filter), so the pool sums the partitions' own profiles
+LOCAL_TC = """\
+input edge(a: int, b: int)
+output path(a: int, b: int)
+path(x, y) :- edge(x, y).
+path(x, z) :- path(x, y), edge(y, z), z != x.
+"""
+
+
+def _rules(doc: dict) -> list[tuple]:
+    return sorted((r["line"], r["derived"], r["new"]) for r in doc["rules"] if r["scope"])
+
+
+@pytest.mark.parametrize("schedule", ["pipelined", "stages"])
+def test_the_pool_sums_the_partitions_profiles_of_a_local_fixpoint(dfl_cli, write, tmp_path, schedule) -> None:
+    prog = write("local.dfl", LOCAL_TC)
+    write("in/edge.csv", "a,b\n" + "".join(f"{i},{i + 1}\n" for i in range(N)))
+    one, pool = tmp_path / "one.json", tmp_path / "pool.json"
+    assert dfl_cli("run", prog, "-I", tmp_path / "in", "--target", "cpu", "--stats-json", one).returncode == 0
+    r = dfl_cli("run", prog, "-I", tmp_path / "in", "--workers", "2", "--schedule", schedule, "--stats",
+                "--stats-json", pool)
+    assert r.returncode == 0, r.stderr
+    assert "partitions' profiles" in r.stderr and "path(x, z) :- path(x, y), edge(y, z), z != x." in r.stderr
+    data, single = json.loads(pool.read_text()), json.loads(one.read_text())
+    jsonschema.validate(data, SCHEMA)
+    prof = data["profile"]
+    assert prof["mode"] == "partitions" and data["fixpoints"] == []  # no rounds between partitions
+    (fx,), (fx1,) = prof["fixpoints"], single["fixpoints"]
+    assert fx["seed"] == fx1["seed"] and _deltas(prof) == _deltas(single) == list(range(N - 1, -1, -1))
+    assert _rules(prof) == _rules(single)
+
+
+def test_a_distributed_fixpoints_rules_are_profiled_on_the_workers(dfl_cli, tc, tmp_path) -> None:
+    prog, ind = tc
+    one, pool = tmp_path / "one.json", tmp_path / "pool.json"
+    assert dfl_cli("run", prog, "-I", ind, "--target", "cpu", "--stats-json", one).returncode == 0
+    assert dfl_cli("run", prog, "-I", ind, "--workers", "2", "--stats-json", pool).returncode == 0
+    derived = lambda doc: sorted((r["line"], r["derived"]) for r in doc["rules"] if r["scope"])  # noqa: E731
+    assert derived(json.loads(pool.read_text())["profile"]) == derived(json.loads(one.read_text()))
