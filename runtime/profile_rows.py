@@ -27,49 +27,83 @@ def _rows(v: Any) -> int:
     return v.n if hasattr(v, "cols") else len(v)
 
 
+TABLE_MAX = 1 << 24  # codes up to this: one byte per possible row, no sorting
+
+
 def _claim_columns(delta, rules: list[list[Any]]) -> list[int]:
     import numpy as np  # a columnar backend's values: numpy is loaded already
-
-    from dfl.backends.columnar.table import key_matrix
 
     if not delta.cols:  # a relation without columns: one row, or none
         first = next((j for j, vs in enumerate(rules) if vs), None)
         return [int(delta.n > 0 and j == first) for j in range(len(rules))]
-    dk = key_matrix(list(delta.cols), delta.n)
-    encode = _encoder(dk)
-    left = np.unique(encode(dk))
+    dcols = _bits(delta)
+    lo = [int(c.min()) for c in dcols]
+    hi = [int(c.max()) for c in dcols]
+    total = 1
+    for a, b in zip(lo, hi):
+        total *= b - a + 1
+    if total > TABLE_MAX:
+        return _claim_sorted(delta, rules)
+    code = _coder(lo, hi)
+    # a delta's rows are distinct (new rows of a set, or improved keys): one code each
+    left = code(dcols)
+    state = np.zeros(total, np.uint8)  # 1: a delta row not yet credited, 2: credited
+    state[left] = 1
+    remaining, out = len(left), []
+    for vs in rules:
+        for v in vs:
+            c = code(_bits(v))
+            state[c[state[c] == 1]] = 2
+        now = int(np.count_nonzero(state[left] == 1)) if vs else remaining
+        out.append(remaining - now)
+        remaining = now
+    return out
+
+
+def _bits(t) -> list:
+    """t's columns as int64 keys, as key_matrix makes them (floats equal as values share one)."""
+    import numpy as np
+
+    return [(c + 0.0).view(np.int64) if c.dtype == np.float64 else c.astype(np.int64, copy=False) for c in t.cols]
+
+
+def _coder(lo: list[int], hi: list[int]):
+    """Rows (int64 columns) inside the delta's value ranges as one mixed-radix code each;
+    rows outside them cannot be one of its rows and are dropped."""
+    import numpy as np
+
+    spans = [b - a + 1 for a, b in zip(lo, hi)]
+
+    def code(cols: list) -> "np.ndarray":
+        keep = None
+        for c, a, b in zip(cols, lo, hi):
+            m = (c >= a) & (c <= b)
+            keep = m if keep is None else np.logical_and(keep, m, out=keep)
+        out = np.zeros(int(np.count_nonzero(keep)), np.int64)
+        for c, a, sp in zip(cols, lo, spans):
+            out *= sp
+            out += c[keep] - a
+        return out
+    return code
+
+
+def _claim_sorted(delta, rules: list[list[Any]]) -> list[int]:
+    """Wide value ranges: the rows' bytes, matched by sorting (np.isin)."""
+    import numpy as np
+
+    from dfl.backends.columnar.table import key_matrix
+
+    def keys(t):
+        km = np.ascontiguousarray(key_matrix(list(t.cols), t.n))
+        return km.view(np.dtype((np.void, 8 * km.shape[1]))).ravel()
+
+    left = np.unique(keys(delta))
     out = []
     for vs in rules:
         if not vs or not len(left):
             out.append(0)
             continue
-        hit = np.isin(left, np.concatenate([encode(key_matrix(list(v.cols), v.n)) for v in vs]))
+        hit = np.isin(left, np.concatenate([keys(v) for v in vs]))
         out.append(int(np.count_nonzero(hit)))
         left = left[~hit]
     return out
-
-
-def _encoder(dk):
-    """Rows (int64 key matrices) as one comparable value each. Only rows inside the delta's
-    value ranges can match one of its rows, and there a mixed-radix int64 code is exact when
-    the ranges' product fits (ids usually do); else the rows' bytes (slower to sort)."""
-    import numpy as np
-
-    lo, hi = dk.min(axis=0), dk.max(axis=0)
-    spans = [int(h) - int(lo_) + 1 for lo_, h in zip(lo, hi)]
-    total = 1
-    for sp in spans:
-        total *= sp
-    if total >= 1 << 62:
-        def as_bytes(km):
-            km = np.ascontiguousarray(km)
-            return km.view(np.dtype((np.void, 8 * km.shape[1]))).ravel()
-        return as_bytes
-    radix = np.ones(len(spans), np.int64)
-    for j in range(len(spans) - 2, -1, -1):
-        radix[j] = radix[j + 1] * spans[j + 1]
-
-    def as_code(km):
-        km = km[np.all((km >= lo) & (km <= hi), axis=1)]
-        return ((km - lo) * radix).sum(axis=1)
-    return as_code
