@@ -27,7 +27,7 @@ def _rows(v: Any) -> int:
     return v.n if hasattr(v, "cols") else len(v)
 
 
-TABLE_MAX = 1 << 24  # codes up to this: one byte per possible row, no sorting
+TABLE_MAX = 1 << 24  # codes up to this, and not many more than the rows: a byte per possible row, no sort
 
 
 def _claim_columns(delta, rules: list[list[Any]]) -> list[int]:
@@ -42,19 +42,26 @@ def _claim_columns(delta, rules: list[list[Any]]) -> list[int]:
     total = 1
     for a, b in zip(lo, hi):
         total *= b - a + 1
-    if total > TABLE_MAX:
+    if total >= 1 << 62:
         return _claim_sorted(delta, rules)
     code = _coder(lo, hi)
     # a delta's rows are distinct (new rows of a set, or improved keys): one code each
     left = code(dcols)
+    derived = [[code(_bits(v)) for v in vs] for vs in rules]
+    if total > min(TABLE_MAX, 8 * (len(left) + sum(len(c) for cs in derived for c in cs))):
+        out = []
+        for cs in derived:  # codes sort fast: int64, not bytes
+            hit = np.isin(left, np.concatenate(cs)) if cs and len(left) else np.zeros(len(left), np.bool_)
+            out.append(int(np.count_nonzero(hit)))
+            left = left[~hit]
+        return out
     state = np.zeros(total, np.uint8)  # 1: a delta row not yet credited, 2: credited
     state[left] = 1
     remaining, out = len(left), []
-    for vs in rules:
-        for v in vs:
-            c = code(_bits(v))
+    for cs in derived:
+        for c in cs:
             state[c[state[c] == 1]] = 2
-        now = int(np.count_nonzero(state[left] == 1)) if vs else remaining
+        now = int(np.count_nonzero(state[left] == 1)) if cs else remaining
         out.append(remaining - now)
         remaining = now
     return out
@@ -88,7 +95,7 @@ def _coder(lo: list[int], hi: list[int]):
 
 
 def _claim_sorted(delta, rules: list[list[Any]]) -> list[int]:
-    """Wide value ranges: the rows' bytes, matched by sorting (np.isin)."""
+    """Value ranges too wide for one int64 code: the rows' bytes, matched by sorting."""
     import numpy as np
 
     from dfl.backends.columnar.table import key_matrix

@@ -201,3 +201,21 @@ def test_new_rows_are_credited_to_the_first_rule_on_columns_as_on_tuples(scale: 
     both = claim(delta, [rules[:1] + rules[2:3], rules[3:]])
     assert both[0] == expect[0] + expect[2]
     assert claim(table(delta), [[table(rules[0]), table(rules[2])], [table(rules[3])]]) == both
+
+
+def test_crediting_agrees_whichever_way_rows_are_matched(monkeypatch) -> None:
+    """Small value ranges use a byte table, larger ones sorted int64 codes: same counts."""
+    import numpy as np
+
+    from dfl.backends.columnar.table import Table
+    from dfl.runtime import profile_rows
+
+    rnd = random.Random(7)
+    rows = lambda k: [(rnd.randrange(50), rnd.randrange(50)) for _ in range(k)]  # noqa: E731
+    delta, rules = list(set(rows(300))), [[rows(200)], [rows(100), rows(100)], [], [rows(400)]]
+    table = lambda rs: Table([np.array([r[j] for r in rs], np.int64) for j in range(2)], len(rs))  # noqa: E731
+    expect = profile_rows.claim(delta, rules)
+    cols = lambda: profile_rows.claim(table(delta), [[table(r) for r in vs] for vs in rules])  # noqa: E731
+    assert cols() == expect
+    monkeypatch.setattr(profile_rows, "TABLE_MAX", 0)
+    assert cols() == expect
