@@ -78,8 +78,9 @@ def print_fixpoints(con, fixpoints: list[dict[str, Any]]) -> None:
         if not its:
             con.print(head + " (no iterations: one kernel computed it)")
             continue
-        t = Table(title=f"{head}, {len(its)} iteration(s)")
-        t.add_column("iteration", justify="right")
+        ticks = any(it.get("run", 1) != 1 for it in its)  # one run per tick that reached it
+        t = Table(title=f"{head}, {len(its)} iteration(s)" + (f" in {its[-1]['run']} runs" if ticks else ""))
+        t.add_column("run.iteration" if ticks else "iteration", justify="right")
         t.add_column("s", justify="right")
         for rel in fx["rels"]:
             t.add_column(f"{rel} new", justify="right")
@@ -95,6 +96,6 @@ def print_fixpoints(con, fixpoints: list[dict[str, Any]]) -> None:
                 cells.append(_rows(it["delta"].get(rel, 0)))
                 if "derived" in it:
                     cells.append(_rows(it["derived"].get(rel, 0)))
-            label = str(it["iteration"]) if it.get("run", 1) == 1 else f"{it['run']}.{it['iteration']}"
+            label = f"{it['run']}.{it['iteration']}" if ticks else str(it["iteration"])
             t.add_row(label, _s(it["seconds"]), *cells)
         con.print(t)

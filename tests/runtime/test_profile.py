@@ -219,3 +219,26 @@ def test_crediting_agrees_whichever_way_rows_are_matched(monkeypatch) -> None:
     assert cols() == expect
     monkeypatch.setattr(profile_rows, "TABLE_MAX", 0)
     assert cols() == expect
+
+
+TICKED = """
+table   known(a: int, b: int)
+channel link(a: int, b: int)
+output  path(a: int, b: int)
+next known(a, b) :- link(a, b).
+path(x, y) :- known(x, y).
+path(x, z) :- path(x, y), path(y, z).
+"""
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_fixpoint_runs_once_per_tick_and_its_iterations_say_which(target: str) -> None:
+    prog, text = _prog(TICKED)
+    # one edge of the chain 1-2-3-4 arrives per tick; `known` keeps them
+    res = prog.run_with(RunOptions(target=target, profile=True), {"link": [(0, 1, 2), (1, 2, 3), (2, 3, 4)]})
+    (fx,) = profile_json(res.profile, text)["fixpoints"]
+    assert fx["runs"] == res.ticks == 4
+    assert [(it["run"], it["iteration"]) for it in fx["iterations"]] == [(1, 1), (2, 1), (3, 1), (3, 2), (4, 1),
+                                                                         (4, 2), (4, 3)]
+    # each run: its seed (the edges known) and its deltas give that tick's paths: 0, 1, 3, 6
+    assert fx["seed"]["path"] + sum(it["delta"]["path"] for it in fx["iterations"]) == 0 + 1 + 3 + 6
