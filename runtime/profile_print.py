@@ -35,8 +35,11 @@ def print_profile(data: dict[str, Any], file=None, console=None) -> None:
 
     con = console or Console(file=file, stderr=file is None, width=140)
     wall = data["wall_s"] or 1e-9
-    t = Table(title=f"rules, busiest first ({data['target']}; wall {data['wall_s']:.3f} s, "
-                    f"operators {data['nodes_s']:.3f} s)")
+    if data["mode"] == "partitions":  # summed over the workers' profiled calls: their busy time
+        where = f"{data['target']}; the workers' profiled steps {data['wall_s']:.3f} s in all"
+    else:
+        where = f"{data['target']}; wall {data['wall_s']:.3f} s, operators {data['nodes_s']:.3f} s"
+    t = Table(title=f"rules, busiest first ({where})")
     for col, just in (("s", "right"), ("%", "right"), ("line", "right"), ("derived", "right"), ("new", "right"),
                       ("in", "left"), ("rule", "left")):
         t.add_column(col, justify=just, overflow="fold" if col == "rule" else "ellipsis")
