@@ -57,13 +57,16 @@ class SemiNaive(Generic[T]):
     `params` is the dict the caller's evaluator reads `param` nodes from (its `ext:` entries
     filled in already); the driver writes the `full:`/`delta:` entries into it.
     `on_fixed(value)` sees each loop-invariant value once (the cpu backend gives them index
-    caches, since they are probed every iteration)."""
+    caches, since they are probed every iteration). A `probe` (runtime/profile.Profile)
+    runs each iteration itself, to time it and count its rows per relation and rule."""
 
     def __init__(self, body: Graph, rels: Sequence[str], stores: Mapping[str, Store[T]],
                  params: dict[str, T], evaluate: Callable[[Node, dict[str, T]], T],
                  size: Callable[[T], int], empty: Callable[[str], T],
-                 on_fixed: Callable[[T], None] | None = None) -> None:
+                 on_fixed: Callable[[T], None] | None = None, probe=None) -> None:
         self.body = body
+        self.probe = probe  # the run's profiler (runtime/profile.Profile) when --stats asked for one
+        self.values: dict[str, T] | None = None  # the last derive's node values, kept for the probe
         self.rels = tuple(rels)
         self.stores = stores
         self.params = params
@@ -82,7 +85,10 @@ class SemiNaive(Generic[T]):
 
     def seed(self, inits: Sequence[T]) -> dict[str, T]:
         """Adds each relation's initial rows (in `rels` order); returns the first deltas."""
-        return {rel: self.stores[rel].add(init) for rel, init in zip(self.rels, inits)}
+        delta = {rel: self.stores[rel].add(init) for rel, init in zip(self.rels, inits)}
+        if self.probe is not None:
+            self.probe.seeded(self, delta)
+        return delta
 
     def derive(self, delta: Mapping[str, T]) -> dict[str, T]:
         """One iteration's derivations: the body over the stores (`full:`) and `delta`."""
@@ -92,6 +98,8 @@ class SemiNaive(Generic[T]):
         values = dict(self.fixed)
         for n in self.variant:
             values[n.id] = self.evaluate(n, values)
+        if self.probe is not None:
+            self.values = values
         return {rel: values[nid] for rel, nid in self.yields}
 
     def merge(self, derived: Mapping[str, T]) -> dict[str, T]:
@@ -109,7 +117,10 @@ class SemiNaive(Generic[T]):
         iterations = 0
         while True:
             iterations += 1
-            delta = self.merge(self.derive(delta))
+            if self.probe is None:
+                delta = self.merge(self.derive(delta))
+            else:
+                delta = self.probe.iterate(self, delta)
             if self.done(delta):
                 return iterations
             if grown is not None:

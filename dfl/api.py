@@ -33,6 +33,7 @@ class Result(Mapping):
     dist: Any = None  # on the worker pool: runtime/session.DistRun (placement, per-operator stats)
     tables: dict[str, set[tuple]] = field(default_factory=dict)  # each table's rows at the end of the run
     target: str = ""  # the backend that ran it (`auto` resolved: cpu, cuda, or cpu+cuda when split)
+    profile: Any = None  # with RunOptions.profile, in one process: runtime/profile.Profile
 
     def __getitem__(self, name: str) -> list[tuple]:
         if name not in self.relations:
@@ -237,7 +238,7 @@ class Program:
             _read_while_warming(read_all, self)
         else:
             read_all()
-        dist = None
+        dist = profile = None
         try:
             if opts.on_pool:
                 from dfl.runtime.session import run_on_pool
@@ -256,7 +257,11 @@ class Program:
 
                         plan = split_plan(placed.graph, {"cpu": "cpu", "cuda": "cuda"})
                         target = "cpu+cuda" if plan is not None else target
-                run = run_ticks(self.graph, plan or self.plan(target), rows, chans, opts.max_ticks, opts.each_tick)
+                plan = plan or self.plan(target)
+                if opts.profile:
+                    run, profile = _profiled(self.graph, plan, target, rows, chans, opts)
+                else:
+                    run = run_ticks(self.graph, plan, rows, chans, opts.max_ticks, opts.each_tick)
         except DflError as e:
             for err in e.all():  # run-time errors point into the program: show its line
                 if err.source is None and err.span is not None and err.span.file == self.file:
@@ -266,7 +271,7 @@ class Program:
         outs = {rel: _in_order(run.outputs.get(rel, ()), s) for rel, s in schemas.items()}
         per = [{rel: _in_order(t.get(rel, ()), s) for rel, s in schemas.items()} for t in run.per_tick]
         ran = "cpu" if opts.on_pool else target
-        return Result(outs, schemas, run.ticks, run.quiescent, per, run.stats, dist, run.tables, ran)
+        return Result(outs, schemas, run.ticks, run.quiescent, per, run.stats, dist, run.tables, ran, profile)
 
     def placed(self, sizes: Mapping[str, int] | None = None, target: str = "auto", parts: int = 1):
         """The program placed for this machine and these input sizes (relation -> rows):
@@ -444,6 +449,27 @@ def _in_order(rows, schema: Schema):
     if isinstance(rows, (list, tuple, set, frozenset)):  # rows (the interpreter's): no numpy needed
         return sort_rows(rows, schema.types)
     return rows.sorted()  # a Frame
+
+
+def _profiled(graph: Graph, plan, target: str, rows, chans, opts):
+    """run_ticks with a profiler in the plan's contexts (runtime/profile.py): the backends
+    that evaluate node by node (interp, cpu) hold one; another target's run is timed whole."""
+    from dfl.runtime.profile import Profile
+    from dfl.runtime.ticks import run_ticks
+
+    profile = Profile()
+    profile.target = target
+    profile.graphs[""] = getattr(plan, "graph", graph)
+    hooked = hasattr(plan, "profile")
+    if hooked:
+        plan.profile = profile
+    try:
+        with profile:
+            run = run_ticks(graph, plan, rows, chans, opts.max_ticks, opts.each_tick)
+    finally:
+        if hooked:
+            plan.profile = None  # plans are cached on the Program: the next run is not profiled
+    return run, profile
 
 
 def _given(rel: str, schema: Schema, value: Any, is_chan: bool):

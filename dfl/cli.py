@@ -88,8 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "past SIZE, e.g. 4G or 500M; 0 or none: no limit (default: $DFL_MEMORY_LIMIT, else 60%% "
                         "of the machine's memory); on the worker pool each worker checks its share")
     r.add_argument("--stats", action="store_true",
-                   help="print per-operator and per-worker statistics and billed worker-seconds (stderr)")
-    r.add_argument("--stats-json", metavar="FILE", help="write the same statistics as JSON to FILE")
+                   help="print a profile (stderr): rules busiest first with their source lines, rows in and out "
+                        "of each join, each fixpoint's strategy and iterations, index builds; on the worker "
+                        "pool also per-worker statistics and billed worker-seconds (docs/profiling.md)")
+    r.add_argument("--stats-json", metavar="FILE",
+                   help="write the same statistics as JSON to FILE (schema: docs/profiling.md)")
     _common(r)
 
     c = sub.add_parser("check", help="check a program; print its relations, strata and recursion")

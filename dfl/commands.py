@@ -67,9 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     opts = RunOptions(target=target, max_ticks=args.max_ticks, each_tick=args.each_tick,
                       memory_limit=limit or 0, force_workers=args.force_workers)
     on_pool = args.workers is not None or args.autoscale is not None or args.engine != "local"
-    if (args.stats or args.stats_json) and not on_pool:
-        raise DflError("--stats and --stats-json report a run on the worker pool", kind="usage",
-                       hint="add --workers N (or --autoscale MIN..MAX, or --engine ray)")
+    profile = bool(args.stats or args.stats_json)  # in one process: the profiler (runtime/profile.py)
     if args.stats_json:
         _check_writable_file(args.stats_json, "--stats-json")
     if args.schedule != "pipelined" and not on_pool:
@@ -85,9 +83,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.target is None and not on_pool:
         target = _default_engine(prog, args.input_dir, files).target
         opts = replace(opts, target=target)
+    opts = replace(opts, profile=profile)
     run = lambda o: prog.run_with(o, input_dir=args.input_dir, files=files)  # noqa: E731
     interp = RunOptions(target="interp", max_ticks=args.max_ticks, each_tick=args.each_tick,
-                        memory_limit=limit or 0, force_workers=args.force_workers)
+                        memory_limit=limit or 0, force_workers=args.force_workers, profile=profile)
     result, _ = _with_fallback(args, target, lambda t: run(opts if t == target else interp))
     if not result.quiescent and args.max_ticks is None:
         print(f"dfl: warning: stopped after {result.ticks} ticks without reaching quiescence; "
@@ -96,9 +95,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         from dfl.runtime.stats import print_stats, write_stats_json
 
         if args.stats:
-            print_stats(result.dist)
+            print_stats(result.dist, source=prog.source)
         if args.stats_json:
-            write_stats_json(result.dist, args.stats_json)
+            write_stats_json(result.dist, args.stats_json, prog.source)
+    elif result.profile is not None:
+        from dfl.runtime.profile_print import print_profile, write_json
+        from dfl.runtime.profile_report import profile_json
+
+        data = profile_json(result.profile, prog.source)
+        if args.stats:
+            print_profile(data)
+        if args.stats_json:
+            write_json(data, args.stats_json)
     # the rows as the run left them: columns (a Frame) from a columnar backend, not tuples
     relations = {rel: (schema, result.relations[rel]) for rel, schema in prog.outputs.items()}
     if args.output_dir:

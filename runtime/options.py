@@ -33,6 +33,8 @@ class RunOptions:
     # limits
     memory_limit: int | str | None = None  # bytes or "4G"; 0 / "none": none; None: the default
     force_workers: bool = False  # allow workers past 4 x the cores
+    # in one process: profile the run (Result.profile: runtime/profile.Profile; `dfl run --stats`)
+    profile: bool = False
 
     def __post_init__(self) -> None:
         if self.on_pool:

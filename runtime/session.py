@@ -132,6 +132,13 @@ def run_on_pool(prog, rows: dict[str, list[tuple]], chans: dict[str, list[tuple]
     placed, parts = _placed(prog, opts, sizes, {rel for rel, r in rows.items() if isinstance(r, FileInput)})
     t0 = time.monotonic()
     plan = make_plan(placed.graph, pool, parts, opts)
+    if opts.profile:  # each partition profiles its nodes; the driver sums them (runtime/profile.py)
+        from dfl.runtime.profile import Profile
+
+        prof = plan.stats.profile = Profile()
+        prof.target = f"{pool_target(opts)} on {parts} partitions"
+        prof.graphs[""] = placed.graph
+        prof.graphs.update({n.id: n.attr("body") for n in placed.graph.by_op("fixpoint")})
     run = run_ticks(prog.graph, plan, rows, chans, opts.max_ticks, opts.each_tick)
     seen = len({pid for pid in plan.stats.workers})
     return DistRun(run, placed, plan, pool.stats, seen, time.monotonic() - t0)

@@ -1,15 +1,17 @@
 """`dfl run --stats` / `--stats-json FILE`: what a run on the worker pool did, per operator
-and per worker, and what a FaaS user would be billed for it."""
+and per worker, and what a FaaS user would be billed for it; a fixpoint the partitions
+iterate together (runtime/dist/partitioned.py) shows each round. A run in one process is
+profiled instead (runtime/profile.py)."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from dfl.errors import DflError
 from dfl.runtime.session import DistRun
 
 
-def stats_json(d: DistRun) -> dict[str, Any]:
+def stats_json(d: DistRun, source: str | None = None) -> dict[str, Any]:
+    """The pool's report; with a profile (--stats), the partitions' profiles summed under
+    "profile" (`source`: the program's text, for the rules' lines)."""
     st, ps = d.plan.stats, d.pool_stats
     g = d.placed.graph
     ops = []
@@ -21,7 +23,21 @@ def stats_json(d: DistRun) -> dict[str, Any]:
                     "cpu_s": round(cpu + (send[2] if send else 0.0), 6)})
     workers = [{"pid": pid, "stage_calls": int(calls), "cpu_s": round(cpu, 6)}
                for pid, (calls, cpu) in sorted(st.workers.items())]
+    fixpoints = []
+    for nid, log in st.rounds.items():
+        n = g.node(nid)
+        fixpoints.append({"node": nid, "line": n.span.line if n.span else None, "rels": list(n.attr("rels")),
+                          "strategy": "distributed semi-naive", "iterations": [
+                              {"iteration": i + 1, "seconds": round(sec, 6), "delta": delta}
+                              for i, (sec, delta) in enumerate(log)]})
+    extra = {}
+    if st.profile is not None:
+        from dfl.runtime.profile_report import profile_json
+
+        extra["profile"] = profile_json(st.profile, source, mode="partitions")
     return {
+        **extra,
+        "version": 1, "mode": "pool", "fixpoints": fixpoints,
         "partitions": d.placed.parts, "ticks": st.ticks, "wall_s": round(d.wall_s, 6),
         "bytes": {"exchanged": st.exchanged_bytes, "inputs_sent": st.input_bytes,
                   "outputs_collected": st.output_bytes, "estimated_by_placement": d.placed.moved_bytes},
@@ -36,20 +52,17 @@ def stats_json(d: DistRun) -> dict[str, Any]:
     }
 
 
-def write_stats_json(d: DistRun, path: str) -> None:
-    try:
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(stats_json(d), f, indent=2)
-            f.write("\n")
-    except OSError as e:  # checked before the run, but the disk may fill or the folder go
-        raise DflError(f"cannot write --stats-json {path}: {e.strerror or e}", kind="output") from None
+def write_stats_json(d: DistRun, path: str, source: str | None = None) -> None:
+    from dfl.runtime.profile_print import write_json
+
+    write_json(stats_json(d, source), path)
 
 
-def print_stats(d: DistRun, file=None) -> None:
+def print_stats(d: DistRun, file=None, source: str | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    data = stats_json(d)
+    data = stats_json(d, source)
     con = Console(file=file, stderr=file is None, width=120)
     t = Table(title=f"operators ({data['partitions']} partitions, {data['ticks']} tick(s))")
     for col, just in (("node", "left"), ("op", "left"), ("line", "right"), ("placement", "left"),
@@ -80,3 +93,9 @@ def print_stats(d: DistRun, file=None) -> None:
         con.print(f"stages: {sc['waves']:,} stages, a barrier after each ({sc['steps']:,} stage calls)")
     for x in data["autoscale"]:
         con.print(f"autoscale at {x['at_s']:.3f} s: {x['reason']}")
+    from dfl.runtime.profile_print import print_fixpoints, print_profile
+
+    print_fixpoints(con, data["fixpoints"])
+    if "profile" in data:
+        con.print("partitions' profiles, summed (seconds are CPU seconds over the workers):")
+        print_profile(data["profile"], console=con)

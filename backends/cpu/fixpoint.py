@@ -200,7 +200,7 @@ def fixpoint_loop(node: Node, exts: list[Table], ctx, claim: bool = False) -> Se
         sub.claims = {jid: (c, stores[c.rel]) for jid, c in claims_of(node.attr("body"), schemas).items()}
     return SemiNaive(node.attr("body"), node.attr("rels"), stores, params,
                      lambda n, values: sub.eval(n, values), size=lambda t: t.n,
-                     empty=lambda rel: Table.empty(schemas[rel]), on_fixed=_keep_indexes)
+                     empty=lambda rel: Table.empty(schemas[rel]), on_fixed=_keep_indexes, probe=ctx.profile)
 
 
 def _ext(node: Node, ins: list[Table], ext: str) -> Table:

@@ -20,6 +20,7 @@ from dfl.backends.cpu import kernels as K
 from dfl.backends.cpu.dense_keys import DenseKeys
 from dfl.backends.columnar.table import Table, key_matrix
 from dfl.runtime import limits
+from dfl.runtime.profile import timed_index
 
 EMPTY = -1
 PARALLEL_ROWS = 200_000  # probes from which the pairs are gathered on all cores
@@ -42,6 +43,7 @@ class GroupedIndex:
         self.head = np.full(64, EMPTY, np.int64)  # the tail's chains: newest row of each group
         self.next = np.empty(64, np.int64)  # by row - base
 
+    @timed_index("grouped", lambda self, table: table.n - self.rows)  # --stats: its builds, rows, time
     def extend(self, table: Table) -> None:
         """Indexes rows self.rows .. table.n (the table only ever grows)."""
         if self.groups is None:  # one int column: group ids from an array while its range is dense

@@ -9,6 +9,7 @@ from dfl.backends.cpu import kernels as K
 from dfl.backends.cpu.dense_keys import DenseKeys
 from dfl.backends.columnar.table import Table, key_matrix
 from dfl.runtime import limits
+from dfl.runtime.profile import timed_index
 
 if TYPE_CHECKING:
     from dfl.backends.cpu.grouped_index import GroupedIndex
@@ -90,6 +91,7 @@ class JoinIndex:
         self.next = np.empty(64, np.int64)
         self.rows = 0
 
+    @timed_index("hash", lambda self, table: table.n - self.rows)  # --stats: its builds, rows, time
     def extend(self, table: Table) -> None:
         """Indexes rows self.rows .. table.n (the table only ever grows)."""
         if self.groups is None:  # one int column: group ids from an array while its range is dense
@@ -141,6 +143,7 @@ class DenseJoinIndex:
     from an array indexed by the value (no hashing). Built once, for a side that does not
     grow (a fixpoint's growing relations keep the hashed JoinIndex)."""
 
+    @timed_index("dense", lambda self, col, lo, span: len(col))
     def __init__(self, col: np.ndarray, lo: int, span: int) -> None:
         self.lo = lo
         ids, first = K.factorize_dense(col - lo if lo else col, span)

@@ -8,6 +8,7 @@ across ticks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -40,11 +41,12 @@ class Context:
     chains: dict = field(default_factory=dict)  # last node id -> fusible Chain (fuse.py)
     inner: frozenset = frozenset()  # ids of nodes evaluated as part of a chain or pipeline
     pipelines: dict = field(default_factory=dict)  # last node id -> join Pipeline (pipeline.py)
+    profile: Any = None  # runtime/profile.Profile when --stats asked for one
     claims: dict = field(default_factory=dict)  # join id -> Claim, in a fixpoint's loop (claim_join.py)
 
     def child(self, params: dict[str, Table]) -> "Context":
         return Context(self.pool, self.ev, self.inputs, params, self.fixpoint_results, self.stats,
-                       self.chains, self.inner, self.pipelines)
+                       self.chains, self.inner, self.pipelines, profile=self.profile)
 
     def encode(self, rows, schema: Schema) -> Table:
         return encode_rows(rows, schema, self.pool)
@@ -60,6 +62,12 @@ class Context:
 
 
 def eval_node(node: Node, values: dict[str, Table], ctx: Context) -> Table:
+    if ctx.profile is not None:  # --stats: timed and counted (runtime/profile.py)
+        return ctx.profile.measure(node, values, ctx, _eval_node)
+    return _eval_node(node, values, ctx)
+
+
+def _eval_node(node: Node, values: dict[str, Table], ctx: Context) -> Table:
     try:
         if node.id in ctx.inner:
             return None  # type: ignore[return-value] - computed with the end of its chain
@@ -77,6 +85,12 @@ def eval_node(node: Node, values: dict[str, Table], ctx: Context) -> Table:
 def apply(node: Node, ins: list[Table], ctx: Context) -> Table:
     """The node's kernel on inputs given directly (the worker pool's pipelined steps: a
     self-join's two sides may be different pieces of one node)."""
+    if ctx.profile is not None:  # --stats: timed and counted (runtime/profile.py)
+        return ctx.profile.measure(node, ins, ctx, _apply)
+    return _apply(node, ins, ctx)
+
+
+def _apply(node: Node, ins: list[Table], ctx: Context) -> Table:
     try:
         return TABLE[node.op](node, ins, ctx)
     except (BuiltinError, LimitExceeded) as e:
@@ -155,6 +169,17 @@ class CpuPlan:
         self.chains = chains_of(graph, piped)
         self.inner = frozenset(n.id for c in self.chains.values() for n in c.nodes[:-1]) | \
             frozenset(n.id for p in self.pipelines.values() for n in p.nodes[:-1])
+        self.profile = None  # set by the caller for a profiled run (runtime/profile.py)
+
+    def _context(self, inputs: dict[tuple[str, str], Table]) -> Context:
+        ctx = Context(self.pool, self.ev, inputs, chains=self.chains, inner=self.inner, pipelines=self.pipelines,
+                      profile=self.profile)
+        if self.profile is not None:  # a fused loop's rows in are those of its first node's inputs
+            for p in self.pipelines.values():
+                self.profile.fused[p.last.id] = (tuple(n.id for n in p.nodes), tuple(p.inputs))
+            for c in self.chains.values():
+                self.profile.fused[c.nodes[-1].id] = (tuple(n.id for n in c.nodes), (c.nodes[0].inputs[0],))
+        return ctx
 
     def run(self, inputs: dict[tuple[str, str], list[tuple]]) -> TickResult:
         # int64 wraps and IEEE infinities/NaNs are the language's semantics, not warnings
@@ -163,7 +188,7 @@ class CpuPlan:
 
     def _run(self, inputs: dict[tuple[str, str], list[tuple]]) -> TickResult:
         enc = {key: encode_rows(rows, self.schemas[key[1]], self.pool) for key, rows in inputs.items()}
-        ctx = Context(self.pool, self.ev, enc, chains=self.chains, inner=self.inner, pipelines=self.pipelines)
+        ctx = self._context(enc)
         values: dict[str, Table] = {}
         out = TickResult()
         for node in self.graph.nodes:
@@ -186,7 +211,7 @@ class CpuPlan:
             return self._run_columns(inputs)
 
     def _run_columns(self, inputs: dict[tuple[str, str], Table]) -> dict[str, Table]:
-        ctx = Context(self.pool, self.ev, inputs, chains=self.chains, inner=self.inner, pipelines=self.pipelines)
+        ctx = self._context(inputs)
         values: dict[str, Table] = {}
         out: dict[str, Table] = {}
         for node in self.graph.nodes:

@@ -40,7 +40,7 @@ def run_fixpoint(node: Node, ins: list[Rel], ctx) -> Rel:
     params: dict[str, Rel] = {f"ext:{ext}": rel for ext, rel in zip(node.attr("exts"), ins[len(rels):])}
     sub = replace(ctx, params=params)  # ctx: a backends/interp/plan.py Context
     loop = SemiNaive(body, rels, stores, params, lambda n, values: sub.eval(n, values),
-                     size=len, empty=lambda rel: Rel([]))
+                     size=len, empty=lambda rel: Rel([]), probe=ctx.profile)
     row_bytes = limits.py_row_bytes(max([s.arity for s in schemas.values()] or [1]))
 
     def grown(delta: dict[str, Rel]) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dfl.errors import DflError
 from dfl.ir.graph import Graph, Node
@@ -25,6 +25,7 @@ class Context:
     fixpoint_results: dict[tuple[str, str], Rel] = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=dict)
     cache: dict[tuple[str, str], object] = field(default_factory=dict)
+    profile: Any = None  # runtime/profile.Profile when --stats asked for one
 
     def eval(self, node: Node, values: dict[str, Rel]) -> Rel:
         """eval_node in this context: the fixpoint (run from the op table) calls back through
@@ -41,6 +42,12 @@ class Context:
 
 
 def eval_node(node: Node, values: dict[str, Rel], ctx: Context) -> Rel:
+    if ctx.profile is not None:  # --stats: timed and counted (runtime/profile.py)
+        return ctx.profile.measure(node, values, ctx, _eval_node)
+    return _eval_node(node, values, ctx)
+
+
+def _eval_node(node: Node, values: dict[str, Rel], ctx: Context) -> Rel:
     try:
         return TABLE[node.op](node, [values[i] for i in node.inputs], ctx)
     except BuiltinError as e:
@@ -62,6 +69,7 @@ class InterpPlan:
         self.cache: dict = {}  # generated functions, kept across ticks and runs
         self._pool: StringPool | None = None
         self.schemas = {r.name: r.schema for r in graph.relations}
+        self.profile = None  # set by the caller for a profiled run (runtime/profile.py)
 
     @property
     def pool(self) -> StringPool:
@@ -73,7 +81,7 @@ class InterpPlan:
         return self._pool
 
     def run(self, inputs: dict[tuple[str, str], list[tuple]]) -> TickResult:
-        ctx = Context(inputs, cache=self.cache)
+        ctx = Context(inputs, cache=self.cache, profile=self.profile)
         values: dict[str, Rel] = {}
         out = TickResult()
         for node in self.graph.nodes:

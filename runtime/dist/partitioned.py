@@ -20,7 +20,7 @@ import os
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -63,6 +63,9 @@ class RunStats:
     waves: int = 0  # pipelined: times the driver sent work out (stages: stages)
     seals: int = 0  # pipelined: exchanges sealed, the only waits between partitions
     early_rows: int = 0  # pipelined: rows emitted before the emitting operator's inputs were complete
+    # distributed fixpoints: node -> one (wall seconds, {relation: new rows over all partitions}) per round
+    rounds: dict[str, list[tuple[float, dict[str, int]]]] = field(default_factory=dict)
+    profile: Any = None  # with --stats: the partitions' profiles summed (runtime/profile.py)
 
 
 class PartitionedPlan:
@@ -284,8 +287,10 @@ class PartitionedPlan:
         ps = range(self.parts)
         deltas = self._round(home, "fix_begin", {p: (p, n.id) for p in ps})
         rounds = 0
+        log = self.stats.rounds.setdefault(n.id, [])
         while any(b.n for d in deltas.values() for b in d.values()):
             rounds += 1
+            t0 = time.monotonic()
             others = {p: {r: [deltas[q][r] for q in ps if q != p and deltas[q][r].n] for r in deltas[p]}
                       for p in ps}
             for p in ps:
@@ -295,6 +300,7 @@ class PartitionedPlan:
             for p in ps:
                 self.stats.exchanged_bytes += sum(b.nbytes for q, bs in inbox[p].items() for b in bs)
             deltas = self._round(home, "fix_merge", {p: (p, n.id, inbox[p]) for p in ps})
+            log.append((time.monotonic() - t0, {r: sum(deltas[p][r].n for p in ps) for r in deltas[0]}))
         self._round(home, "fix_end", {p: (p, n.id) for p in ps})
         acc = self.stats.nodes[n.id]
         acc[1] += rounds
@@ -335,7 +341,8 @@ class PartitionedPlan:
     def _load(self) -> tuple[str, tuple]:
         """The request that gives a worker this run's graph, its share of the machine and
         the backend whose executor runs it."""
-        return ("load", (self.graph, self.parts, self.spill, self._threads(), self._memory_share(), self.target))
+        return ("load", (self.graph, self.parts, self.spill, self._threads(), self._memory_share(), self.target,
+                         self.stats.profile is not None))
 
     def _threads(self) -> int:
         """Kernel threads per worker: the cores shared by the pool's workers."""
@@ -362,6 +369,8 @@ class PartitionedPlan:
         st.early_rows += out.early_rows
         w = st.workers[out.pid]
         w[0] += 1
+        if out.profile is not None and st.profile is not None:
+            st.profile.absorb(out.profile, st.ticks + 1)
         for node, (rin, rout, cpu) in out.stats.items():
             acc = st.nodes[node]
             acc[0] += rin

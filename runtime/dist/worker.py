@@ -13,6 +13,7 @@ tick only, which is what lets the driver re-run a partition elsewhere when a wor
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -75,6 +76,7 @@ class StageOut:
     ready: list[str] = field(default_factory=list)  # distributed fixpoints whose inputs are complete here
     finished: bool = False  # every node complete: `collected` holds the outputs
     early_rows: int = 0  # rows emitted before the emitting node's inputs were complete
+    profile: object = None  # with --stats, at the partition's end: its runtime/profile.Profile (shipped)
 
 
 class PartitionWorker:
@@ -91,6 +93,7 @@ class PartitionWorker:
         self.held: dict[int, dict[str, Table]] = {}  # outputs waiting for write_out
         self.flows: dict[int, Flow] = {}  # partition -> its pipelined state, during a tick
         self.exchanges_from: dict[str, list[Node]] = {}  # node -> the exchanges reading it
+        self.profiling = False  # --stats: each partition's context holds a profiler (runtime/profile.py)
 
     def devices(self) -> dict:
         """What this worker's machine offers the placement: whether it has a usable GPU
@@ -101,7 +104,7 @@ class PartitionWorker:
         return {"gpu": g.available, "name": g.name, "why": g.why, "simulator": g.simulator}
 
     def load(self, graph: Graph, parts: int, spill: Spill | None = None, threads: int | None = None,
-             memory_limit: int | None = None, target: str = "cpu") -> int:
+             memory_limit: int | None = None, target: str = "cpu", profiling: bool = False) -> int:
         """The placed graph to run; where large batches go (shared memory); how many
         threads each kernel may use (a pool of N workers on C cores gives each C // N, so
         workers do not fight over the cores); this worker's share of the memory limit; the
@@ -114,6 +117,7 @@ class PartitionWorker:
         self.spill = spill
         self.graph = graph
         self.plan = registry.executor(target, graph)
+        self.profiling = profiling
         self.parts = parts
         self.stage = stages_of(graph)
         self.last_stage = max(self.stage.values(), default=0)
@@ -127,13 +131,24 @@ class PartitionWorker:
         plan = self.plan
         enc = {key: encode_rows(b.rows(), b.schema, plan.pool) if isinstance(b, FileChunk) else from_batch(b, plan.pool)
                for key, b in inputs.items()}
-        self.ctx[part] = plan.context(enc)
+        self.ctx[part] = ctx = plan.context(enc)
+        if self.profiling and hasattr(ctx, "profile"):  # a backend that profiles node by node
+            from dfl.runtime.profile import Profile
+
+            ctx.profile = Profile()
         self.values[part] = {}
         self.flows.pop(part, None)
 
     def run_stage(self, part: int, s: int, inbox: dict[str, list[Batch]]) -> StageOut:
-        with np.errstate(all="ignore"):  # int wraps and IEEE specials are the language's
+        with np.errstate(all="ignore"), self._profiled(part):  # int wraps and IEEE specials are the language's
             return self._run_stage(part, s, inbox)
+
+    def _profiled(self, part: int, scope: str | None = None):
+        """The partition's profiler active in the block (inside fixpoint `scope`), if any."""
+        prof = getattr(self.ctx.get(part), "profile", None)
+        if prof is None:
+            return contextlib.nullcontext()
+        return prof if scope is None else prof.inside(scope)
 
     def _run_stage(self, part: int, s: int, inbox: dict[str, list[Batch]]) -> StageOut:
         g, plan, ctx, values = self.graph, self.plan, self.ctx[part], self.values[part]
@@ -172,6 +187,9 @@ class PartitionWorker:
                     out.collected[n.id] = to_batch(t, n.schema.types, self.plan.pool, self.spill)
         if held:
             self.held[part] = held
+        prof = getattr(self.ctx[part], "profile", None)
+        if prof is not None:
+            out.profile = prof.shipped()
         del self.values[part], self.ctx[part]
         self.flows.pop(part, None)
 
@@ -181,7 +199,7 @@ class PartitionWorker:
         to its exchanges, seals, ended fixpoints), runs every node on what is new, and
         returns what its exchanges send now, which exchanges it has finished, and, once
         every node is complete, its outputs."""
-        with np.errstate(all="ignore"):  # int wraps and IEEE specials are the language's
+        with np.errstate(all="ignore"), self._profiled(part):  # int wraps and IEEE specials are the language's
             return self._flow(part, events)
 
     def _flow(self, part: int, events: list[tuple]) -> StageOut:
@@ -223,13 +241,15 @@ class PartitionWorker:
         n = self.graph.node(node_id)
         flow = self.flows.get(part)
         ins = [flow.full(i) if flow is not None else self.values[part][i] for i in n.inputs]
-        self.fix[(part, node_id)] = f = DistFixpoint(n, part, self.parts, ins, self.ctx[part], self.plan)
+        with self._profiled(part, node_id):
+            self.fix[(part, node_id)] = f = DistFixpoint(n, part, self.parts, ins, self.ctx[part], self.plan)
         return self._batches(f.deltas(), f.schemas)
 
     def fix_step(self, part: int, node_id: str, others: dict[str, list[Batch]]) -> dict[str, dict[int, Batch]]:
         f = self.fix[(part, node_id)]
         pool = self.plan.pool
-        sent = f.step({r: [from_batch(b, pool) for b in bs] for r, bs in others.items()})
+        with self._profiled(part, node_id):
+            sent = f.step({r: [from_batch(b, pool) for b in bs] for r, bs in others.items()})
         return {r: {p: to_batch(t, f.schemas[r].types, pool, self.spill) for p, t in enumerate(pieces) if t.n}
                 for r, pieces in sent.items()}
 

@@ -183,16 +183,6 @@ def test_run_stats_json_alone(dfl_cli, tmp_path) -> None:
     assert {"operators", "workers", "bytes", "pool"} <= set(json.loads(sj.read_text()))
 
 
-@pytest.mark.parametrize("flag", [["--stats"], ["--stats-json", "s.json"]])
-def test_stats_without_pool_is_a_usage_error(dfl_cli, tmp_path, flag) -> None:
-    prog, ind = EXAMPLES / "reachability" / "prog.dfl", EXAMPLES / "reachability" / "in"
-    flag = [str(tmp_path / f) if f.endswith(".json") else f for f in flag]
-    r = dfl_cli("run", prog, "-I", ind, *flag)
-    assert r.returncode == 2
-    assert "--workers" in r.stderr
-    assert not (tmp_path / "s.json").exists()
-
-
 def test_autoscale_gives_the_same_output(dfl_cli, tmp_path) -> None:
     prog, ind = EXAMPLES / "word_count" / "prog.dfl", EXAMPLES / "word_count" / "in"
     one = dfl_cli("run", prog, "-I", ind, "-O", tmp_path / "one")
