@@ -63,22 +63,23 @@ def _claim_columns(delta, rules: list[list[Any]]) -> list[int]:
 
 
 def _claim_hashed(left, derived: list[list[Any]]) -> list[int]:
-    """The crediting through a hash map from the delta's codes to their rows: each rule's
-    derived codes are looked up once (millions of candidates against a delta: sorting them,
-    as np.isin does, cost the profiler more than the fixpoint it profiled)."""
+    """The crediting by hashing: the delta's codes and a rule's derived codes numbered
+    together (distinct delta codes come first, so the numbers below len(left) are delta
+    rows). Millions of candidates against a delta: sorting them, as np.isin does, cost the
+    profiler more than the fixpoint it profiled."""
     import numpy as np
 
-    from dfl.backends.cpu.index import RowSet  # a columnar backend's values: its kernels are loaded
+    from dfl.backends.columnar.table import factorize_columns
 
-    index = RowSet(1)
-    index.insert(left.reshape(-1, 1))  # distinct: row i of the delta is entry i
     credited = np.zeros(len(left), np.bool_)
     out = []
     for cs in derived:
         before = int(np.count_nonzero(credited))
         for c in cs:
-            at = index.lookup(np.ascontiguousarray(c, dtype=np.int64).reshape(-1, 1))
-            credited[at[at >= 0]] = True
+            both = np.concatenate([left, np.asarray(c, dtype=np.int64)])
+            ids, _ = factorize_columns([both], len(both))
+            at = ids[len(left):]
+            credited[at[at < len(left)]] = True
         out.append(int(np.count_nonzero(credited)) - before)
     return out
 

@@ -24,6 +24,7 @@ from dfl.ir.expr import Col
 from dfl.ir.graph import Graph, Node
 from dfl.ir.types import Schema
 from dfl.backends.columnar.table import DTYPES, Table, key_matrix
+from dfl.backends.cpu.index import join_side
 from dfl.backends.cpu.packed_set import PackedSet, claim_pairs
 from dfl.runtime import limits
 
@@ -64,8 +65,6 @@ def claims_of(body: Graph, schemas: dict[str, Schema]) -> dict[str, Claim]:
 def claim_join(node: Node, left: Table, right: Table, claim_store: tuple[Claim, object], ctx) -> Table | None:
     """The join's output rows whose derived row the relation lacks (each once), or None
     where the relation's set is not packed (the plain join runs)."""
-    from dfl.backends.cpu.ops import join_side
-
     claim, store = claim_store
     pset = store.set
     if not isinstance(pset, PackedSet) or pset.shifts is None or left.n == 0 or right.n == 0:

@@ -14,10 +14,9 @@ import numpy as np
 
 from dfl.ir.graph import Node
 from dfl.ir.types import Schema
-from dfl.backends.cpu import kernels as K
 from dfl.backends.cpu.dense_keys import DenseKeys
 from dfl.backends.cpu.claim_join import claims_of
-from dfl.backends.cpu.index import HashKeys, RowSet
+from dfl.backends.cpu.rowset import HashKeys, RowSet
 from dfl.backends.cpu.packed_set import PackedSet
 from dfl.backends.columnar.table import DTYPES, Table, key_matrix
 from dfl.backends.seminaive import SemiNaive

@@ -18,6 +18,7 @@ from numba import njit, prange
 
 from dfl.backends.cpu import kernels as K
 from dfl.backends.cpu.dense_keys import DenseKeys
+from dfl.backends.cpu.rowset import HashKeys, RowSet
 from dfl.backends.columnar.table import Table, key_matrix
 from dfl.runtime import limits
 from dfl.runtime.profile import timed_index
@@ -30,10 +31,7 @@ class GroupedIndex:
     """key columns -> the rows holding them, for a table that only ever grows."""
 
     def __init__(self, keys: tuple[int, ...]) -> None:
-        from dfl.backends.cpu.index import RowSet
-
         self.keys = keys
-        self._rowset = RowSet
         self.groups: DenseKeys | RowSet | None = None  # key -> group id, chosen on the first rows
         self.gid = np.empty(64, np.int64)  # each row's group
         self.rows = 0  # rows indexed
@@ -48,14 +46,12 @@ class GroupedIndex:
         """Indexes rows self.rows .. table.n (the table only ever grows)."""
         if self.groups is None:  # one int column: group ids from an array while its range is dense
             one_int = len(self.keys) == 1 and table.cols[self.keys[0]].dtype == np.int64
-            self.groups = DenseKeys() if one_int else self._rowset(len(self.keys))
+            self.groups = DenseKeys() if one_int else RowSet(len(self.keys))
         start, n = self.rows, table.n
         if n <= start:
             return
         km = key_matrix([c[start:n] for c in (table.cols[k] for k in self.keys)], n - start)
         if isinstance(self.groups, DenseKeys) and not self.groups.fit(km):
-            from dfl.backends.cpu.index import HashKeys
-
             self.groups = HashKeys.of(self.groups.key_rows(0, self.groups.count)).set  # gone sparse: hash, ids kept
         self.groups.insert(km)
         gids = self.groups.lookup(km)

@@ -1,84 +1,19 @@
-"""Hash structures over columnar rows: a growing row set and a join index on key columns."""
+"""Join indexes on key columns: one-off (chained, or an array for a small int range) and lasting
+(grouped_index.py); the row sets they hash keys with live in rowset.py."""
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dfl.backends.cpu import kernels as K
 from dfl.backends.cpu.dense_keys import DenseKeys
+from dfl.backends.cpu.grouped_index import GroupedIndex
+from dfl.backends.cpu.rowset import HashKeys, RowSet
 from dfl.backends.columnar.table import Table, key_matrix
 from dfl.runtime import limits
 from dfl.runtime.profile import timed_index
 
-if TYPE_CHECKING:
-    from dfl.backends.cpu.grouped_index import GroupedIndex
-
 
 PARALLEL_ROWS = 200_000  # probes from which a join runs on all cores
-
-
-class RowSet:
-    """Distinct int64 key rows, growing; `slots` is the open-addressing table over `store`."""
-
-    def __init__(self, width: int, capacity: int = 64) -> None:
-        self.store = np.empty((capacity, width), np.int64)
-        self.count = 0
-        self.slots = K.set_rebuild(self.store, 0, K.capacity_for(capacity))
-
-    def reserve(self, extra: int) -> None:
-        need = self.count + extra
-        if need > self.store.shape[0]:
-            cap = max(need, 2 * self.store.shape[0])
-            store = np.empty((cap, self.store.shape[1]), np.int64)
-            store[:self.count] = self.store[:self.count]
-            self.store = store
-        if 2 * need + 2 > self.slots.shape[0]:
-            self.slots = K.set_rebuild(self.store, self.count, K.capacity_for(need))
-
-    def insert(self, keys: np.ndarray) -> np.ndarray:
-        """Adds the new rows; returns the indices (into keys) of those that were new."""
-        self.reserve(keys.shape[0])
-        self.count, new = K.set_insert(self.slots, self.store, self.count, keys)
-        return new
-
-    def lookup(self, keys: np.ndarray) -> np.ndarray:
-        return K.set_lookup(self.slots, self.store, keys)
-
-
-class HashKeys:
-    """key rows -> row number through a RowSet (the store index is the row)."""
-
-    kind = "hash"
-
-    def __init__(self, width: int) -> None:
-        self.set = RowSet(width)
-
-    @property
-    def count(self) -> int:
-        return self.set.count
-
-    def capacity(self) -> int:
-        return self.set.store.shape[0]
-
-    def fit(self, km: np.ndarray) -> bool:
-        self.set.reserve(km.shape[0])
-        return True
-
-    def update(self, values: np.ndarray, km: np.ndarray, cand: np.ndarray, is_min: np.ndarray) -> np.ndarray:
-        s = self.set
-        s.count, changed = K.lattice_update(s.slots, s.store, s.count, values, km, cand, is_min)
-        return changed
-
-    def key_rows(self, start: int, end: int) -> np.ndarray:
-        return self.set.store[start:end]
-
-    @classmethod
-    def of(cls, keys: np.ndarray) -> "HashKeys":
-        """A hash map holding `keys` (distinct key rows) at rows 0 .. len-1, in order."""
-        out = cls(keys.shape[1])
-        out.set.insert(keys)
-        return out
 
 
 class JoinIndex:
@@ -198,8 +133,6 @@ def fresh_index(t: Table, keys: tuple[int, ...]):
 
 def index_of(table: Table, keys: tuple[int, ...]) -> GroupedIndex:
     """The table's lasting index on `keys` (grouped_index.py), built or brought up to date."""
-    from dfl.backends.cpu.grouped_index import GroupedIndex
-
     if table.indexes is None:
         table.indexes = {}
     idx = table.indexes.get(keys)
@@ -207,3 +140,16 @@ def index_of(table: Table, keys: tuple[int, ...]) -> GroupedIndex:
         idx = table.indexes[keys] = GroupedIndex(keys)
     idx.extend(table)
     return idx
+
+
+def join_side(left: Table, right: Table, lk: tuple[int, ...], rk: tuple[int, ...]):
+    """The index a join probes and whether the left side probes it: the index a long-lived
+    side keeps (a fixpoint relation, a loop-invariant input), else one built on the
+    smaller side."""
+    if right.indexes is not None:
+        return index_of(right, rk), True
+    if left.indexes is not None:
+        return index_of(left, lk), False
+    if right.n <= left.n:
+        return fresh_index(right, rk), True
+    return fresh_index(left, lk), False

@@ -15,7 +15,7 @@ from dfl.ir.expr import Col
 from dfl.ir.graph import Node
 from dfl.ir.types import Type
 from dfl.backends.cpu import kernels as K
-from dfl.backends.cpu.index import PARALLEL_ROWS, fresh_index, index_of
+from dfl.backends.cpu.index import PARALLEL_ROWS, fresh_index, index_of, join_side
 from dfl.backends.columnar.table import DTYPES, Table, concat, factorize_columns, key_matrix, pack, unpack
 from dfl.runtime import limits
 
@@ -72,19 +72,6 @@ def _pairs(left: Table, right: Table, lk: tuple[int, ...], rk: tuple[int, ...]) 
         return idx.probe(key_matrix([left.cols[i] for i in lk], left.n), row_bytes)
     ri, li = idx.probe(key_matrix([right.cols[i] for i in rk], right.n), row_bytes)
     return li, ri
-
-
-def join_side(left: Table, right: Table, lk: tuple[int, ...], rk: tuple[int, ...]):
-    """The index a join probes and whether the left side probes it: the index a long-lived
-    side keeps (a fixpoint relation, a loop-invariant input), else one built on the
-    smaller side."""
-    if right.indexes is not None:
-        return index_of(right, rk), True
-    if left.indexes is not None:
-        return index_of(left, lk), False
-    if right.n <= left.n:
-        return _fresh_index(right, rk), True
-    return _fresh_index(left, lk), False
 
 
 def _fresh_index(t: Table, keys: tuple[int, ...]):

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
+
 from dfl.ir.graph import Graph, Node
+from dfl.ir.types import Schema
+from dfl.backends.columnar.table import DTYPES
+from dfl.backends.cpu.claim_join import claims_of
 from dfl.backends.cpu.special import closure_of, shortest_paths_of
 
 # op -> (what it does on columns, the native kernels it calls)
@@ -15,9 +20,9 @@ _OPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "map": ("numpy: each output column computed on whole columns", ()),
     "filter": ("numpy: boolean mask over whole columns", ()),
     "flat_map": ("list builtin once per distinct argument, then repeat rows", ("factorize",)),
-    "join": ("hash join: probe a chained hash index on the smaller or long-lived side "
-             "(kept and grown across fixpoint iterations; an array instead of hashing for one int key "
-             "of small range); large probes run on all cores", ("set_insert", "set_lookup", "chain_add", "chain_probe",
+    "join": ("hash join: probe an index on the smaller or long-lived side (a long-lived side's index "
+             "is laid out by group and grown across fixpoint iterations; an array instead of hashing "
+             "for one int key of small range); large probes run on all cores", ("set_insert", "set_lookup", "chain_add", "chain_probe",
                                                                  "chain_probe_parallel", "dense_lookup")),
     "anti_join": ("hash anti-join: look the keys up in the right side's key set", ("set_insert", "set_lookup")),
     "union": ("concatenate columns", ()),
@@ -47,11 +52,27 @@ def _fixpoint(n: Node) -> tuple[str, tuple[str, ...]]:
         return s.describe(), ("factorize_dense", "group_order", "dijkstra", "lattice_update", "set_lookup",
                                   "chain_probe")
     body: Graph = n.attr("body")
-    lattice = any(y.schema.is_lattice for y in body.by_op("yield"))
-    store = "hash map key -> merged values" if lattice else "hash row set"
-    return (f"semi-naive fixpoint over {', '.join(n.attr('rels'))}: growing columns + {store}; "
-            f"join indexes grown in place; loop-invariant nodes run once",
+    schemas = {y.attr("rel"): y.schema for y in body.by_op("yield")}
+    stores = "; ".join(f"{rel}: {_storage(schemas[rel])}" for rel in n.attr("rels") if rel in schemas)
+    claims = sorted(claims_of(body, schemas))
+    claimed = f"; joins emitting only rows their relation lacks: {', '.join(claims)}" if claims else ""
+    lattice = any(sc.is_lattice for sc in schemas.values())
+    return (f"semi-naive fixpoint over {', '.join(n.attr('rels'))} ({stores}); lasting join indexes "
+            f"laid out by group, grown in place{claimed}; loop-invariant nodes run once",
             ("set_insert", "lattice_update" if lattice else "set_lookup"))
+
+
+def _storage(schema: Schema) -> str:
+    """How fixpoint.py holds a relation of this schema (the choice is made on its types; a
+    relation whose values outgrow the compact form moves to the general one as it runs)."""
+    ints = [DTYPES[t] == np.int64 for t in schema.types]
+    if schema.is_lattice:
+        if schema.key_arity == 1 and ints[0]:
+            return "key -> row by an array over the key range (hashed if it goes sparse), merged values beside"
+        return "hash map key -> merged values"
+    if schema.arity and all(ints):
+        return "packed row set (one integer per row; hashed rows if a value does not fit)"
+    return "hash row set"
 
 
 def _fixed(line: tuple[str, tuple[str, ...]]) -> Callable[[Node], tuple[str, tuple[str, ...]]]:

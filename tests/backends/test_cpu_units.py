@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from dfl.backends.cpu import kernels as K
-from dfl.backends.cpu.index import JoinIndex, RowSet, index_of
+from dfl.backends.cpu.index import JoinIndex, index_of
+from dfl.backends.cpu.rowset import RowSet
 from dfl.backends.columnar.strings import StringPool
 from dfl.backends.columnar.table import Table, factorize_columns, key_matrix
 from dfl.backends.cpu.vexpr import Evaluator

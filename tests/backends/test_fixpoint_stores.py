@@ -7,7 +7,8 @@ import pytest
 
 from dfl.backends.cpu.dense_keys import DenseKeys
 from dfl.backends.cpu.grouped_index import GroupedIndex
-from dfl.backends.cpu.index import HashKeys, JoinIndex
+from dfl.backends.cpu.index import JoinIndex
+from dfl.backends.cpu.rowset import HashKeys
 from dfl.backends.cpu.packed_set import PENDING, PackedSet, claim_pairs
 from dfl.backends.columnar.table import Table, key_matrix
 
