@@ -48,7 +48,7 @@ def generate(cfg, dir, seed):
     save_relations(dir, relations(cfg, seed))
 
 
-def sql(src):
+def cte(src):
     """Both relations in one recursive CTE, tagged k = 0 (pt(a, b)) and 1 (hpt(a, b, c)):
     a recursive CTE has one recursive table. USING KEY on every column makes
     `recurring.r` the whole relation so far, for the delta rules of the non-linear joins
@@ -72,8 +72,18 @@ def sql(src):
         SELECT 0, l.p, d.c, 0 FROM r d JOIN recurring.r x ON x.k = 0 AND x.b = d.a
           JOIN {load} l ON l.q = x.a AND l.f = d.b WHERE d.k = 1) n
       WHERE NOT EXISTS (SELECT 1 FROM recurring.r o
-                        WHERE o.k = n.k AND o.a = n.a AND o.b = n.b AND o.c = n.c))
-    SELECT a AS p, b AS o FROM r WHERE k = 0"""
+                        WHERE o.k = n.k AND o.a = n.a AND o.b = n.b AND o.c = n.c))"""
+
+
+def sql(src):
+    return cte(src) + " SELECT a AS p, b AS o FROM r WHERE k = 0"
+
+
+def duckdb_script(src, out_dir):
+    """Every output relation of the program written as CSV, from one evaluation."""
+    return [f"CREATE TEMP TABLE r AS {cte(src)} SELECT * FROM r",
+            f"COPY (SELECT a AS p, b AS o FROM r WHERE k = 0) TO '{out_dir}/pt.csv' (HEADER)",
+            f"COPY (SELECT a AS o, b AS f, c AS o2 FROM r WHERE k = 1) TO '{out_dir}/hpt.csv' (HEADER)"]
 
 
 def dfl(cfg, dir):

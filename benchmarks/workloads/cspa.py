@@ -46,7 +46,7 @@ def generate(cfg, dir, seed):
     save_relations(dir, relations(cfg, seed))
 
 
-def sql(src):
+def cte(src):
     """The three relations in one recursive CTE, tagged k = 0 (valueFlow), 1 (memoryAlias),
     2 (valueAlias); USING KEY on every column makes `recurring.r` the whole relation so far,
     for the delta rules of the non-linear joins."""
@@ -78,8 +78,18 @@ def sql(src):
         UNION ALL
         SELECT 2, v.b, d.b FROM r d JOIN recurring.r m ON m.k = 1 AND m.b = d.a
           JOIN recurring.r v ON v.k = 0 AND v.a = m.a WHERE d.k = 0) n
-      WHERE NOT EXISTS (SELECT 1 FROM recurring.r o WHERE o.k = n.k AND o.a = n.a AND o.b = n.b))
-    SELECT a AS x, b AS y FROM r WHERE k = 2"""
+      WHERE NOT EXISTS (SELECT 1 FROM recurring.r o WHERE o.k = n.k AND o.a = n.a AND o.b = n.b))"""
+
+
+def sql(src):
+    return cte(src) + " SELECT a AS x, b AS y FROM r WHERE k = 2"
+
+
+def duckdb_script(src, out_dir):
+    """Every output relation of the program written as CSV, from one evaluation."""
+    return [f"CREATE TEMP TABLE r AS {cte(src)} SELECT * FROM r"] + [
+        f"COPY (SELECT a AS x, b AS y FROM r WHERE k = {k}) TO '{out_dir}/{rel}.csv' (HEADER)"
+        for k, rel in enumerate(("valueFlow", "memoryAlias", "valueAlias"))]
 
 
 def dfl(cfg, dir):
