@@ -4,15 +4,20 @@ cpu backend on the worker pool (2 workers) compute the same rows, row for row.
 Programs come from `recursive_programs()` (recursive_programs.py): several mutually
 recursive relations (linear and non-linear rules), `min<int>` and `max<int>` lattices (two
 mutually recursive `min` relations among them), negation of lower strata inside recursive
-rules and above them, and random small inputs. One pool serves every example (its start
+rules and above them, and random small inputs; and the benchmarks' own programs
+(benchmarks/workloads: points-to, components, same generation, CSPA, sessions) on random
+small inputs. One pool serves every example (its start
 is the cost of a run on it); examples are few and the whole file runs in well under a
 minute on 2 cores (DFL_PROPERTY_SCALE multiplies them for a bug hunt)."""
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, example, given, note, settings
+from hypothesis import strategies as st
 
 from recursive_programs import recursive_programs
 from strategies import GenProgram
@@ -23,8 +28,11 @@ from dfl.lang.check import check
 from dfl.lang.parser import parse
 from dfl.runtime.pools.pool import LocalPool
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from workloads import RECURSIVE  # noqa: E402  (the benchmarks' programs: one text for both)
+
 SCALE = float(os.environ.get("DFL_PROPERTY_SCALE", "1"))
-SETTINGS = settings(max_examples=max(1, int(12 * SCALE)), deadline=None,
+SETTINGS = settings(max_examples=max(1, int(40 * SCALE)), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 # every feature at once, by hand: three mutually recursive relations, both lattices (two
@@ -73,18 +81,39 @@ def _rows(result, names) -> dict[str, list[tuple]]:
     return {r: sorted(result[r]) for r in names}
 
 
-@example(ALL_AT_ONCE)
+def _agree(source: str, inputs: dict, pool) -> None:
+    note(source)
+    compiled = dfl.compile(source)
+    names = sorted(compiled.outputs)
+    want = _rows(compiled.run(target="interp", **inputs), names)
+    note(f"interp: {want}")
+    assert _rows(compiled.run(target="cpu", **inputs), names) == want, "cpu (one process) differs"
+    got = _rows(compiled.run(target="cpu", workers=2, pool=pool, **inputs), names)
+    assert got == want, "cpu on the pool (2 workers) differs"
+
+
+@example(prog=ALL_AT_ONCE)
 @SETTINGS
 @given(prog=recursive_programs())
 def test_interp_cpu_and_pool_agree_on_recursion(prog: GenProgram, pool) -> None:
-    note(prog.source)
-    compiled = dfl.compile(prog.source)
-    names = sorted(compiled.outputs)
-    want = _rows(compiled.run(target="interp", **prog.inputs), names)
-    note(f"interp: {want}")
-    assert _rows(compiled.run(target="cpu", **prog.inputs), names) == want, "cpu (one process) differs"
-    got = _rows(compiled.run(target="cpu", workers=2, pool=pool, **prog.inputs), names)
-    assert got == want, "cpu on the pool (2 workers) differs"
+    _agree(prog.source, prog.inputs, pool)
+
+
+@st.composite
+def _workload_rows(draw, name: str) -> dict[str, list[tuple]]:
+    """Random small inputs for a benchmark program (times for `sessions` around its gap)."""
+    small, times = st.integers(0, 7), st.integers(0, 12).map(lambda t: t * 600)
+    return {rel: [tuple(draw(times if c == "ts" else small) for c in cols) for _ in range(draw(st.integers(0, 14)))]
+            for rel, cols in RECURSIVE[name].SCHEMA.items()}
+
+
+@pytest.mark.parametrize("name", sorted(RECURSIVE))
+@settings(max_examples=max(1, int(8 * SCALE)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_benchmark_programs_agree_on_random_inputs(name: str, data, pool) -> None:
+    """The general workloads' own programs (points-to, components by min label, same
+    generation, CSPA, sessions) on random small inputs: interp = cpu = pool."""
+    _agree(RECURSIVE[name].DFL_SRC, data.draw(_workload_rows(name)), pool)
 
 
 @SETTINGS
