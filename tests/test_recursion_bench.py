@@ -66,9 +66,11 @@ def test_checksum_tells_a_wrong_component_label() -> None:
 def test_whole_runs_quick(tmp_path: Path) -> None:
     pytest.importorskip("duckdb")
     out = tmp_path / "r.json"
-    r = subprocess.run([sys.executable, str(BENCH / "recursion.py"), "--quick", "--repeat", "1", "--only", "cc,sessions",
-                        "--json", str(out)], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    r = subprocess.run([sys.executable, str(BENCH / "recursion.py"), "--quick", "--repeat", "1",
+                        "--only", "cc,sessions", "--json", str(out)], capture_output=True, text=True, timeout=600,
+                       cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
     cells = json.loads(out.read_text())["cells"]
-    assert {(c["workload"], c["system"]) for c in cells} == {(w, s) for w in ("cc", "sessions") for s in ("dfl", "duckdb")}
+    want = {(w, s) for w in ("cc", "sessions") for s in ("dfl", "duckdb")}
+    assert {(c["workload"], c["system"]) for c in cells} == want
     assert all(c["status"] == "ok" and c["agree"] == "yes" and c["rows"] > 0 and c["rss_mib"] > 5 for c in cells), cells

@@ -4,7 +4,7 @@ compiler of the same computation could reach on one core, written the direct way
 - cc: union-find; a node's label is the least node of its set.
 - sessions: sort by (user, time) and one scan.
 - andersen: set-at-a-time semi-naive, the delta of each round joined with the full
-  relations indexed by a counting sort per round.
+  relations indexed by a counting sort per round; bitsets as the sets.
 - sg, cspa: semi-naive evaluation at the finest grain: a worklist of new facts,
   each joined once against the full relations' indexes as it is taken (a fact is indexed
   when it is first derived, so of two facts that join, the one taken later sees the
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+
 from .kernels import csr
 
 

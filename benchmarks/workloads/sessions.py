@@ -64,8 +64,10 @@ def python(cfg, dir):
             prev = e
         return out
 
-    return Cell(run, lambda r: [np.array([x for x, _ in r], dtype=np.int64), np.array([t for _, t in r], dtype=np.int64)],
-                notes=["sorted(set(rows)) and one scan"])
+    def columns(r):
+        return [np.array([x for x, _ in r], dtype=np.int64), np.array([t for _, t in r], dtype=np.int64)]
+
+    return Cell(run, columns, notes=["sorted(set(rows)) and one scan"])
 
 
 def numba(cfg, dir):
