@@ -334,7 +334,8 @@ def markdown(all_results: list[dict]) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes (seconds per workload), for CI")
-    ap.add_argument("--only", help="comma-separated workloads: tc,groupby,join,sssp,wordcount")
+    ap.add_argument("--only", help="comma-separated workloads: tc,groupby,join,sssp,wordcount, "
+                                   "andersen,cc,sg,cspa,sessions")
     ap.add_argument("--systems", help="comma-separated systems (default: all): " + ",".join(PEER_ORDER))
     ap.add_argument("--timeout", type=float, default=300.0, help="per-cell timeout in seconds (default 300)")
     ap.add_argument("--repeat", type=int, default=3, help="timed runs after the warm-up (default 3)")

@@ -6,6 +6,9 @@
 - ``SYSTEMS``: ``{system: setup}``; ``setup(cfg, dir)`` loads the data (not timed) and
   returns a ``Cell`` (see ``common.py``) whose ``run()`` is timed.
 """
-from . import groupby, join, sssp, tc, wordcount
+from . import andersen, cc, cspa, groupby, join, sessions, sg, sssp, tc, wordcount
 
 WORKLOADS = {m.NAME: m for m in (tc, groupby, join, sssp, wordcount)}
+# the general recursive workloads of issue 14 (any recursive program, not a recognised shape)
+RECURSIVE = {m.NAME: m for m in (andersen, cc, sg, cspa, sessions)}
+WORKLOADS.update(RECURSIVE)
