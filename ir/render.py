@@ -61,6 +61,10 @@ def _detail(n: Node) -> str:
         aggs = ", ".join(f"{f}({'*' if e is None else _expr(e)})" for f, e in a("aggs") or ())
         keys = ", ".join(_expr(e) for e in a("keys") or ())
         return f"by [{keys}]: {aggs}" if keys else aggs
+    if n.op == "range_aggregate":
+        ((f, e),) = a("aggs")
+        return (f"{f}({'*' if e is None else _expr(e)}) where ${a('value')} {a('cmp')} left ${a('bound')}, "
+                f"{list(a('left_keys'))} = {list(a('right_keys'))}")
     if n.op == "lattice_merge":
         return f"key {a('key_arity')}, {', '.join(a('lattices') or ())}"
     if n.op == "fixpoint":

@@ -133,6 +133,27 @@ def op_aggregate(node: Node, ins: list[Rel], ctx) -> Rel:
     return Rel(out)
 
 
+_CMP: dict[str, Callable[[Any, Any], bool]] = {
+    "lt": lambda v, b: v < b, "le": lambda v, b: v <= b, "gt": lambda v, b: v > b, "ge": lambda v, b: v >= b}
+
+
+def op_range_aggregate(node: Node, ins: list[Rel], ctx) -> Rel:
+    """For each distinct left row, the aggregate over the distinct right rows of its key whose
+    `value` column compares by `cmp` with the left row's `bound` column: the aggregate over
+    filter(join(left, right)) that compiler/passes/range_aggregates.py replaced, row by row."""
+    left, right = ins
+    ((func, e),) = node.attr("aggs")
+    arg = None if e is None else compile_expr(e)
+    value, bound, test = node.attr("value"), node.attr("bound"), _CMP[node.attr("cmp")]
+    idx, kf = Rel(list(dict.fromkeys(right))).index(node.attr("right_keys")), key_fn(node.attr("left_keys"))
+    out = []
+    for l in dict.fromkeys(left):
+        rows = [r for r in idx.get(kf(l), ()) if test(r[value], l[bound])]
+        if rows:
+            out.append(l + (AGG_FUNCS[func]([arg(r) for r in rows] if arg else rows, None if e is None else e.type),))
+    return Rel(out)
+
+
 def op_source(node: Node, ins: list[Rel], ctx) -> Rel:
     rows = list(ctx.inputs.get((node.attr("kind"), node.attr("rel")), ()))
     floats = [i for i, t in enumerate(node.schema.types) if t == Type.FLOAT]
@@ -175,6 +196,7 @@ TABLE: dict[str, Callable[[Node, list[Rel], Any], Rel]] = {
     "source": op_source, "values": op_values, "param": op_param, "map": op_map, "filter": op_filter,
     "flat_map": op_flat_map, "join": op_join, "anti_join": op_anti_join, "union": op_union,
     "distinct": op_distinct, "aggregate": op_aggregate, "lattice_merge": op_lattice_merge,
-    "fixpoint": op_fixpoint, "result": op_result, "yield": op_passthrough, "sink": op_passthrough,
+    "range_aggregate": op_range_aggregate, "fixpoint": op_fixpoint, "result": op_result, "yield": op_passthrough,
+    "sink": op_passthrough,
     "persist": op_passthrough, "exchange": op_passthrough, "defer": op_passthrough,
 }

@@ -1,0 +1,107 @@
+"""Correlated body aggregates over a range: Graph -> Graph.
+
+A body aggregate whose braces compare a local variable with a correlated one,
+
+    session(u, ts) :- event(u, ts), p = max t : { event(u, t), t < ts }, ts - p > 1800.
+
+lowers (compiler/lower.py, step_agg) to `aggregate(filter(join(seed, event)))`: every
+correlated row (u, ts) against every event of its user, then `t < ts`, then one group per
+correlated row. That is quadratic per key. Where the aggregate is one of min/max/count/sum
+and the filter is one inequality between a right-side column and a left-side column, the
+three nodes become one `range_aggregate(seed, event)` node: both sides sorted by (key,
+value), each left row answered by a search in its key's run (max t < ts is the predecessor
+of ts; count/sum a difference of running counts/sums), in memory near the inputs' size.
+
+Qualifies (everything else keeps the aggregate):
+- `aggregate(filter(join(L, R)))`, the aggregate's keys exactly L's columns in order (the
+  correlated variables: one group per left row), one aggregate of min, max, count or an
+  int sum (a float sum is exactly rounded over its rows, which running sums are not), its
+  argument a column of R (or none, for count);
+- the filter's predicate one comparison `lt le gt ge` between a column of R and a column of
+  L, both int or both float (the order of string codes is not the strings' order);
+- the join and filter have no other reader (they are then dropped).
+
+The cpu backend runs the sorted plan (backends/cpu/range_agg.py); the interpreter its
+obvious definition; the cuda backend the join, filter and aggregate it replaces, on the
+device (backends/cuda/ops.py: no device sort yet). Inside a fixpoint body the same
+rewrite applies (before `seminaive`, which copies it per delta variant).
+
+Example (the comparison `$3 < $0` has the right side's column 1 against the left's 0):
+
+>>> import dfl
+>>> from dfl.ir.text import print_graph
+>>> g = dfl.compile('''input e(u: int, t: int)
+... output s(u: int, t: int, p: int)
+... s(u, ts, p) :- e(u, ts), p = max t : { e(u, t), t < ts }.''').graph
+>>> print([l.split("  #")[0] for l in print_graph(g).splitlines() if "range_aggregate" in l][0])
+n7 = range_aggregate(n4, n2) {left_keys=[1], right_keys=[0], value=1, cmp="lt", bound=0, aggs=[max($1:int)]} : (c0: int, c1: int, c2: int)
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from dfl.ir.expr import Col, Fn
+from dfl.ir.graph import Graph, Node
+from dfl.ir.types import Type
+
+# `a OP b` read from b's side: b FLIP[OP] a
+FLIP = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
+_FUNCS = ("min", "max", "count", "sum")
+
+
+def range_aggregates(g: Graph) -> Graph:
+    nodes = [n.with_attrs(body=range_aggregates(n.attr("body"))) if n.op == "fixpoint" else n for n in g.nodes]
+    g = g.with_nodes(nodes)
+    users = g.consumers()
+    new: dict[str, Node] = {}
+    dropped: set[str] = set()
+    for a in g.by_op("aggregate"):
+        found = _match(g, a, users)
+        if found is None:
+            continue
+        node, gone = found
+        new[a.id] = node
+        dropped |= gone
+    if not new:
+        return g
+    return g.with_nodes(new.get(n.id, n) for n in g.nodes if n.id not in dropped)
+
+
+def _match(g: Graph, a: Node, users: dict[str, list[str]]) -> tuple[Node, set[str]] | None:
+    """The range_aggregate replacing aggregate `a`, and the ids of the nodes it makes dead."""
+    f = g.node(a.inputs[0])
+    if f.op != "filter" or users[f.id] != [a.id]:
+        return None
+    j = g.node(f.inputs[0])
+    if j.op != "join" or users[j.id] != [f.id]:
+        return None
+    left, right = (g.node(i) for i in j.inputs)
+    nl = left.schema.arity
+    if tuple(a.attr("keys")) != tuple(Col(i, t) for i, t in enumerate(left.schema.types)):
+        return None
+    aggs = a.attr("aggs")
+    if len(aggs) != 1:
+        return None
+    func, arg = aggs[0]
+    if func == "count":
+        arg = None  # count counts the distinct body rows, whatever its argument
+    elif func not in _FUNCS or not (isinstance(arg, Col) and arg.index >= nl):
+        return None
+    elif arg.type not in ((Type.INT,) if func == "sum" else (Type.INT, Type.FLOAT)):
+        return None
+    pred = f.attr("pred")
+    if not (isinstance(pred, Fn) and pred.op in FLIP and all(isinstance(x, Col) for x in pred.args)):
+        return None
+    x, y = pred.args
+    if x.type not in (Type.INT, Type.FLOAT):
+        return None
+    if x.index >= nl > y.index:  # right OP left: as the op reads it
+        value, cmp, bound = x.index - nl, pred.op, y.index
+    elif y.index >= nl > x.index:  # left OP right: right FLIP[OP] left
+        value, cmp, bound = y.index - nl, FLIP[pred.op], x.index
+    else:
+        return None
+    node = replace(a, op="range_aggregate", inputs=(left.id, right.id), attrs=(
+        ("left_keys", j.attr("left_keys")), ("right_keys", j.attr("right_keys")), ("value", value),
+        ("cmp", cmp), ("bound", bound), ("aggs", ((func, None if arg is None else Col(arg.index - nl, arg.type)),))))
+    return node, {f.id, j.id}
