@@ -5,6 +5,8 @@ Written to be obviously correct: it defines the semantics every other backend is
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
+from operator import itemgetter
 from typing import Any, Callable
 
 from dfl.ir.graph import Node
@@ -133,24 +135,37 @@ def op_aggregate(node: Node, ins: list[Rel], ctx) -> Rel:
     return Rel(out)
 
 
-_CMP: dict[str, Callable[[Any, Any], bool]] = {
-    "lt": lambda v, b: v < b, "le": lambda v, b: v <= b, "gt": lambda v, b: v > b, "ge": lambda v, b: v >= b}
-
-
 def op_range_aggregate(node: Node, ins: list[Rel], ctx) -> Rel:
     """For each distinct left row, the aggregate over the distinct right rows of its key whose
     `value` column compares by `cmp` with the left row's `bound` column: the aggregate over
-    filter(join(left, right)) that compiler/passes/range_aggregates.py replaced, row by row."""
+    filter(join(left, right)) that compiler/passes/range_aggregates.py replaced. Each key's
+    rows sorted by value, the qualifying ones are a slice found by bisection (what bisect
+    finds is what the comparison keeps: `v < b` for the first bisect_left(vs, b) values)."""
     left, right = ins
     ((func, e),) = node.attr("aggs")
-    arg = None if e is None else compile_expr(e)
-    value, bound, test = node.attr("value"), node.attr("bound"), _CMP[node.attr("cmp")]
-    idx, kf = Rel(list(dict.fromkeys(right))).index(node.attr("right_keys")), key_fn(node.attr("left_keys"))
+    arg = (lambda r: r) if e is None else compile_expr(e)
+    value, bound, cmp = node.attr("value"), node.attr("bound"), node.attr("cmp")
+    rkey, lkey = key_fn(node.attr("right_keys")), key_fn(node.attr("left_keys"))
+    groups: dict[tuple, list[tuple]] = {}
+    for r in dict.fromkeys(right):
+        if r[value] == r[value]:  # a NaN compares with nothing
+            groups.setdefault(rkey(r), []).append(r)
+    sorted_groups = {}
+    for k, rows in groups.items():
+        rows.sort(key=itemgetter(value))
+        sorted_groups[k] = ([r[value] for r in rows], [arg(r) for r in rows])
     out = []
     for l in dict.fromkeys(left):
-        rows = [r for r in idx.get(kf(l), ()) if test(r[value], l[bound])]
-        if rows:
-            out.append(l + (AGG_FUNCS[func]([arg(r) for r in rows] if arg else rows, None if e is None else e.type),))
+        g, b = sorted_groups.get(lkey(l)), l[bound]
+        if g is None or b != b:
+            continue
+        vs, args = g
+        if cmp in ("lt", "le"):
+            run = args[:(bisect_left if cmp == "lt" else bisect_right)(vs, b)]
+        else:
+            run = args[(bisect_right if cmp == "gt" else bisect_left)(vs, b):]
+        if run:
+            out.append(l + (AGG_FUNCS[func](run, None if e is None else e.type),))
     return Rel(out)
 
 
