@@ -30,8 +30,8 @@ _OPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "lattice_merge": ("group ids of the key, then min/max per group", ("factorize", "group_reduce")),
     "range_aggregate": ("correlated aggregate by sorting: the right side sorted by (key, value) once, each left "
                         "row's qualifying rows one run of its key's block found by binary search; count by the "
-                        "run's length, sum by running sums, min/max by a running scan (no join built)",
-                        ("factorize", "range_runs", "running_extreme")),
+                        "run's length, sum by running sums, min/max of the compared value at the run's end, of "
+                        "another column by a running scan (no join built)", ("factorize", "running_extreme")),
     "result": ("a relation out of its fixpoint", ()),
     "yield": ("rows derived this iteration", ()),
     "sink": ("an output: sorted on columns (np.lexsort), decoded", ()),

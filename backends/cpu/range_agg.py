@@ -4,13 +4,15 @@ For each left row, the aggregate over the right rows of its key whose `value` co
 with the left row's `bound` (ir/ops.py). Instead of pairing every left row with every
 right row of its key (the join it replaces, quadratic per key), the right side is sorted
 once by (key, value); a left row's qualifying rows are then one contiguous run of its
-key's block, found by a binary search: the prefix before the bound for `lt`/`le`, the
-suffix after it for `gt`/`ge`. Over that run:
+key's block, found by one binary search of all left rows at once (np.searchsorted over
+(key, value) packed into one int64; float values, or ints of a wide range, by their rank):
+the prefix before the bound for `lt`/`le`, the suffix after it for `gt`/`ge`. Over that run:
 
 - count: its length; sum: a difference of the block's running sums (int64, wrapping as
   the language's int sum does, so the difference is exact);
-- min/max: the running min/max scanned from the block's start (prefix) or end (suffix),
-  read at the run's last row: `max t : {e(u, t), t < ts}` is ts's predecessor.
+- min/max of the compared value: the run's first or last value (`max t : {e(u, t), t < ts}`
+  is ts's predecessor); of another column: its running min/max scanned from the block's
+  start (prefix) or end (suffix), read at the run's last row.
 
 Memory is a few arrays the size of each input; time O((L + R) log R).
 """
@@ -22,36 +24,6 @@ from numba import njit
 from dfl.ir.graph import Node
 from dfl.backends.columnar.table import Table, factorize_columns
 from dfl.runtime import limits
-
-
-@njit(cache=True)
-def range_runs(lid: np.ndarray, bound: np.ndarray, offs: np.ndarray, vals: np.ndarray, cmp: int):
-    """Each left row's run [start, end) of the sorted right values of its block (ids from
-    `lid`, -1: no right row has its key); cmp 0 lt, 1 le, 2 gt, 3 ge. A NaN bound compares
-    with nothing: an empty run."""
-    n = lid.shape[0]
-    start = np.zeros(n, np.int64)
-    end = np.zeros(n, np.int64)
-    for i in range(n):
-        g = lid[i]
-        b = bound[i]
-        if g < 0 or b != b:
-            continue
-        lo, hi = offs[g], offs[g + 1]
-        # the first position whose value is >= b (lt, ge) or > b (le, gt)
-        strict = cmp == 0 or cmp == 3
-        a, z = lo, hi
-        while a < z:
-            m = (a + z) >> 1
-            if vals[m] < b or (not strict and vals[m] == b):
-                a = m + 1
-            else:
-                z = m
-        if cmp <= 1:
-            start[i], end[i] = lo, a
-        else:
-            start[i], end[i] = a, hi
-    return start, end
 
 
 @njit(cache=True)
@@ -74,11 +46,8 @@ def running_extreme(vals: np.ndarray, offs: np.ndarray, is_min: bool, from_start
     return out
 
 
-_CMPS = {"lt": 0, "le": 1, "gt": 2, "ge": 3}
-
-# the usual argument types of each kernel, for `--emit llvm` (as kernels.SIGNATURES)
+# the usual argument types of the kernel, for `--emit llvm` (as kernels.SIGNATURES)
 SIGNATURES: dict[str, tuple[str, ...]] = {
-    "range_runs": ("(int64[:], int64[:], int64[:], int64[:], int64)", "(int64[:], float64[:], int64[:], float64[:], int64)"),
     "running_extreme": ("(int64[:], int64[:], boolean, boolean)", "(float64[:], int64[:], boolean, boolean)"),
 }
 
@@ -87,18 +56,17 @@ def range_aggregate(node: Node, left: Table, right: Table, distinct_rows) -> Tab
     """`distinct_rows`: ops.distinct_rows, passed in (ops imports this module)."""
     ((func, arg),) = node.attr("aggs")
     lk, rk = node.attr("left_keys"), node.attr("right_keys")
-    value, bound, cmp = node.attr("value"), node.attr("bound"), _CMPS[node.attr("cmp")]
-    # sorted copies, run bounds and the answers: a few words per row of each side
+    value, bound, cmp = node.attr("value"), node.attr("bound"), node.attr("cmp")
+    # sorted keys, run bounds and the answers: a few words per row of each side
     limits.check_rows(left.n + right.n, limits.cpu_row_bytes(4, 16))
     left = distinct_rows(left)  # one answer per distinct left row, as the aggregate's groups
     if func in ("count", "sum"):
         right = distinct_rows(right)  # they count each distinct body row once
-    rv = right.cols[value]
-    if rv.dtype == np.float64 and right.n:
-        keep = rv == rv  # a NaN compares with nothing
-        if not keep.all():
-            right = right.mask(keep)
-            rv = right.cols[value]
+    rv, lb = right.cols[value], left.cols[bound]
+    floats = rv.dtype == np.float64
+    if floats and right.n and np.isnan(rv).any():
+        right = right.mask(~np.isnan(rv))  # a NaN compares with nothing
+        rv = right.cols[value]
     nl, nr = left.n, right.n
     if lk:
         ids, _ = factorize_columns([np.concatenate((left.cols[a], right.cols[b])) for a, b in zip(lk, rk)], nl + nr)
@@ -106,21 +74,44 @@ def range_aggregate(node: Node, left: Table, right: Table, distinct_rows) -> Tab
     else:
         lid, rid = np.zeros(nl, np.int64), np.zeros(nr, np.int64)
     g = int(rid.max()) + 1 if nr else 0
-    lid = np.where(lid < g, lid, -1) if nr else np.full(nl, -1, np.int64)  # keys no right row has
-    order = np.lexsort((rv, rid))
-    vals = rv[order]
+    lid = np.where(lid < g, lid, -1)  # -1: a key no right row has
+    if floats:
+        lid[np.isnan(lb)] = -1
+    # values as integers of the same order: ints as they are, floats by rank; a wide int
+    # range by rank too, so that (key, value) packs into one sortable int64
+    if nr and not floats and g * (int(rv.max()) - int(rv.min()) + 3) < 1 << 62:
+        rcode, lcode, uniq = rv, lb, None
+    else:
+        uniq, inv = np.unique(np.concatenate((rv, np.where(lid >= 0, lb, rv[0] if nr else lb))), return_inverse=True)
+        rcode, lcode = inv[:nr], inv[nr:]
+    lo = int(rcode.min()) if nr else 0
+    hi = int(rcode.max()) if nr else 0
+    span = hi - lo + 3  # a value v is v - lo + 1; a bound past either end 0 or span - 1
+    packed = rid * span + (rcode - lo + 1)
+    by_value = arg is not None and arg.index == value and func in ("min", "max")
+    order = None if by_value else np.argsort(packed, kind="stable")
+    keys = np.sort(packed) if by_value else packed[order]
     offs = np.zeros(g + 1, np.int64)
     np.cumsum(np.bincount(rid, minlength=g), out=offs[1:])
-    start, end = range_runs(lid, left.cols[bound], offs, vals, cmp)
+    found = np.flatnonzero(lid >= 0)
+    fid = lid[found]
+    probe = fid * span + (np.clip(lcode[found], lo - 1, hi + 1) - lo + 1)
+    # the first position whose value is >= the bound (lt, ge) or > it (le, gt)
+    pos = np.searchsorted(keys, probe, side="left" if cmp in ("lt", "ge") else "right")
+    start, end = (offs[fid], pos) if cmp in ("lt", "le") else (pos, offs[fid + 1])
     hit = end > start
+    rows, start, end = found[hit], start[hit], end[hit]
     if func == "count":
-        out = (end - start)[hit]
+        out = end - start
     elif func == "sum":
         sums = np.zeros(nr + 1, np.int64)
         np.cumsum(right.cols[arg.index][order], out=sums[1:])  # wraps at 64 bits, as int sums do
-        out = (sums[end] - sums[start])[hit]
+        out = sums[end] - sums[start]
+    elif by_value:  # a run of one key's sorted values: its min is its first, its max its last
+        code = keys[start if func == "min" else end - 1] % span + lo - 1
+        out = uniq[code] if uniq is not None else code
     else:
-        prefix = cmp <= 1
+        prefix = cmp in ("lt", "le")
         run = running_extreme(right.cols[arg.index][order], offs, func == "min", prefix)
-        out = run[((end - 1) if prefix else start)[hit]]
-    return Table([c[hit] for c in left.cols] + [out], int(np.count_nonzero(hit)), distinct=True)
+        out = run[end - 1 if prefix else start]
+    return Table([c[rows] for c in left.cols] + [out], len(rows), distinct=True)
