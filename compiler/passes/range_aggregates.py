@@ -13,13 +13,16 @@ value), each left row answered by a search in its key's run (max t < ts is the p
 of ts; count/sum a difference of running counts/sums), in memory near the inputs' size.
 
 Qualifies (everything else keeps the aggregate):
-- `aggregate(filter(join(L, R)))`, the aggregate's keys exactly L's columns in order (the
+- `aggregate(filter(...(join(L, R))))`, the aggregate's keys exactly L's columns in order (the
   correlated variables: one group per left row), one aggregate of min, max, count or an
   int sum (a float sum is exactly rounded over its rows, which running sums are not), its
   argument a column of R (or none, for count);
-- the filter's predicate one comparison `lt le gt ge` between a column of R and a column of
-  L, both int or both float (the order of string codes is not the strings' order);
-- the join and filter have no other reader (they are then dropped).
+- the filters (one per literal, above the join) hold one comparison `lt le gt ge` between a
+  column of R and a column of L, both int or both float (the order of string codes is not
+  the strings' order);
+- the join and filters have no other reader (they are then dropped); besides the comparison,
+  the filters may hold tests of one side's columns only that cannot fail (`t > 0`): they
+  filter that side before the range_aggregate, as pushdown would before a join.
 
 The cpu backend runs the sorted plan (backends/cpu/range_agg.py); the interpreter its
 obvious definition; the cuda backend the join, filter and aggregate it replaces, on the
@@ -40,7 +43,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dfl.ir.expr import Col, Fn
+from dfl.ir.builtin_sigs import may_fail
+from dfl.ir.expr import Col, Fn, IRExpr, cols_used, conj, shift
 from dfl.ir.graph import Graph, Node
 from dfl.ir.types import Type
 
@@ -53,27 +57,30 @@ def range_aggregates(g: Graph) -> Graph:
     nodes = [n.with_attrs(body=range_aggregates(n.attr("body"))) if n.op == "fixpoint" else n for n in g.nodes]
     g = g.with_nodes(nodes)
     users = g.consumers()
-    new: dict[str, Node] = {}
+    new: dict[str, list[Node]] = {}  # aggregate id -> the nodes in its place (side filters, the op)
     dropped: set[str] = set()
     for a in g.by_op("aggregate"):
         found = _match(g, a, users)
         if found is None:
             continue
-        node, gone = found
-        new[a.id] = node
+        nodes, gone = found
+        new[a.id] = nodes
         dropped |= gone
     if not new:
         return g
-    return g.with_nodes(new.get(n.id, n) for n in g.nodes if n.id not in dropped)
+    return g.with_nodes(m for n in g.nodes if n.id not in dropped for m in new.get(n.id, [n]))
 
 
-def _match(g: Graph, a: Node, users: dict[str, list[str]]) -> tuple[Node, set[str]] | None:
-    """The range_aggregate replacing aggregate `a`, and the ids of the nodes it makes dead."""
-    f = g.node(a.inputs[0])
-    if f.op != "filter" or users[f.id] != [a.id]:
-        return None
-    j = g.node(f.inputs[0])
-    if j.op != "join" or users[j.id] != [f.id]:
+def _match(g: Graph, a: Node, users: dict[str, list[str]]) -> tuple[list[Node], set[str]] | None:
+    """The nodes replacing aggregate `a` (filters of one side, then the range_aggregate), and
+    the ids of the nodes that become dead."""
+    filters: list[Node] = []  # the rule's filters, one per literal, between the join and `a`
+    cur = g.node(a.inputs[0])
+    while cur.op == "filter" and users[cur.id] == [filters[-1].id if filters else a.id]:
+        filters.append(cur)
+        cur = g.node(cur.inputs[0])
+    j = cur
+    if not filters or j.op != "join" or users[j.id] != [filters[-1].id]:
         return None
     left, right = (g.node(i) for i in j.inputs)
     nl = left.schema.arity
@@ -89,7 +96,24 @@ def _match(g: Graph, a: Node, users: dict[str, list[str]]) -> tuple[Node, set[st
         return None
     elif arg.type not in ((Type.INT,) if func == "sum" else (Type.INT, Type.FLOAT)):
         return None
-    pred = f.attr("pred")
+    parts = [c for f in filters for c in _conjuncts(f.attr("pred"))]
+    # a test of one side's columns filters that side first (the rows it drops would meet no
+    # row of the other); one that can fail stays where the rule put it: no rewrite then
+    sides: tuple[list, list] = ([], [])
+    two: list = []
+    for c in parts:
+        used = cols_used(c)
+        if not used or may_fail(c):
+            return None
+        if max(used) < nl:
+            sides[0].append(c)
+        elif min(used) >= nl:
+            sides[1].append(shift(c, {i: i - nl for i in used}))
+        else:
+            two.append(c)
+    if len(two) != 1:
+        return None
+    (pred,) = two
     if not (isinstance(pred, Fn) and pred.op in FLIP and all(isinstance(x, Col) for x in pred.args)):
         return None
     x, y = pred.args
@@ -101,7 +125,22 @@ def _match(g: Graph, a: Node, users: dict[str, list[str]]) -> tuple[Node, set[st
         value, cmp, bound = y.index - nl, FLIP[pred.op], x.index
     else:
         return None
-    node = replace(a, op="range_aggregate", inputs=(left.id, right.id), attrs=(
+    out: list[Node] = []
+    ins = []
+    for side, tests, suffix in ((left, sides[0], "l"), (right, sides[1], "r")):
+        if not tests:
+            ins.append(side.id)
+            continue
+        out.append(replace(filters[0], id=f"{a.id}.{suffix}", inputs=(side.id,), attrs=(("pred", conj(tests)),),
+                           schema=side.schema))
+        ins.append(out[-1].id)
+    out.append(replace(a, op="range_aggregate", inputs=tuple(ins), attrs=(
         ("left_keys", j.attr("left_keys")), ("right_keys", j.attr("right_keys")), ("value", value),
-        ("cmp", cmp), ("bound", bound), ("aggs", ((func, None if arg is None else Col(arg.index - nl, arg.type)),))))
-    return node, {f.id, j.id}
+        ("cmp", cmp), ("bound", bound), ("aggs", ((func, None if arg is None else Col(arg.index - nl, arg.type)),)))))
+    return out, {f.id for f in filters} | {j.id}
+
+
+def _conjuncts(e: IRExpr) -> list[IRExpr]:
+    if isinstance(e, Fn) and e.op == "and":
+        return [c for x in e.args for c in _conjuncts(x)]
+    return [e]

@@ -71,6 +71,12 @@ def test_the_comparison_written_the_other_way_round(cmp: str) -> None:
     agree(INTS.format(agg="max t", cond=f"ts {cmp} t"), ev=EV, q=Q)
 
 
+@pytest.mark.parametrize("extra", ["t > 4", "w != 1", "ts > 3", "u = 1"])
+def test_tests_of_one_side_inside_the_braces_still_qualify(extra: str) -> None:
+    agree(INTS.format(agg="count", cond=f"t < ts, {extra}"), ev=EV, q=Q)
+    agree(INTS.format(agg="max t", cond=f"t >= ts, {extra}"), ev=EV, q=Q)
+
+
 def test_max_below_is_the_predecessor_and_an_empty_set_no_row() -> None:
     out = agree(INTS.format(agg="max t", cond="t < ts"), ev=EV, q=Q)
     assert out["o"] == [(1, 6, 5), (1, 9, 7), (1, 100, 9), (2, 5, 4), (3, 3, 1)]

@@ -115,6 +115,10 @@ def test_count_sum_min_max_qualify(agg: str) -> None:
                                     "o(u, ts, p) :- e(u, ts), p = max t : { e(u, t), t + 1 < ts }."),
     ("an argument computed from the row", "input e(u: int, t: int)\noutput o(u: int, ts: int, p: int)\n"
                                           "o(u, ts, p) :- e(u, ts), p = max (t * 2) : { e(u, t), t < ts }."),
+    ("two atoms in the braces", "input e(u: int, t: int)\ninput f(t: int)\noutput o(u: int, ts: int, p: int)\n"
+                                "o(u, ts, p) :- e(u, ts), p = max t : { e(u, t), f(t), t < ts }."),
+    ("a test that may fail stays above the join", "input e(u: int, t: int)\noutput o(u: int, ts: int, p: int)\n"
+     "o(u, ts, p) :- e(u, ts), p = max t : { e(u, t), t < ts, 10 / t > 1 }."),
     ("no correlated comparison", "input e(u: int, t: int)\noutput o(u: int, p: int)\n"
                                  "o(u, p) :- e(u, _), p = max t : { e(u, t), t < 5 }."),
     ("a head aggregate", "input e(u: int, t: int)\noutput o(u: int, p: int)\no(u, max(t)) :- e(u, t), t < 5."),
