@@ -134,8 +134,13 @@ def test_ints_of_the_whole_64_bit_range(agg: str) -> None:
     big, small = (1 << 63) - 1, -(1 << 63)
     ev = [(1, small, big), (1, -1, big), (1, 0, 5), (1, big, 1), (2, big - 1, small), (2, big, -1)]
     q = [(1, small), (1, 0), (1, big), (2, big), (2, small), (3, 0)]
+    # values 2**59 apart: they pack with the key, but leave no room for the row number beside
+    # them in one int64 (the cpu target then argsorts instead of sorting)
+    far = [(u, t, w) for u in (1, 2) for t, w in ((0, 3), (1 << 59, 4), ((1 << 59) + 1, -2))]
+    far_q = [(1, 1), (1, 1 << 59), (2, (1 << 59) + 5), (2, -1)]
     for cmp in CMPS:
         agree(INTS.format(agg=agg, cond=f"t {cmp} ts"), ev=ev, q=q)
+        agree(INTS.format(agg=agg, cond=f"t {cmp} ts"), ev=far, q=far_q)
 
 
 def test_a_correlated_aggregate_inside_a_recursion() -> None:
