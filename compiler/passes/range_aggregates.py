@@ -11,6 +11,10 @@ and the filter is one inequality between a right-side column and a left-side col
 three nodes become one `range_aggregate(seed, event)` node: both sides sorted by (key,
 value), each left row answered by a search in its key's run (max t < ts is the predecessor
 of ts; count/sum a difference of running counts/sums), in memory near the inputs' size.
+Then, where the seed is the outer rows' correlated columns made distinct and the answers
+are joined back to the outer rows on them (min/max: no zeros to add for empty sets), the
+outer rows are answered directly: `join(P, range_aggregate(distinct(map(P)), R))` becomes
+`map(range_aggregate(P, R))` (`_fold`), with no dedup and no join back.
 
 Qualifies (everything else keeps the aggregate):
 - `aggregate(filter(...(join(L, R))))`, the aggregate's keys exactly L's columns in order (the
@@ -29,7 +33,8 @@ obvious definition; the cuda backend the join, filter and aggregate it replaces,
 device (backends/cuda/ops.py: no device sort yet). Inside a fixpoint body the same
 rewrite applies (before `seminaive`, which copies it per delta variant).
 
-Example (the comparison `$3 < $0` has the right side's column 1 against the left's 0):
+Example: the events of the outer row's user (key: column 0 of both sides) whose column 1
+(t) is below the outer row's column 1 (ts); their max:
 
 >>> import dfl
 >>> from dfl.ir.text import print_graph
@@ -37,7 +42,7 @@ Example (the comparison `$3 < $0` has the right side's column 1 against the left
 ... output s(u: int, t: int, p: int)
 ... s(u, ts, p) :- e(u, ts), p = max t : { e(u, t), t < ts }.''').graph
 >>> print([l.split("  #")[0] for l in print_graph(g).splitlines() if "range_aggregate" in l][0])
-n7 = range_aggregate(n4, n2) {left_keys=[1], right_keys=[0], value=1, cmp="lt", bound=0, aggs=[max($1:int)]} : (c0: int, c1: int, c2: int)
+n7 = range_aggregate(n2, n2) {left_keys=[0], right_keys=[0], value=1, cmp="lt", bound=1, aggs=[max($1:int)]} : (u: int, t: int, c2: int)
 """
 from __future__ import annotations
 
@@ -46,7 +51,7 @@ from dataclasses import replace
 from dfl.ir.builtin_sigs import may_fail
 from dfl.ir.expr import Col, Fn, IRExpr, cols_used, conj, shift
 from dfl.ir.graph import Graph, Node
-from dfl.ir.types import Type
+from dfl.ir.types import Schema, Type
 
 # `a OP b` read from b's side: b FLIP[OP] a
 FLIP = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
@@ -68,7 +73,42 @@ def range_aggregates(g: Graph) -> Graph:
         dropped |= gone
     if not new:
         return g
-    return g.with_nodes(m for n in g.nodes if n.id not in dropped for m in new.get(n.id, [n]))
+    return _fold(g.with_nodes(m for n in g.nodes if n.id not in dropped for m in new.get(n.id, [n])))
+
+
+def _fold(g: Graph) -> Graph:
+    """`join(P, range_aggregate(distinct(map(P)), R))` on the correlated columns, where the map
+    only picks P's columns (lower.py's step_agg: the outer rows, their correlated values
+    deduplicated, aggregated, joined back) becomes `map(range_aggregate(P, R))`: each outer
+    row answered directly, with no dedup of its correlated values and no join back (a
+    row's answer depends on its correlated values only; rows are a set, so answering equal
+    values twice changes nothing)."""
+    users = g.consumers()
+    new: dict[str, list[Node]] = {}
+    dropped: set[str] = set()
+    for n in g.by_op("join"):
+        p, a = (g.node(i) for i in n.inputs)
+        if a.op != "range_aggregate" or users[a.id] != [n.id]:
+            continue
+        d = g.node(a.inputs[0])
+        m = g.node(d.inputs[0]) if d.op == "distinct" else None
+        if m is None or m.op != "map" or m.inputs != (p.id,) or not all(isinstance(e, Col) for e in m.attr("exprs")):
+            continue
+        picks = [e.index for e in m.attr("exprs")]  # correlated column k of the seed is P's column picks[k]
+        lk, rk = n.attr("left_keys"), n.attr("right_keys")
+        if sorted(rk) != list(range(len(picks))) or any(l != picks[r] for l, r in zip(lk, rk)):
+            continue
+        np_, vtype = p.schema.arity, a.schema.types[-1]
+        direct = replace(a, inputs=(p.id, a.inputs[1]), schema=Schema(p.schema.columns + a.schema.columns[-1:]))
+        direct = direct.with_attrs(left_keys=tuple(picks[k] for k in a.attr("left_keys")), bound=picks[a.attr("bound")])
+        exprs = tuple(Col(i, t) for i, t in enumerate(p.schema.types)) \
+            + tuple(Col(i, p.schema.types[i]) for i in picks) + (Col(np_, vtype),)
+        new[n.id] = [direct, replace(n, op="map", inputs=(a.id,), attrs=(("exprs", exprs),))]
+        dropped.add(a.id)
+        dropped |= {x.id for x in (d, m) if users[x.id] == [a.id if x is d else d.id]}
+    if not new:
+        return g
+    return g.with_nodes(x for n in g.nodes if n.id not in dropped for x in new.get(n.id, [n]))
 
 
 def _match(g: Graph, a: Node, users: dict[str, list[str]]) -> tuple[list[Node], set[str]] | None:
