@@ -100,7 +100,9 @@ OPS: dict[str, OpSpec] = {
         # aggregate it replaces, so it waits for both inputs as that aggregate did
         inputs=2, attrs=("left_keys", "right_keys", "value", "cmp", "bound", "aggs"), monotone=False,
         nonmonotone_when=(), linear=False, barrier=ALL, dedups=True, leaves="", may_fail=False,
-        cost=Cost(10.0, 4.0, None),
+        # cpu: a sort and a search per row (benchmarks/README.md, sessions); cuda: it runs there
+        # as the join it replaced (every pair of a key), priced so that `auto` keeps it on the cpu
+        cost=Cost(10.0, 500.0, None),
         doc="for each distinct left row: the aggregate over the distinct right rows equal on the keys "
             "whose column `value` compares by cmp (lt le gt ge) with the left row's column `bound`; "
             "left columns ++ the aggregate value, no row where no right row qualifies"),

@@ -180,3 +180,17 @@ def test_the_verifier_checks_the_output_schema() -> None:
     wrong = replace(n, schema=Schema(n.schema.columns[:2] + (Column("c2", Type.FLOAT),)))
     with pytest.raises(IRError, match="left columns \\+\\+ the aggregate value"):
         verify(g.with_nodes(wrong if m.id == n.id else m for m in g.nodes))
+
+
+def test_auto_placement_keeps_it_on_the_cpu_where_a_gpu_is_there() -> None:
+    # the cuda target runs it as the join it replaced: the cost model prices it so
+    from dfl.compiler.cost import CostModel
+    from dfl.compiler.placement import placement
+
+    g = dfl.compile(SESSIONS).graph
+    placed = placement(g, 1, CostModel(rows={"event": 2_000_000}, gpu=True)).graph
+    (n,) = placed.by_op("range_aggregate")
+    assert n.attr("device") == "cpu"
+    joined = placement(dfl.compile(SESSIONS.replace("max t : { event(u, t), t < ts }", "max t : event(u, t)"))
+                       .graph, 1, CostModel(rows={"event": 2_000_000}, gpu=True)).graph
+    assert {m.attr("device") for m in joined.nodes if m.op == "aggregate"} == {"cuda"}  # the test can fail
