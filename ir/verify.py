@@ -237,15 +237,20 @@ class _Verifier:
     def op_range_aggregate(self, n: Node) -> None:
         self.keys(n)
         left, right = self.input(n, 0).types, self.input(n, 1).types
-        value, cmp, bound, aggs = n.attr("value"), n.attr("cmp"), n.attr("bound"), n.attr("aggs")
-        if cmp not in RANGE_CMPS:
-            raise self.fail(n, f"cmp {cmp!r} is not one of {', '.join(RANGE_CMPS)}")
-        for name, k, cols in (("value", value, right), ("bound", bound, left)):
+        value, cmps, bounds, aggs = n.attr("value"), n.attr("cmp"), n.attr("bound"), n.attr("aggs")
+        if not (isinstance(cmps, tuple) and isinstance(bounds, tuple) and 1 <= len(cmps) == len(bounds) <= 2
+                and all(c in RANGE_CMPS for c in cmps)):
+            raise self.fail(n, f"cmp {cmps!r} / bound {bounds!r}: one or two of {', '.join(RANGE_CMPS)}, "
+                               f"each with its bound column")
+        if len(cmps) == 2 and (cmps[0] in ("lt", "le")) == (cmps[1] in ("lt", "le")):
+            raise self.fail(n, f"cmp {cmps!r}: two comparisons bound the value from below and from above")
+        for name, k, cols in (("value", value, right),) + tuple(("bound", b, left) for b in bounds):
             if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < len(cols):
                 raise self.fail(n, f"{name} {k!r} is not a column of its side ({len(cols)} columns)")
-        if right[value] != left[bound] or not right[value].numeric:
-            raise self.fail(n, f"value and bound must be both int or both float, not {right[value].value} "
-                               f"and {left[bound].value}")
+        for b in bounds:
+            if right[value] != left[b] or not right[value].numeric:
+                raise self.fail(n, f"value and bound must be both int or both float, not {right[value].value} "
+                                   f"and {left[b].value}")
         ok = isinstance(aggs, tuple) and len(aggs) == 1 and isinstance(aggs[0], tuple) and len(aggs[0]) == 2
         if not ok or aggs[0][0] not in ("min", "max", "count", "sum") or (aggs[0][1] is None) != (aggs[0][0] == "count"):
             raise self.fail(n, f"aggs {aggs!r} is not one of count(*), min(COL), max(COL), sum(COL)")

@@ -6,7 +6,8 @@ right row of its key (the join it replaces, quadratic per key), the right side i
 once by (key, value); a left row's qualifying rows are then one contiguous run of its
 key's block, found by one binary search of all left rows at once (np.searchsorted over
 (key, value) packed into one int64; float values, or ints of a wide range, by their rank):
-the prefix before the bound for `lt`/`le`, the suffix after it for `gt`/`ge`. Over that run:
+the prefix before the bound for `lt`/`le`, the suffix after it for `gt`/`ge`, the part
+between two bounds for a window (`t > ts - 3600, t <= ts`). Over that run:
 
 - count: its length; sum: a difference of the block's running sums (int64, wrapping as
   the language's int sum does, so the difference is exact);
@@ -71,13 +72,13 @@ def range_aggregate(node: Node, left: Table, right: Table, distinct_rows) -> Tab
     """`distinct_rows`: ops.distinct_rows, passed in (ops imports this module)."""
     ((func, arg),) = node.attr("aggs")
     lk, rk = node.attr("left_keys"), node.attr("right_keys")
-    value, bound, cmp = node.attr("value"), node.attr("bound"), node.attr("cmp")
+    value, cmps, bounds = node.attr("value"), node.attr("cmp"), node.attr("bound")
     # sorted keys, run bounds and the answers: a few words per row of each side
     limits.check_rows(left.n + right.n, limits.cpu_row_bytes(4, 16))
     left = distinct_rows(left)  # one answer per distinct left row, as the aggregate's groups
     if func in ("count", "sum"):
         right = distinct_rows(right)  # they count each distinct body row once
-    rv, lb = right.cols[value], left.cols[bound]
+    rv = right.cols[value]
     floats = rv.dtype == np.float64
     if floats and right.n and np.isnan(rv).any():
         right = right.mask(~np.isnan(rv))  # a NaN compares with nothing
@@ -91,14 +92,16 @@ def range_aggregate(node: Node, left: Table, right: Table, distinct_rows) -> Tab
     g = int(rid.max()) + 1 if nr else 0
     lid = np.where(lid < g, lid, -1)  # -1: a key no right row has
     if floats:
-        lid[np.isnan(lb)] = -1
+        for b in bounds:
+            lid[np.isnan(left.cols[b])] = -1
     # values as integers of the same order: ints as they are, floats by rank; a wide int
     # range by rank too, so that (key, value) packs into one sortable int64
     if nr and not floats and g * (int(rv.max()) - int(rv.min()) + 3) < 1 << 62:
-        rcode, lcode, uniq = rv, lb, None
+        rcode, lcodes, uniq = rv, [left.cols[b] for b in bounds], None
     else:
-        uniq, inv = np.unique(np.concatenate((rv, np.where(lid >= 0, lb, rv[0] if nr else lb))), return_inverse=True)
-        rcode, lcode = inv[:nr], inv[nr:]
+        live = [np.where(lid >= 0, left.cols[b], rv[0] if nr else left.cols[b]) for b in bounds]
+        uniq, inv = np.unique(np.concatenate([rv] + live), return_inverse=True)
+        rcode, lcodes = inv[:nr], [inv[nr + k * nl:nr + (k + 1) * nl] for k in range(len(bounds))]
     lo = int(rcode.min()) if nr else 0
     hi = int(rcode.max()) if nr else 0
     span = hi - lo + 3  # a value v is v - lo + 1; a bound past either end 0 or span - 1
@@ -109,13 +112,18 @@ def range_aggregate(node: Node, left: Table, right: Table, distinct_rows) -> Tab
     np.cumsum(np.bincount(rid, minlength=g), out=offs[1:])
     found = np.flatnonzero(lid >= 0)
     fid = lid[found]
-    probe = fid * span + (np.clip(lcode[found], lo - 1, hi + 1) - lo + 1)
-    # the first position whose value is >= the bound (lt, ge) or > it (le, gt); probes in
-    # order, as numpy's search then starts each from the last (a merge, not random access)
-    sorted_probes, probe_order = _sort(probe)
-    pos = np.empty(len(probe), np.int64)
-    pos[probe_order] = np.searchsorted(keys, sorted_probes, side="left" if cmp in ("lt", "ge") else "right")
-    start, end = (offs[fid], pos) if cmp in ("lt", "le") else (pos, offs[fid + 1])
+    start, end = offs[fid], offs[fid + 1]  # the key's block; each comparison cuts one end
+    for cmp, lcode in zip(cmps, lcodes):
+        probe = fid * span + (np.clip(lcode[found], lo - 1, hi + 1) - lo + 1)
+        # the first position whose value is >= the bound (lt, ge) or > it (le, gt); probes in
+        # order, as numpy's search then starts each from the last (a merge, not random access)
+        sorted_probes, probe_order = _sort(probe)
+        pos = np.empty(len(probe), np.int64)
+        pos[probe_order] = np.searchsorted(keys, sorted_probes, side="left" if cmp in ("lt", "ge") else "right")
+        if cmp in ("lt", "le"):
+            end = pos
+        else:
+            start = pos
     hit = end > start
     rows, start, end = found[hit], start[hit], end[hit]
     if func == "count":
@@ -127,8 +135,8 @@ def range_aggregate(node: Node, left: Table, right: Table, distinct_rows) -> Tab
     elif by_value:  # a run of one key's sorted values: its min is its first, its max its last
         code = keys[start if func == "min" else end - 1] % span + lo - 1
         out = uniq[code] if uniq is not None else code
-    else:
-        prefix = cmp in ("lt", "le")
+    else:  # one comparison (the pass makes sure): the run is a prefix or a suffix of the block
+        prefix = cmps[0] in ("lt", "le")
         run = running_extreme(right.cols[arg.index][order], offs, func == "min", prefix)
         out = run[end - 1 if prefix else start]
     return Table([c[rows] for c in left.cols] + [out], len(rows), distinct=True)

@@ -222,12 +222,14 @@ def op_range_aggregate(node: Node, ins: list[DTable], ctx) -> DTable:
     left, right = ins
     nl = len(left.cols)
     ltypes, rtypes = types_of(left), types_of(right)
-    value, bound = node.attr("value"), node.attr("bound")
+    value = node.attr("value")
     ((func, arg),) = node.attr("aggs")
     both = Schema(tuple(Column(f"c{i}", t) for i, t in enumerate(ltypes + rtypes)))
     pair = Node(f"{node.id}.join", "join", node.inputs, (("left_keys", node.attr("left_keys")),
                                                          ("right_keys", node.attr("right_keys"))), both)
-    pred = Fn(node.attr("cmp"), (Col(nl + value, rtypes[value]), Col(bound, ltypes[bound])), Type.BOOL)
+    tests = [Fn(c, (Col(nl + value, rtypes[value]), Col(b, ltypes[b])), Type.BOOL)
+             for c, b in zip(node.attr("cmp"), node.attr("bound"))]
+    pred = tests[0] if len(tests) == 1 else Fn("and", tuple(tests), Type.BOOL)
     kept = Node(f"{node.id}.filter", "filter", (pair.id,), (("pred", pred),), both)
     keys = tuple(Col(i, t) for i, t in enumerate(ltypes))
     agg = Node(node.id, "aggregate", (kept.id,), (("keys", keys), ("aggs", (

@@ -137,14 +137,15 @@ def op_aggregate(node: Node, ins: list[Rel], ctx) -> Rel:
 
 def op_range_aggregate(node: Node, ins: list[Rel], ctx) -> Rel:
     """For each distinct left row, the aggregate over the distinct right rows of its key whose
-    `value` column compares by `cmp` with the left row's `bound` column: the aggregate over
-    filter(join(left, right)) that compiler/passes/range_aggregates.py replaced. Each key's
-    rows sorted by value, the qualifying ones are a slice found by bisection (what bisect
-    finds is what the comparison keeps: `v < b` for the first bisect_left(vs, b) values)."""
+    `value` column compares by each of `cmp` with the left row's `bound` columns: the
+    aggregate over filter(join(left, right)) that compiler/passes/range_aggregates.py
+    replaced. Each key's rows sorted by value, the qualifying ones are a slice found by
+    bisection (what bisect finds is what the comparison keeps: `v < b` for the first
+    bisect_left(vs, b) values)."""
     left, right = ins
     ((func, e),) = node.attr("aggs")
     arg = (lambda r: r) if e is None else compile_expr(e)
-    value, bound, cmp = node.attr("value"), node.attr("bound"), node.attr("cmp")
+    value, tests = node.attr("value"), list(zip(node.attr("cmp"), node.attr("bound")))
     rkey, lkey = key_fn(node.attr("right_keys")), key_fn(node.attr("left_keys"))
     groups: dict[tuple, list[tuple]] = {}
     for r in dict.fromkeys(right):
@@ -156,16 +157,18 @@ def op_range_aggregate(node: Node, ins: list[Rel], ctx) -> Rel:
         sorted_groups[k] = ([r[value] for r in rows], [arg(r) for r in rows])
     out = []
     for l in dict.fromkeys(left):
-        g, b = sorted_groups.get(lkey(l)), l[bound]
-        if g is None or b != b:
+        g = sorted_groups.get(lkey(l))
+        if g is None or any(l[b] != l[b] for _, b in tests):
             continue
         vs, args = g
-        if cmp in ("lt", "le"):
-            run = args[:(bisect_left if cmp == "lt" else bisect_right)(vs, b)]
-        else:
-            run = args[(bisect_right if cmp == "gt" else bisect_left)(vs, b):]
-        if run:
-            out.append(l + (AGG_FUNCS[func](run, None if e is None else e.type),))
+        lo, hi = 0, len(vs)
+        for cmp, b in tests:
+            if cmp in ("lt", "le"):
+                hi = min(hi, (bisect_left if cmp == "lt" else bisect_right)(vs, l[b]))
+            else:
+                lo = max(lo, (bisect_right if cmp == "gt" else bisect_left)(vs, l[b]))
+        if lo < hi:
+            out.append(l + (AGG_FUNCS[func](args[lo:hi], None if e is None else e.type),))
     return Rel(out)
 
 

@@ -22,8 +22,11 @@ Qualifies (everything else keeps the aggregate):
   int sum (a float sum is exactly rounded over its rows, which running sums are not), its
   argument a column of R (or none, for count);
 - the filters (one per literal, above the join) hold one comparison `lt le gt ge` between a
-  column of R and a column of L, both int or both float (the order of string codes is not
-  the strings' order);
+  column of R and a column of L, or an expression over L's columns that cannot fail (`t >
+  ts - 3600`: it becomes a column of L first), both int or both float (the order of string
+  codes is not the strings' order); or two such comparisons of the same column of R, one
+  from below and one from above (a window: `t > ts - 3600, t <= ts`), where a min/max must
+  be of that column;
 - the join and filters have no other reader (they are then dropped); besides the comparison,
   the filters may hold tests of one side's columns only that cannot fail (`t > 0`): they
   filter that side before the range_aggregate, as pushdown would before a join.
@@ -42,7 +45,7 @@ Example: the events of the outer row's user (key: column 0 of both sides) whose 
 ... output s(u: int, t: int, p: int)
 ... s(u, ts, p) :- e(u, ts), p = max t : { e(u, t), t < ts }.''').graph
 >>> print([l.split("  #")[0] for l in print_graph(g).splitlines() if "range_aggregate" in l][0])
-n7 = range_aggregate(n2, n2) {left_keys=[0], right_keys=[0], value=1, cmp="lt", bound=1, aggs=[max($1:int)]} : (u: int, t: int, c2: int)
+n7 = range_aggregate(n2, n2) {left_keys=[0], right_keys=[0], value=1, cmp=["lt"], bound=[1], aggs=[max($1:int)]} : (u: int, t: int, c2: int)
 """
 from __future__ import annotations
 
@@ -51,7 +54,7 @@ from dataclasses import replace
 from dfl.ir.builtin_sigs import may_fail
 from dfl.ir.expr import Col, Fn, IRExpr, cols_used, conj, shift
 from dfl.ir.graph import Graph, Node
-from dfl.ir.types import Schema, Type
+from dfl.ir.types import Column, Schema, Type
 
 # `a OP b` read from b's side: b FLIP[OP] a
 FLIP = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
@@ -100,7 +103,8 @@ def _fold(g: Graph) -> Graph:
             continue
         np_, vtype = p.schema.arity, a.schema.types[-1]
         direct = replace(a, inputs=(p.id, a.inputs[1]), schema=Schema(p.schema.columns + a.schema.columns[-1:]))
-        direct = direct.with_attrs(left_keys=tuple(picks[k] for k in a.attr("left_keys")), bound=picks[a.attr("bound")])
+        direct = direct.with_attrs(left_keys=tuple(picks[k] for k in a.attr("left_keys")),
+                                   bound=tuple(picks[b] for b in a.attr("bound")))
         exprs = tuple(Col(i, t) for i, t in enumerate(p.schema.types)) \
             + tuple(Col(i, p.schema.types[i]) for i in picks) + (Col(np_, vtype),)
         new[n.id] = [direct, replace(n, op="map", inputs=(a.id,), attrs=(("exprs", exprs),))]
@@ -151,20 +155,12 @@ def _match(g: Graph, a: Node, users: dict[str, list[str]]) -> tuple[list[Node], 
             sides[1].append(shift(c, {i: i - nl for i in used}))
         else:
             two.append(c)
-    if len(two) != 1:
+    found = _comparisons(two, nl)
+    if found is None:
         return None
-    (pred,) = two
-    if not (isinstance(pred, Fn) and pred.op in FLIP and all(isinstance(x, Col) for x in pred.args)):
-        return None
-    x, y = pred.args
-    if x.type not in (Type.INT, Type.FLOAT):
-        return None
-    if x.index >= nl > y.index:  # right OP left: as the op reads it
-        value, cmp, bound = x.index - nl, pred.op, y.index
-    elif y.index >= nl > x.index:  # left OP right: right FLIP[OP] left
-        value, cmp, bound = y.index - nl, FLIP[pred.op], x.index
-    else:
-        return None
+    value, cmps, bounds = found
+    if len(cmps) == 2 and func in ("min", "max") and arg.index - nl != value:
+        return None  # a window's min/max of another column: no running scan answers it
     out: list[Node] = []
     ins = []
     for side, tests, suffix in ((left, sides[0], "l"), (right, sides[1], "r")):
@@ -174,10 +170,60 @@ def _match(g: Graph, a: Node, users: dict[str, list[str]]) -> tuple[list[Node], 
         out.append(replace(filters[0], id=f"{a.id}.{suffix}", inputs=(side.id,), attrs=(("pred", conj(tests)),),
                            schema=side.schema))
         ins.append(out[-1].id)
-    out.append(replace(a, op="range_aggregate", inputs=tuple(ins), attrs=(
+    computed = [b for b in bounds if not isinstance(b, Col)]
+    if computed:  # a bound computed from the left row (ts - 3600): a column of its own first
+        lcols = tuple(Col(i, t) for i, t in enumerate(left.schema.types))
+        out.append(replace(filters[0], id=f"{a.id}.b", op="map", inputs=(ins[0],),
+                           attrs=(("exprs", lcols + tuple(computed)),), schema=_anon(lcols + tuple(computed))))
+        ins[0] = out[-1].id
+        it = iter(range(nl, nl + len(computed)))
+        bounds = [b if isinstance(b, Col) else Col(next(it), b.type) for b in bounds]
+    vtype = a.schema.types[-1]
+    op = replace(a, op="range_aggregate", inputs=tuple(ins), attrs=(
         ("left_keys", j.attr("left_keys")), ("right_keys", j.attr("right_keys")), ("value", value),
-        ("cmp", cmp), ("bound", bound), ("aggs", ((func, None if arg is None else Col(arg.index - nl, arg.type)),)))))
+        ("cmp", tuple(cmps)), ("bound", tuple(b.index for b in bounds)),
+        ("aggs", ((func, None if arg is None else Col(arg.index - nl, arg.type)),))))
+    if computed:  # the extra columns dropped again: the aggregate's schema
+        wide = tuple(Col(i, t) for i, t in enumerate(left.schema.types)) + tuple(computed)
+        op = replace(op, id=f"{a.id}.s", schema=_anon(wide + (Col(0, vtype),)))
+        keep = tuple(Col(i, t) for i, t in enumerate(left.schema.types)) + (Col(len(wide), vtype),)
+        out += [op, replace(a, op="map", inputs=(op.id,), attrs=(("exprs", keep),))]
+    else:
+        out.append(op)
     return out, {f.id for f in filters} | {j.id}
+
+
+def _comparisons(two: list[IRExpr], nl: int) -> tuple[int, list[str], list[IRExpr]] | None:
+    """The comparisons between the sides as (the right column compared, each op read from the
+    right side, each bound: an expression over left columns), or None unless they are one
+    comparison, or two bounding the same right column from below and above (a window)."""
+    if not 1 <= len(two) <= 2:
+        return None
+    value, cmps, bounds = None, [], []
+    for pred in two:
+        if not (isinstance(pred, Fn) and pred.op in FLIP and len(pred.args) == 2):
+            return None
+        x, y = pred.args
+        if x.type not in (Type.INT, Type.FLOAT):
+            return None
+        if isinstance(x, Col) and x.index >= nl and max(cols_used(y), default=nl) < nl:
+            col, cmp, bound = x.index - nl, pred.op, y  # right OP left: as the op reads it
+        elif isinstance(y, Col) and y.index >= nl and max(cols_used(x), default=nl) < nl:
+            col, cmp, bound = y.index - nl, FLIP[pred.op], x  # left OP right: right FLIP[OP] left
+        else:
+            return None
+        if value is not None and col != value:
+            return None
+        value = col
+        cmps.append(cmp)
+        bounds.append(bound)
+    if len(cmps) == 2 and (cmps[0] in ("lt", "le")) == (cmps[1] in ("lt", "le")):
+        return None  # two bounds from the same side: not a window
+    return value, cmps, bounds
+
+
+def _anon(exprs: tuple) -> Schema:
+    return Schema(tuple(Column(f"c{i}", e.type) for i, e in enumerate(exprs)))
 
 
 def _conjuncts(e: IRExpr) -> list[IRExpr]:

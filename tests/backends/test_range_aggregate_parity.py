@@ -82,6 +82,22 @@ def test_max_below_is_the_predecessor_and_an_empty_set_no_row() -> None:
     assert out["o"] == [(1, 6, 5), (1, 9, 7), (1, 100, 9), (2, 5, 4), (3, 3, 1)]
 
 
+@pytest.mark.parametrize("cond", ["t > ts - 3, t <= ts", "t >= ts - 3, t < ts", "ts - 2 <= t, ts + 1 > t",
+                                  "t < ts + 1, t >= ts", "t < ts - 2", "t >= ts + 2", "t > ts - 100, t < ts - 99"])
+@pytest.mark.parametrize("agg", ["count", "sum w", "min t", "max t"])
+def test_windows_and_computed_bounds(cond: str, agg: str) -> None:
+    agree(INTS.format(agg=agg, cond=cond), ev=EV, q=Q)
+
+
+def test_a_window_over_floats() -> None:
+    src = """input ev(u: int, t: float)
+input q(u: int, ts: float)
+output o(u: int, ts: float, n: int, lo: float)
+o(u, ts, n, lo) :- q(u, ts), n = count : { ev(u, t), t > ts - 1.5, t <= ts }, lo = min t : { ev(u, t), t >= ts - 0.5, t < ts + 2.0 }."""
+    nan = float("nan")
+    agree(src, ev=[(1, 0.5), (1, 1.0), (1, 2.25), (1, nan), (2, -1.0)], q=[(1, 1.0), (1, 2.5), (1, nan), (2, 0.0), (3, 1.0)])
+
+
 def test_empty_inputs() -> None:
     agree(INTS.format(agg="count", cond="t < ts"), ev=[], q=Q)
     agree(INTS.format(agg="max t", cond="t < ts"), ev=EV, q=[])
@@ -159,10 +175,14 @@ QUERIES = st.lists(st.tuples(st.integers(0, 4), st.integers(-4, 7)), max_size=12
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ev=EVENTS, q=QUERIES, cmp=st.sampled_from(CMPS + ["flipped " + c for c in CMPS]),
-       agg=st.sampled_from(["min t", "max t", "count", "sum w", "min w", "max w"]))
-def test_random_events(ev, q, cmp: str, agg: str) -> None:
+       agg=st.sampled_from(["min t", "max t", "count", "sum w", "min w", "max w"]),
+       window=st.sampled_from(["", "t > ts - 3", "t <= ts + 2", "ts - 1 <= t", "t < ts + 1"]))
+def test_random_events(ev, q, cmp: str, agg: str, window: str) -> None:
     cond = f"ts {cmp.split()[1]} t" if cmp.startswith("flipped") else f"t {cmp} ts"
-    agree(INTS.format(agg=agg, cond=cond), ev=ev, q=q)
+    below = cmp in (">", ">=", "flipped <", "flipped <=")  # t bounded from below
+    if agg in ("min w", "max w") or below == window.startswith(("t >", "ts - 1")):
+        window = ""  # a window's min/max of another column, two bounds from one side: the plain plan
+    agree(INTS.format(agg=agg, cond=cond + (f", {window}" if window else "")), ev=ev, q=q)
 
 
 def test_the_physical_plan_shows_the_sorted_plan(tmp_path: Path, dfl_cli) -> None:

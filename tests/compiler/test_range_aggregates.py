@@ -32,13 +32,13 @@ n6 = filter(n5) {pred=lt:bool($3:int, $0:int)} : (c0: int, c1: int, c2: int, c3:
 n7 = aggregate(n6) {keys=[$0:int, $1:int], aggs=[max($3:int)]} : (c0: int, c1: int, c2: int)
 n8 = join(n2, n7) {left_keys=[1, 0], right_keys=[0, 1]} : (c0: int, c1: int, c2: int, c3: int, c4: int)"""
 AFTER = """\
-n7 = range_aggregate(n2, n2) {left_keys=[0], right_keys=[0], value=1, cmp="lt", bound=1, aggs=[max($1:int)]} : (u: int, ts: int, c2: int)
+n7 = range_aggregate(n2, n2) {left_keys=[0], right_keys=[0], value=1, cmp=["lt"], bound=[1], aggs=[max($1:int)]} : (u: int, ts: int, c2: int)
 n8 = map(n7) {exprs=[$0:int, $1:int, $1:int, $0:int, $2:int]} : (c0: int, c1: int, c2: int, c3: int, c4: int)"""
 # a count keeps its seed: the zeros of empty sets are added to the seed's rows, then joined back
 COUNT_AFTER = """\
 n3 = map(n2) {exprs=[$1:int, $0:int]} : (c0: int, c1: int)
 n4 = distinct(n3) : (c0: int, c1: int)
-n7 = range_aggregate(n4, n2) {left_keys=[1], right_keys=[0], value=1, cmp="lt", bound=0, aggs=[count(*)]} : (c0: int, c1: int, c2: int)"""
+n7 = range_aggregate(n4, n2) {left_keys=[1], right_keys=[0], value=1, cmp=["lt"], bound=[0], aggs=[count(*)]} : (c0: int, c1: int, c2: int)"""
 
 
 def _lines(g, first: str, last: str) -> str:
@@ -98,7 +98,7 @@ def test_each_comparison_is_read_from_the_right_side(body: str, cmp: str) -> Non
     g = dfl.compile(f"input e(u: int, t: int)\noutput o(u: int, ts: int, p: int)\n"
                     f"o(u, ts, p) :- e(u, ts), p = min t : {{ e(u, t), {body} }}.").graph
     (n,) = g.by_op("range_aggregate")
-    assert (n.attr("cmp"), n.attr("value"), n.attr("bound")) == (cmp, 1, 1)  # answered on e(u, ts) directly
+    assert (n.attr("cmp"), n.attr("value"), n.attr("bound")) == ((cmp,), 1, (1,))  # answered on e(u, ts) directly
 
 
 @pytest.mark.parametrize("agg", ["count", "sum w", "min w", "max w", "min t", "max t"])
@@ -119,8 +119,12 @@ def test_count_sum_min_max_qualify(agg: str) -> None:
              "o(u, ts, p) :- e(u, ts), p = mean t : { e(u, t), t < ts }."),
     ("string order is not the codes' order", "input e(u: int, t: str)\noutput o(u: int, ts: str, p: str)\n"
                                               "o(u, ts, p) :- e(u, ts), p = max t : { e(u, t), t < ts }."),
-    ("two comparisons (a band)", "input e(u: int, t: int)\noutput o(u: int, ts: int, p: int)\n"
-                                 "o(u, ts, p) :- e(u, ts), p = max t : { e(u, t), t < ts, t + 100 > ts }."),
+    ("an expression of the local value", "input e(u: int, t: int)\noutput o(u: int, ts: int, p: int)\n"
+                                         "o(u, ts, p) :- e(u, ts), p = max t : { e(u, t), t < ts, t + 100 > ts }."),
+    ("two upper bounds", "input e(u: int, t: int)\noutput o(u: int, ts: int, p: int)\n"
+                         "o(u, ts, p) :- e(u, ts), p = count : { e(u, t), t < ts, t <= ts - 5 }."),
+    ("a window's max of another column", "input e(u: int, t: int, w: int)\noutput o(u: int, ts: int, p: int)\n"
+     "o(u, ts, p) :- e(u, ts, _), p = max w : { e(u, t, w), t < ts, t > ts - 9 }."),
     ("a comparison of expressions", "input e(u: int, t: int)\noutput o(u: int, ts: int, p: int)\n"
                                     "o(u, ts, p) :- e(u, ts), p = max t : { e(u, t), t + 1 < ts }."),
     ("an argument computed from the row", "input e(u: int, t: int)\noutput o(u: int, ts: int, p: int)\n"
@@ -137,6 +141,17 @@ def test_what_does_not_qualify_keeps_the_aggregate(why: str, src: str) -> None:
     g = dfl.compile(src).graph
     assert not g.by_op("range_aggregate"), why
     assert g.by_op("aggregate"), why
+
+
+@pytest.mark.parametrize("agg", ["count", "sum w", "min t", "max t"])
+def test_a_window_with_computed_bounds_qualifies(agg: str) -> None:
+    g = dfl.compile("input e(u: int, t: int, w: int)\noutput o(u: int, ts: int, p: int)\n"
+                    f"o(u, ts, p) :- e(u, ts, _), p = {agg} : {{ e(u, t, w), t > ts - 3600, t <= ts }}.").graph
+    verify(g)
+    (n,) = g.by_op("range_aggregate")
+    assert sorted(n.attr("cmp")) == ["gt", "le"] and not g.by_op("aggregate")
+    bounds = g.node(n.inputs[0])  # the seed with ts - 3600 as a column of its own
+    assert bounds.op == "map" and bounds.attr("exprs")[-1].op == "sub"
 
 
 def test_inside_a_fixpoint_body() -> None:
@@ -159,9 +174,12 @@ def _sessions_node():
 
 
 @pytest.mark.parametrize("change,message", [
-    ({"cmp": "eq"}, "cmp 'eq' is not one of"),
+    ({"cmp": ("eq",)}, "one or two of lt, le, gt, ge"),
+    ({"cmp": "lt"}, "one or two of lt, le, gt, ge"),
+    ({"cmp": ("lt", "le"), "bound": (1, 1)}, "from below and from above"),
+    ({"cmp": ("lt", "gt")}, "each with its bound column"),
     ({"value": 5}, "value 5 is not a column"),
-    ({"bound": -1}, "bound -1 is not a column"),
+    ({"bound": (-1,)}, "bound -1 is not a column"),
     ({"aggs": (("mean", None),)}, "is not one of count"),
     ({"aggs": (("count", None), ("count", None))}, "is not one of count"),
     ({"left_keys": (0, 1)}, "2 left_keys but 1 right_keys"),
