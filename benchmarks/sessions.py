@@ -2,10 +2,15 @@
 """A correlated body aggregate, whole runs (issue 14, item 3): per-user sessions by a 30-minute gap.
 
     python benchmarks/sessions.py [--lines 200000] [--users 100] [--repeat 3] [--join]
-                                  [--data-dir DIR] [--seed 3] [--timeout 600]
+                                  [--program sessions|window] [--data-dir DIR] [--seed 3] [--timeout 600]
 
     session(u, ts) :- event(u, ts), p = max t : { event(u, t), t < ts }, ts - p > 1800.
     session(u, ts) :- event(u, ts), m = min t : event(u, t), ts = m.
+
+or (--program window) the events of the hour up to each event, DuckDB's `count(*) over
+(partition by u order by ts range between 3599 preceding and current row)`:
+
+    session(u, ts, n) :- event(u, ts), n = count : { event(u, t), t > ts - 3600, t <= ts }.
 
 Each system is a fresh process reading event.csv and writing its result (the same timing
 and peak-RSS launcher as benchmarks/files.py, after one warm-up run):
@@ -31,16 +36,28 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PROGRAM = """input event(u: int, ts: int)
+PROGRAMS = {
+    "sessions": """input event(u: int, ts: int)
 output session(u: int, start: int)
 session(u, ts) :- event(u, ts), p = max t : { event(u, t), t < ts }, ts - p > 1800.
 session(u, ts) :- event(u, ts), m = min t : event(u, t), ts = m.
-"""
-DUCKDB = """import sys, duckdb
+""",
+    # the events of the last hour before each event of the user (a window count)
+    "window": """input event(u: int, ts: int)
+output session(u: int, ts: int, n: int)
+session(u, ts, n) :- event(u, ts), n = count : { event(u, t), t > ts - 3600, t <= ts }.
+"""}
+DUCKDB = {
+    "sessions": """import sys, duckdb
 duckdb.sql(f\"\"\"copy (with e as (select distinct u, ts from read_csv('{sys.argv[1]}/event.csv')),
 l as (select u, ts, lag(ts) over (partition by u order by ts) p from e)
 select u, ts as start from l where p is null or ts - p > 1800) to '{sys.argv[2]}/session.csv' (header)\"\"\")
-"""
+""",
+    "window": """import sys, duckdb
+duckdb.sql(f\"\"\"copy (with e as (select distinct u, ts from read_csv('{sys.argv[1]}/event.csv'))
+select u, ts, count(*) over (partition by u order by ts range between 3599 preceding and current row) n
+from e) to '{sys.argv[2]}/session.csv' (header)\"\"\")
+"""}
 # the plan before the pass: the same pipeline without range_aggregates
 JOIN_PLAN = """import csv, sys
 from dfl.api import Program
@@ -54,7 +71,7 @@ c = check(parse(open(prog).read(), prog))
 p = Program(c, optimize(lower(c), tuple(x for x in PASSES if x is not range_aggregates)))
 rows = p.run(input_dir=src, memory_limit="none")["session"]
 with open(out + "/session.csv", "w", newline="") as f:
-    w = csv.writer(f); w.writerow(["u", "start"]); w.writerows(rows)
+    csv.writer(f).writerows([["header"]] + rows)
 """
 
 
@@ -83,9 +100,9 @@ def make_data(d: str, lines: int, users: int, seed: int) -> None:
         np.savetxt(f, np.stack([u, ts], axis=1), fmt="%d", delimiter=",")
 
 
-def read_rows(path: str) -> set[tuple[int, int]]:
+def read_rows(path: str) -> set[tuple[int, ...]]:
     with open(path, newline="") as f:
-        return {(int(a), int(b)) for a, b in list(csv.reader(f))[1:]}
+        return {tuple(int(x) for x in r) for r in list(csv.reader(f))[1:]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--join", action="store_true",
                     help="also run the plan without the pass: quadratic (200k lines: 139 s, 20 GB)")
+    ap.add_argument("--program", choices=sorted(PROGRAMS), default="sessions",
+                    help="sessions: the issue's program (max t < ts); window: a count over the last hour")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--timeout", type=float, default=600)
     a = ap.parse_args(argv)
@@ -105,14 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     make_data(data, a.lines, a.users, a.seed)
     prog = os.path.join(scratch, "sessions.dfl")
     with open(prog, "w") as f:
-        f.write(PROGRAM)
+        f.write(PROGRAMS[a.program])
     py = sys.executable
     systems = {"dfl": lambda out: [py, "-m", "dfl", "run", prog, "-I", data, "-O", out],
-               "duckdb": lambda out: [py, "-c", DUCKDB, data, out]}
+               "duckdb": lambda out: [py, "-c", DUCKDB[a.program], data, out]}
     if a.join:
         systems["dfl-join"] = lambda out: [py, "-c", JOIN_PLAN, prog, data, out]
     results: dict[str, set] = {}
-    print(f"sessions: {a.lines:,} lines, {a.users} users; median of {a.repeat} whole runs after a warm-up")
+    print(f"{a.program}: {a.lines:,} lines, {a.users} users; median of {a.repeat} whole runs after a warm-up")
     print("| system | rows out | s (median) | s (min-max) | peak MiB |\n|---|--:|--:|--:|--:|")
     for name, cmd in systems.items():
         out = os.path.join(scratch, name)

@@ -104,8 +104,8 @@ OPS: dict[str, OpSpec] = {
         # as the join it replaced (every pair of a key), priced so that `auto` keeps it on the cpu
         cost=Cost(10.0, 500.0, None),
         doc="for each distinct left row: the aggregate over the distinct right rows equal on the keys "
-            "whose column `value` compares by each of cmp (lt le gt ge; two: a window) with the left "
-            "row's columns `bound`; "
+            "whose column `value` compares by each of cmp (lt le gt ge; two: a window) with the "
+            "expressions `bound` of the left row; "
             "left columns ++ the aggregate value, no row where no right row qualifies"),
     "lattice_merge": OpSpec(
         # monotone in the lattice order; the pipelined flow still evaluates it whole (a barrier

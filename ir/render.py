@@ -63,7 +63,7 @@ def _detail(n: Node) -> str:
         return f"by [{keys}]: {aggs}" if keys else aggs
     if n.op == "range_aggregate":
         ((f, e),) = a("aggs")
-        tests = " and ".join(f"${a('value')} {c} left ${b}" for c, b in zip(a("cmp"), a("bound")))
+        tests = " and ".join(f"${a('value')} {c} left {_expr(b)}" for c, b in zip(a("cmp"), a("bound")))
         return (f"{f}({'*' if e is None else _expr(e)}) where {tests}, "
                 f"{list(a('left_keys'))} = {list(a('right_keys'))}")
     if n.op == "lattice_merge":

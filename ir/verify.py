@@ -244,13 +244,16 @@ class _Verifier:
                                f"each with its bound column")
         if len(cmps) == 2 and (cmps[0] in ("lt", "le")) == (cmps[1] in ("lt", "le")):
             raise self.fail(n, f"cmp {cmps!r}: two comparisons bound the value from below and from above")
-        for name, k, cols in (("value", value, right),) + tuple(("bound", b, left) for b in bounds):
-            if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < len(cols):
-                raise self.fail(n, f"{name} {k!r} is not a column of its side ({len(cols)} columns)")
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < len(right):
+            raise self.fail(n, f"value {value!r} is not a column of the right input ({len(right)} columns)")
         for b in bounds:
-            if right[value] != left[b] or not right[value].numeric:
+            try:
+                _check_expr(b, left)
+            except ValueError as err:
+                raise self.fail(n, f"bound (over the left input): {err}") from None
+            if right[value] != b.type or not b.type.numeric:
                 raise self.fail(n, f"value and bound must be both int or both float, not {right[value].value} "
-                                   f"and {left[b].value}")
+                                   f"and {b.type.value}")
         ok = isinstance(aggs, tuple) and len(aggs) == 1 and isinstance(aggs[0], tuple) and len(aggs[0]) == 2
         if not ok or aggs[0][0] not in ("min", "max", "count", "sum") or (aggs[0][1] is None) != (aggs[0][0] == "count"):
             raise self.fail(n, f"aggs {aggs!r} is not one of count(*), min(COL), max(COL), sum(COL)")

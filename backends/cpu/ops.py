@@ -230,7 +230,7 @@ def op_aggregate(node: Node, ins: list[Table], ctx) -> Table:
 
 
 def op_range_aggregate(node: Node, ins: list[Table], ctx) -> Table:
-    return range_aggregate(node, ins[0], ins[1], distinct_rows)  # sorted, not joined: range_agg.py
+    return range_aggregate(node, ins[0], ins[1], distinct_rows, ctx.ev)  # sorted, not joined: range_agg.py
 
 
 def op_lattice_merge(node: Node, ins: list[Table], ctx) -> Table:

@@ -68,8 +68,9 @@ def _sort(keys: np.ndarray, keys_only: bool = False) -> tuple[np.ndarray, np.nda
     return keys[order], order
 
 
-def range_aggregate(node: Node, left: Table, right: Table, distinct_rows) -> Table:
-    """`distinct_rows`: ops.distinct_rows, passed in (ops imports this module)."""
+def range_aggregate(node: Node, left: Table, right: Table, distinct_rows, ev) -> Table:
+    """`distinct_rows`: ops.distinct_rows, passed in (ops imports this module); `ev` the
+    plan's expression evaluator (the bounds are expressions over the left row)."""
     ((func, arg),) = node.attr("aggs")
     lk, rk = node.attr("left_keys"), node.attr("right_keys")
     value, cmps, bounds = node.attr("value"), node.attr("cmp"), node.attr("bound")
@@ -79,6 +80,7 @@ def range_aggregate(node: Node, left: Table, right: Table, distinct_rows) -> Tab
     if func in ("count", "sum"):
         right = distinct_rows(right)  # they count each distinct body row once
     rv = right.cols[value]
+    lbs = [ev.eval(b, left) for b in bounds]
     floats = rv.dtype == np.float64
     if floats and right.n and np.isnan(rv).any():
         right = right.mask(~np.isnan(rv))  # a NaN compares with nothing
@@ -92,14 +94,14 @@ def range_aggregate(node: Node, left: Table, right: Table, distinct_rows) -> Tab
     g = int(rid.max()) + 1 if nr else 0
     lid = np.where(lid < g, lid, -1)  # -1: a key no right row has
     if floats:
-        for b in bounds:
-            lid[np.isnan(left.cols[b])] = -1
+        for lb in lbs:
+            lid[np.isnan(lb)] = -1
     # values as integers of the same order: ints as they are, floats by rank; a wide int
     # range by rank too, so that (key, value) packs into one sortable int64
     if nr and not floats and g * (int(rv.max()) - int(rv.min()) + 3) < 1 << 62:
-        rcode, lcodes, uniq = rv, [left.cols[b] for b in bounds], None
+        rcode, lcodes, uniq = rv, lbs, None
     else:
-        live = [np.where(lid >= 0, left.cols[b], rv[0] if nr else left.cols[b]) for b in bounds]
+        live = [np.where(lid >= 0, lb, rv[0] if nr else lb) for lb in lbs]
         uniq, inv = np.unique(np.concatenate([rv] + live), return_inverse=True)
         rcode, lcodes = inv[:nr], [inv[nr + k * nl:nr + (k + 1) * nl] for k in range(len(bounds))]
     lo = int(rcode.min()) if nr else 0

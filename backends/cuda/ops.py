@@ -227,7 +227,7 @@ def op_range_aggregate(node: Node, ins: list[DTable], ctx) -> DTable:
     both = Schema(tuple(Column(f"c{i}", t) for i, t in enumerate(ltypes + rtypes)))
     pair = Node(f"{node.id}.join", "join", node.inputs, (("left_keys", node.attr("left_keys")),
                                                          ("right_keys", node.attr("right_keys"))), both)
-    tests = [Fn(c, (Col(nl + value, rtypes[value]), Col(b, ltypes[b])), Type.BOOL)
+    tests = [Fn(c, (Col(nl + value, rtypes[value]), b), Type.BOOL)  # a bound reads left columns: the same indices
              for c, b in zip(node.attr("cmp"), node.attr("bound"))]
     pred = tests[0] if len(tests) == 1 else Fn("and", tuple(tests), Type.BOOL)
     kept = Node(f"{node.id}.filter", "filter", (pair.id,), (("pred", pred),), both)

@@ -137,7 +137,7 @@ def op_aggregate(node: Node, ins: list[Rel], ctx) -> Rel:
 
 def op_range_aggregate(node: Node, ins: list[Rel], ctx) -> Rel:
     """For each distinct left row, the aggregate over the distinct right rows of its key whose
-    `value` column compares by each of `cmp` with the left row's `bound` columns: the
+    `value` column compares by each of `cmp` with the left row's `bound` expressions: the
     aggregate over filter(join(left, right)) that compiler/passes/range_aggregates.py
     replaced. Each key's rows sorted by value, the qualifying ones are a slice found by
     bisection (what bisect finds is what the comparison keeps: `v < b` for the first
@@ -145,7 +145,7 @@ def op_range_aggregate(node: Node, ins: list[Rel], ctx) -> Rel:
     left, right = ins
     ((func, e),) = node.attr("aggs")
     arg = (lambda r: r) if e is None else compile_expr(e)
-    value, tests = node.attr("value"), list(zip(node.attr("cmp"), node.attr("bound")))
+    value, tests = node.attr("value"), [(c, compile_expr(b)) for c, b in zip(node.attr("cmp"), node.attr("bound"))]
     rkey, lkey = key_fn(node.attr("right_keys")), key_fn(node.attr("left_keys"))
     groups: dict[tuple, list[tuple]] = {}
     for r in dict.fromkeys(right):
@@ -158,15 +158,16 @@ def op_range_aggregate(node: Node, ins: list[Rel], ctx) -> Rel:
     out = []
     for l in dict.fromkeys(left):
         g = sorted_groups.get(lkey(l))
-        if g is None or any(l[b] != l[b] for _, b in tests):
+        bs = [b(l) for _, b in tests]
+        if g is None or any(b != b for b in bs):
             continue
         vs, args = g
         lo, hi = 0, len(vs)
-        for cmp, b in tests:
+        for (cmp, _), b in zip(tests, bs):
             if cmp in ("lt", "le"):
-                hi = min(hi, (bisect_left if cmp == "lt" else bisect_right)(vs, l[b]))
+                hi = min(hi, (bisect_left if cmp == "lt" else bisect_right)(vs, b))
             else:
-                lo = max(lo, (bisect_right if cmp == "gt" else bisect_left)(vs, l[b]))
+                lo = max(lo, (bisect_right if cmp == "gt" else bisect_left)(vs, b))
         if lo < hi:
             out.append(l + (AGG_FUNCS[func](args[lo:hi], None if e is None else e.type),))
     return Rel(out)

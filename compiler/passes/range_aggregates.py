@@ -23,7 +23,7 @@ Qualifies (everything else keeps the aggregate):
   argument a column of R (or none, for count);
 - the filters (one per literal, above the join) hold one comparison `lt le gt ge` between a
   column of R and a column of L, or an expression over L's columns that cannot fail (`t >
-  ts - 3600`: it becomes a column of L first), both int or both float (the order of string
+  ts - 3600`: the op's bound is that expression), both int or both float (the order of string
   codes is not the strings' order); or two such comparisons of the same column of R, one
   from below and one from above (a window: `t > ts - 3600, t <= ts`), where a min/max must
   be of that column;
@@ -45,7 +45,7 @@ Example: the events of the outer row's user (key: column 0 of both sides) whose 
 ... output s(u: int, t: int, p: int)
 ... s(u, ts, p) :- e(u, ts), p = max t : { e(u, t), t < ts }.''').graph
 >>> print([l.split("  #")[0] for l in print_graph(g).splitlines() if "range_aggregate" in l][0])
-n7 = range_aggregate(n2, n2) {left_keys=[0], right_keys=[0], value=1, cmp=["lt"], bound=[1], aggs=[max($1:int)]} : (u: int, t: int, c2: int)
+n7 = range_aggregate(n2, n2) {left_keys=[0], right_keys=[0], value=1, cmp=["lt"], bound=[$1:int], aggs=[max($1:int)]} : (u: int, t: int, c2: int)
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ from dataclasses import replace
 from dfl.ir.builtin_sigs import may_fail
 from dfl.ir.expr import Col, Fn, IRExpr, cols_used, conj, shift
 from dfl.ir.graph import Graph, Node
-from dfl.ir.types import Column, Schema, Type
+from dfl.ir.types import Schema, Type
 
 # `a OP b` read from b's side: b FLIP[OP] a
 FLIP = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
@@ -104,7 +104,7 @@ def _fold(g: Graph) -> Graph:
         np_, vtype = p.schema.arity, a.schema.types[-1]
         direct = replace(a, inputs=(p.id, a.inputs[1]), schema=Schema(p.schema.columns + a.schema.columns[-1:]))
         direct = direct.with_attrs(left_keys=tuple(picks[k] for k in a.attr("left_keys")),
-                                   bound=tuple(picks[b] for b in a.attr("bound")))
+                                   bound=tuple(shift(b, dict(enumerate(picks))) for b in a.attr("bound")))
         exprs = tuple(Col(i, t) for i, t in enumerate(p.schema.types)) \
             + tuple(Col(i, p.schema.types[i]) for i in picks) + (Col(np_, vtype),)
         new[n.id] = [direct, replace(n, op="map", inputs=(a.id,), attrs=(("exprs", exprs),))]
@@ -170,27 +170,11 @@ def _match(g: Graph, a: Node, users: dict[str, list[str]]) -> tuple[list[Node], 
         out.append(replace(filters[0], id=f"{a.id}.{suffix}", inputs=(side.id,), attrs=(("pred", conj(tests)),),
                            schema=side.schema))
         ins.append(out[-1].id)
-    computed = [b for b in bounds if not isinstance(b, Col)]
-    if computed:  # a bound computed from the left row (ts - 3600): a column of its own first
-        lcols = tuple(Col(i, t) for i, t in enumerate(left.schema.types))
-        out.append(replace(filters[0], id=f"{a.id}.b", op="map", inputs=(ins[0],),
-                           attrs=(("exprs", lcols + tuple(computed)),), schema=_anon(lcols + tuple(computed))))
-        ins[0] = out[-1].id
-        it = iter(range(nl, nl + len(computed)))
-        bounds = [b if isinstance(b, Col) else Col(next(it), b.type) for b in bounds]
-    vtype = a.schema.types[-1]
     op = replace(a, op="range_aggregate", inputs=tuple(ins), attrs=(
         ("left_keys", j.attr("left_keys")), ("right_keys", j.attr("right_keys")), ("value", value),
-        ("cmp", tuple(cmps)), ("bound", tuple(b.index for b in bounds)),
+        ("cmp", tuple(cmps)), ("bound", tuple(bounds)),
         ("aggs", ((func, None if arg is None else Col(arg.index - nl, arg.type)),))))
-    if computed:  # the extra columns dropped again: the aggregate's schema
-        wide = tuple(Col(i, t) for i, t in enumerate(left.schema.types)) + tuple(computed)
-        op = replace(op, id=f"{a.id}.s", schema=_anon(wide + (Col(0, vtype),)))
-        keep = tuple(Col(i, t) for i, t in enumerate(left.schema.types)) + (Col(len(wide), vtype),)
-        out += [op, replace(a, op="map", inputs=(op.id,), attrs=(("exprs", keep),))]
-    else:
-        out.append(op)
-    return out, {f.id for f in filters} | {j.id}
+    return out + [op], {f.id for f in filters} | {j.id}
 
 
 def _comparisons(two: list[IRExpr], nl: int) -> tuple[int, list[str], list[IRExpr]] | None:
@@ -220,10 +204,6 @@ def _comparisons(two: list[IRExpr], nl: int) -> tuple[int, list[str], list[IRExp
     if len(cmps) == 2 and (cmps[0] in ("lt", "le")) == (cmps[1] in ("lt", "le")):
         return None  # two bounds from the same side: not a window
     return value, cmps, bounds
-
-
-def _anon(exprs: tuple) -> Schema:
-    return Schema(tuple(Column(f"c{i}", e.type) for i, e in enumerate(exprs)))
 
 
 def _conjuncts(e: IRExpr) -> list[IRExpr]:

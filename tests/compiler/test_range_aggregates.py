@@ -12,7 +12,9 @@ from dfl.compiler.lower import lower
 from dfl.compiler.passes import range_aggregates as pass_module
 from dfl.compiler.passes.pushdown import pushdown
 from dfl.compiler.passes.range_aggregates import range_aggregates
+from dfl.ir.expr import Col, Fn
 from dfl.ir.json_io import dumps, loads
+from dfl.ir.types import Type
 from dfl.ir.text import parse_graph, print_graph
 from dfl.ir.verify import IRError, verify
 from dfl.lang.check import check
@@ -32,13 +34,13 @@ n6 = filter(n5) {pred=lt:bool($3:int, $0:int)} : (c0: int, c1: int, c2: int, c3:
 n7 = aggregate(n6) {keys=[$0:int, $1:int], aggs=[max($3:int)]} : (c0: int, c1: int, c2: int)
 n8 = join(n2, n7) {left_keys=[1, 0], right_keys=[0, 1]} : (c0: int, c1: int, c2: int, c3: int, c4: int)"""
 AFTER = """\
-n7 = range_aggregate(n2, n2) {left_keys=[0], right_keys=[0], value=1, cmp=["lt"], bound=[1], aggs=[max($1:int)]} : (u: int, ts: int, c2: int)
+n7 = range_aggregate(n2, n2) {left_keys=[0], right_keys=[0], value=1, cmp=["lt"], bound=[$1:int], aggs=[max($1:int)]} : (u: int, ts: int, c2: int)
 n8 = map(n7) {exprs=[$0:int, $1:int, $1:int, $0:int, $2:int]} : (c0: int, c1: int, c2: int, c3: int, c4: int)"""
 # a count keeps its seed: the zeros of empty sets are added to the seed's rows, then joined back
 COUNT_AFTER = """\
 n3 = map(n2) {exprs=[$1:int, $0:int]} : (c0: int, c1: int)
 n4 = distinct(n3) : (c0: int, c1: int)
-n7 = range_aggregate(n4, n2) {left_keys=[1], right_keys=[0], value=1, cmp=["lt"], bound=[0], aggs=[count(*)]} : (c0: int, c1: int, c2: int)"""
+n7 = range_aggregate(n4, n2) {left_keys=[1], right_keys=[0], value=1, cmp=["lt"], bound=[$0:int], aggs=[count(*)]} : (c0: int, c1: int, c2: int)"""
 
 
 def _lines(g, first: str, last: str) -> str:
@@ -98,7 +100,7 @@ def test_each_comparison_is_read_from_the_right_side(body: str, cmp: str) -> Non
     g = dfl.compile(f"input e(u: int, t: int)\noutput o(u: int, ts: int, p: int)\n"
                     f"o(u, ts, p) :- e(u, ts), p = min t : {{ e(u, t), {body} }}.").graph
     (n,) = g.by_op("range_aggregate")
-    assert (n.attr("cmp"), n.attr("value"), n.attr("bound")) == ((cmp,), 1, (1,))  # answered on e(u, ts) directly
+    assert (n.attr("cmp"), n.attr("value"), n.attr("bound")) == ((cmp,), 1, (Col(1, Type.INT),))  # answered on e(u, ts) directly
 
 
 @pytest.mark.parametrize("agg", ["count", "sum w", "min w", "max w", "min t", "max t"])
@@ -150,8 +152,7 @@ def test_a_window_with_computed_bounds_qualifies(agg: str) -> None:
     verify(g)
     (n,) = g.by_op("range_aggregate")
     assert sorted(n.attr("cmp")) == ["gt", "le"] and not g.by_op("aggregate")
-    bounds = g.node(n.inputs[0])  # the seed with ts - 3600 as a column of its own
-    assert bounds.op == "map" and bounds.attr("exprs")[-1].op == "sub"
+    assert {b.op if isinstance(b, Fn) else "col" for b in n.attr("bound")} == {"sub", "col"}  # ts - 3600, ts
 
 
 def test_inside_a_fixpoint_body() -> None:
@@ -176,10 +177,11 @@ def _sessions_node():
 @pytest.mark.parametrize("change,message", [
     ({"cmp": ("eq",)}, "one or two of lt, le, gt, ge"),
     ({"cmp": "lt"}, "one or two of lt, le, gt, ge"),
-    ({"cmp": ("lt", "le"), "bound": (1, 1)}, "from below and from above"),
+    ({"cmp": ("lt", "le"), "bound": (Col(1, Type.INT),) * 2}, "from below and from above"),
     ({"cmp": ("lt", "gt")}, "each with its bound column"),
-    ({"value": 5}, "value 5 is not a column"),
-    ({"bound": (-1,)}, "bound -1 is not a column"),
+    ({"value": 5}, "value 5 is not a column of the right input"),
+    ({"bound": (Col(5, Type.INT),)}, "bound \\(over the left input\\): column \\$5 is out of range"),
+    ({"bound": (Col(0, Type.FLOAT),)}, "is typed float but the input column is int"),
     ({"aggs": (("mean", None),)}, "is not one of count"),
     ({"aggs": (("count", None), ("count", None))}, "is not one of count"),
     ({"left_keys": (0, 1)}, "2 left_keys but 1 right_keys"),
