@@ -106,7 +106,8 @@ OPS: dict[str, OpSpec] = {
         doc="for each distinct left row: the aggregate over the distinct right rows equal on the keys "
             "whose column `value` compares by each of cmp (lt le gt ge; two: a window) with the "
             "expressions `bound` of the left row; "
-            "left columns ++ the aggregate value, no row where no right row qualifies"),
+            "left columns ++ the aggregate value, no row where no right row qualifies (with "
+            "empty=\"zero\", a count or sum: a row with 0)"),
     "lattice_merge": OpSpec(
         # monotone in the lattice order; the pipelined flow still evaluates it whole (a barrier
         # it does not strictly need, runtime/flow.py)

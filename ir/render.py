@@ -64,7 +64,8 @@ def _detail(n: Node) -> str:
     if n.op == "range_aggregate":
         ((f, e),) = a("aggs")
         tests = " and ".join(f"${a('value')} {c} left {_expr(b)}" for c, b in zip(a("cmp"), a("bound")))
-        return (f"{f}({'*' if e is None else _expr(e)}) where {tests}, "
+        zero = " (0 where none)" if a("empty") == "zero" else ""
+        return (f"{f}({'*' if e is None else _expr(e)}){zero} where {tests}, "
                 f"{list(a('left_keys'))} = {list(a('right_keys'))}")
     if n.op == "lattice_merge":
         return f"key {a('key_arity')}, {', '.join(a('lattices') or ())}"

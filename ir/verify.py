@@ -258,6 +258,8 @@ class _Verifier:
         if not ok or aggs[0][0] not in ("min", "max", "count", "sum") or (aggs[0][1] is None) != (aggs[0][0] == "count"):
             raise self.fail(n, f"aggs {aggs!r} is not one of count(*), min(COL), max(COL), sum(COL)")
         func, arg = aggs[0]
+        if n.attr("empty", "none") not in ("none", "zero") or (n.attr("empty") == "zero" and func not in ("count", "sum")):
+            raise self.fail(n, f"empty {n.attr('empty')!r}: \"none\" (no row), or \"zero\" for a count or sum")
         out = Type.INT
         if arg is not None:
             try:

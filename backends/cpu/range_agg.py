@@ -68,6 +68,13 @@ def _sort(keys: np.ndarray, keys_only: bool = False) -> tuple[np.ndarray, np.nda
     return keys[order], order
 
 
+def _everywhere(vals: np.ndarray, n: int, at: np.ndarray) -> np.ndarray:
+    """`vals` given for the rows `at`, as an array over all n rows (0 elsewhere: an empty run)."""
+    out = np.zeros(n, np.int64)
+    out[at] = vals
+    return out
+
+
 def range_aggregate(node: Node, left: Table, right: Table, distinct_rows, ev) -> Table:
     """`distinct_rows`: ops.distinct_rows, passed in (ops imports this module); `ev` the
     plan's expression evaluator (the bounds are expressions over the left row)."""
@@ -126,8 +133,12 @@ def range_aggregate(node: Node, left: Table, right: Table, distinct_rows, ev) ->
             end = pos
         else:
             start = pos
-    hit = end > start
-    rows, start, end = found[hit], start[hit], end[hit]
+    if node.attr("empty") == "zero":  # every left row: a count or sum of no row is 0
+        rows = np.arange(nl)
+        start, end = _everywhere(start, nl, found), _everywhere(np.maximum(end, start), nl, found)
+    else:
+        hit = end > start
+        rows, start, end = found[hit], start[hit], end[hit]
     if func == "count":
         out = end - start
     elif func == "sum":

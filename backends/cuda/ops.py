@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from dfl.ir.expr import Col, Fn
+from dfl.ir.expr import Col, Fn, Lit
 from dfl.ir.graph import Node
 from dfl.ir.types import Column, Schema, Type
 from dfl.backends.columnar.table import DTYPES
@@ -234,7 +234,16 @@ def op_range_aggregate(node: Node, ins: list[DTable], ctx) -> DTable:
     keys = tuple(Col(i, t) for i, t in enumerate(ltypes))
     agg = Node(node.id, "aggregate", (kept.id,), (("keys", keys), ("aggs", (
         (func, None if arg is None else Col(nl + arg.index, arg.type)),))), node.schema)
-    return op_aggregate(agg, [op_filter(kept, [op_join(pair, ins, ctx)], ctx)], ctx)
+    out = op_aggregate(agg, [op_filter(kept, [op_join(pair, ins, ctx)], ctx)], ctx)
+    if node.attr("empty") != "zero":
+        return out
+    # a count or sum of no row is 0: the left rows without an answer, with a 0 (as lower.py does)
+    k = tuple(range(nl))
+    missing = Node(f"{node.id}.empty", "anti_join", (node.inputs[0], node.id), (("left_keys", k), ("right_keys", k)),
+                   Schema(both.columns[:nl]))
+    zero = Node(f"{node.id}.zero", "map", (missing.id,), (("exprs", keys + (Lit(0, Type.INT),)),), node.schema)
+    zeros = op_map(zero, [op_anti_join(missing, [left, out], ctx)], ctx)
+    return op_union(Node(f"{node.id}.all", "union", (node.id, zero.id), (), node.schema), [out, zeros], ctx)
 
 
 def op_lattice_merge(node: Node, ins: list[DTable], ctx) -> DTable:

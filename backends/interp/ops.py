@@ -156,10 +156,13 @@ def op_range_aggregate(node: Node, ins: list[Rel], ctx) -> Rel:
         rows.sort(key=itemgetter(value))
         sorted_groups[k] = ([r[value] for r in rows], [arg(r) for r in rows])
     out = []
+    zero = node.attr("empty") == "zero"  # a count or sum over no row is 0 (else: no row)
     for l in dict.fromkeys(left):
         g = sorted_groups.get(lkey(l))
         bs = [b(l) for _, b in tests]
         if g is None or any(b != b for b in bs):
+            if zero:
+                out.append(l + (0,))
             continue
         vs, args = g
         lo, hi = 0, len(vs)
@@ -168,7 +171,7 @@ def op_range_aggregate(node: Node, ins: list[Rel], ctx) -> Rel:
                 hi = min(hi, (bisect_left if cmp == "lt" else bisect_right)(vs, b))
             else:
                 lo = max(lo, (bisect_right if cmp == "gt" else bisect_left)(vs, b))
-        if lo < hi:
+        if lo < hi or zero:  # a count or sum of no row: 0
             out.append(l + (AGG_FUNCS[func](args[lo:hi], None if e is None else e.type),))
     return Rel(out)
 

@@ -12,9 +12,11 @@ three nodes become one `range_aggregate(seed, event)` node: both sides sorted by
 value), each left row answered by a search in its key's run (max t < ts is the predecessor
 of ts; count/sum a difference of running counts/sums), in memory near the inputs' size.
 Then, where the seed is the outer rows' correlated columns made distinct and the answers
-are joined back to the outer rows on them (min/max: no zeros to add for empty sets), the
+are joined back to the outer rows on them, the
 outer rows are answered directly: `join(P, range_aggregate(distinct(map(P)), R))` becomes
-`map(range_aggregate(P, R))` (`_fold`), with no dedup and no join back.
+`map(range_aggregate(P, R))` (`_fold`), with no dedup and no join back; for count/sum,
+whose empty sets give 0 (lower.py adds those rows with an anti-join and a union), the op
+then says so itself (`empty="zero"`: a row with 0 for a left row without a qualifying row).
 
 Qualifies (everything else keeps the aggregate):
 - `aggregate(filter(...(join(L, R))))`, the aggregate's keys exactly L's columns in order (the
@@ -52,7 +54,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dfl.ir.builtin_sigs import may_fail
-from dfl.ir.expr import Col, Fn, IRExpr, cols_used, conj, shift
+from dfl.ir.expr import Col, Fn, IRExpr, Lit, cols_used, conj, shift
 from dfl.ir.graph import Graph, Node
 from dfl.ir.types import Schema, Type
 
@@ -91,8 +93,13 @@ def _fold(g: Graph) -> Graph:
     dropped: set[str] = set()
     for n in g.by_op("join"):
         p, a = (g.node(i) for i in n.inputs)
-        if a.op != "range_aggregate" or users[a.id] != [n.id]:
+        zeros = _zeros(g, a, users)  # count/sum: a union with the zeros of the empty sets
+        if zeros is not None:
+            a, padding = zeros
+        elif a.op != "range_aggregate" or users[a.id] != [n.id]:
             continue
+        else:
+            padding = []
         d = g.node(a.inputs[0])
         m = g.node(d.inputs[0]) if d.op == "distinct" else None
         if m is None or m.op != "map" or m.inputs != (p.id,) or not all(isinstance(e, Col) for e in m.attr("exprs")):
@@ -105,14 +112,38 @@ def _fold(g: Graph) -> Graph:
         direct = replace(a, inputs=(p.id, a.inputs[1]), schema=Schema(p.schema.columns + a.schema.columns[-1:]))
         direct = direct.with_attrs(left_keys=tuple(picks[k] for k in a.attr("left_keys")),
                                    bound=tuple(shift(b, dict(enumerate(picks))) for b in a.attr("bound")))
+        if padding:
+            direct = direct.with_attrs(empty="zero")
         exprs = tuple(Col(i, t) for i, t in enumerate(p.schema.types)) \
             + tuple(Col(i, p.schema.types[i]) for i in picks) + (Col(np_, vtype),)
         new[n.id] = [direct, replace(n, op="map", inputs=(a.id,), attrs=(("exprs", exprs),))]
-        dropped.add(a.id)
-        dropped |= {x.id for x in (d, m) if users[x.id] == [a.id if x is d else d.id]}
+        dropped |= {a.id} | {x.id for x in padding}
+        d_users = [a.id] + [x.id for x in padding if x.op == "anti_join"]  # the seed's readers
+        dropped |= {x.id for x in (d, m) if sorted(users[x.id]) == sorted(d_users if x is d else [d.id])}
     if not new:
         return g
     return g.with_nodes(x for n in g.nodes if n.id not in dropped for x in new.get(n.id, [n]))
+
+
+def _zeros(g: Graph, u: Node, users: dict[str, list[str]]) -> tuple[Node, list[Node]] | None:
+    """For `union(A, map(anti_join(seed, A)))`, lower.py's count/sum over an empty set made 0
+    (the seed's rows without an answer, with a 0), read by one join: A and the padding nodes."""
+    if u.op != "union" or len(u.inputs) != 2 or len(users[u.id]) != 1:
+        return None
+    a, z = (g.node(i) for i in u.inputs)
+    if a.op != "range_aggregate" or a.attr("empty", "none") != "none" or z.op != "map":
+        return None
+    e = g.node(z.inputs[0])
+    nl = a.schema.arity - 1
+    keys = tuple(range(nl))
+    if not (e.op == "anti_join" and e.inputs == (a.inputs[0], a.id) and e.attr("left_keys") == keys
+            and e.attr("right_keys") == keys and sorted(users[a.id]) == sorted([e.id, u.id])
+            and users[e.id] == [z.id] and users[z.id] == [u.id]):
+        return None
+    want = tuple(Col(i, t) for i, t in enumerate(a.schema.types[:nl]))
+    if z.attr("exprs")[:nl] != want or z.attr("exprs")[nl:] != (Lit(0, Type.INT),):
+        return None
+    return a, [e, z, u]
 
 
 def _match(g: Graph, a: Node, users: dict[str, list[str]]) -> tuple[list[Node], set[str]] | None:

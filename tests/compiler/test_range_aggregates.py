@@ -36,11 +36,11 @@ n8 = join(n2, n7) {left_keys=[1, 0], right_keys=[0, 1]} : (c0: int, c1: int, c2:
 AFTER = """\
 n7 = range_aggregate(n2, n2) {left_keys=[0], right_keys=[0], value=1, cmp=["lt"], bound=[$1:int], aggs=[max($1:int)]} : (u: int, ts: int, c2: int)
 n8 = map(n7) {exprs=[$0:int, $1:int, $1:int, $0:int, $2:int]} : (c0: int, c1: int, c2: int, c3: int, c4: int)"""
-# a count keeps its seed: the zeros of empty sets are added to the seed's rows, then joined back
+# a count: the zeros of empty sets, which lower.py adds with an anti-join and a union, come
+# from the op itself (empty="zero") once it answers the outer rows directly
 COUNT_AFTER = """\
-n3 = map(n2) {exprs=[$1:int, $0:int]} : (c0: int, c1: int)
-n4 = distinct(n3) : (c0: int, c1: int)
-n7 = range_aggregate(n4, n2) {left_keys=[1], right_keys=[0], value=1, cmp=["lt"], bound=[$0:int], aggs=[count(*)]} : (c0: int, c1: int, c2: int)"""
+n7 = range_aggregate(n2, n2) {left_keys=[0], right_keys=[0], value=1, cmp=["lt"], bound=[$1:int], aggs=[count(*)], empty="zero"} : (u: int, ts: int, c2: int)
+n11 = map(n7) {exprs=[$0:int, $1:int, $1:int, $0:int, $2:int]} : (c0: int, c1: int, c2: int, c3: int, c4: int)"""
 
 
 def _lines(g, first: str, last: str) -> str:
@@ -77,9 +77,12 @@ def test_the_ir_text_before_and_after() -> None:
 
 
 def test_the_ir_text_of_a_count() -> None:
-    out = range_aggregates(_graph(SESSIONS.replace("p = max t :", "p = count :")))
+    g = _graph(SESSIONS.replace("p = max t :", "p = count :"))
+    assert [n.op for n in g.nodes if n.id in ("n8", "n9", "n10")] == ["anti_join", "map", "union"]
+    out = range_aggregates(g)
     verify(out)
-    assert _lines(out, "n3", "n7") == COUNT_AFTER
+    assert _lines(out, "n7", "n11") == COUNT_AFTER
+    assert not {"n3", "n4", "n8", "n9", "n10"} & {n.id for n in out.nodes}
 
 
 def test_the_pipeline_runs_it_and_it_is_idempotent() -> None:
@@ -180,6 +183,8 @@ def _sessions_node():
     ({"cmp": ("lt", "le"), "bound": (Col(1, Type.INT),) * 2}, "from below and from above"),
     ({"cmp": ("lt", "gt")}, "each with its bound column"),
     ({"value": 5}, "value 5 is not a column of the right input"),
+    ({"empty": "zero"}, "empty 'zero'"),
+    ({"empty": "nothing"}, "empty 'nothing'"),
     ({"bound": (Col(5, Type.INT),)}, "bound \\(over the left input\\): column \\$5 is out of range"),
     ({"bound": (Col(0, Type.FLOAT),)}, "is typed float but the input column is int"),
     ({"aggs": (("mean", None),)}, "is not one of count"),
