@@ -83,7 +83,8 @@ def test_max_below_is_the_predecessor_and_an_empty_set_no_row() -> None:
 
 
 @pytest.mark.parametrize("cond", ["t > ts - 3, t <= ts", "t >= ts - 3, t < ts", "ts - 2 <= t, ts + 1 > t",
-                                  "t < ts + 1, t >= ts", "t < ts - 2", "t >= ts + 2", "t > ts - 100, t < ts - 99"])
+                                  "t < ts + 1, t >= ts", "t < ts - 2", "t >= ts + 2", "t > ts - 100, t < ts - 99",
+                                  "t > ts + 1, t < ts - 1"])  # the last: a lower bound above the upper
 @pytest.mark.parametrize("agg", ["count", "sum w", "min t", "max t"])
 def test_windows_and_computed_bounds(cond: str, agg: str) -> None:
     agree(INTS.format(agg=agg, cond=cond), ev=EV, q=Q)
