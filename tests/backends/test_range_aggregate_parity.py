@@ -126,7 +126,7 @@ n(a, b, ts, k) :- q(a, b, ts), k = count : { ev(a, b, t, _), t <= ts }.
 s(a, b, ts, k) :- q(a, b, ts), k = sum w : { ev(a, b, t, w), t > ts }."""
     ev = [("x", 1, 1, 4), ("x", 1, 2, 3), ("x", 2, 1, 9), ("é", 1, 5, 1), ("é", 1, 5, 2), ("", 0, 0, 0)]
     q = [("x", 1, 1), ("x", 2, 0), ("x", 3, 1), ("é", 1, 5), ("é", 1, 4), ("", 0, 0), ("y", 1, 1)]
-    agree(src, ev=ev, q=q)
+    agree(src, targets=("interp", "cpu", "pool"), ev=ev, q=q)
 
 
 def test_floats_ties_and_nan() -> None:
