@@ -404,7 +404,8 @@ RULES: dict[str, Callable[[_Placer, Node], None]] = {
     "map": _Placer.op_map, "filter": _Placer.op_local, "flat_map": _Placer.op_local,
     "join": _Placer.op_join, "anti_join": _Placer.op_anti_join, "union": _Placer.op_union,
     "distinct": _Placer.op_distinct, "aggregate": _Placer.op_aggregate, "lattice_merge": _Placer.op_lattice_merge,
-    "range_aggregate": _Placer.op_range_aggregate, "fixpoint": _Placer.op_fixpoint, "result": _Placer.op_result, "exchange": _Placer.op_local,
+    "fixpoint": _Placer.op_fixpoint, "result": _Placer.op_result, "exchange": _Placer.op_local,
+    "range_aggregate": _Placer.op_range_aggregate,
     "yield": _Placer.op_in_body, "sink": _Placer.op_sink, "persist": _Placer.op_persist, "defer": _Placer.op_defer,
 }
 

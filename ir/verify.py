@@ -255,10 +255,12 @@ class _Verifier:
                 raise self.fail(n, f"value and bound must be both int or both float, not {right[value].value} "
                                    f"and {b.type.value}")
         ok = isinstance(aggs, tuple) and len(aggs) == 1 and isinstance(aggs[0], tuple) and len(aggs[0]) == 2
-        if not ok or aggs[0][0] not in ("min", "max", "count", "sum") or (aggs[0][1] is None) != (aggs[0][0] == "count"):
+        if not ok or aggs[0][0] not in ("min", "max", "count", "sum") \
+                or (aggs[0][1] is None) != (aggs[0][0] == "count"):
             raise self.fail(n, f"aggs {aggs!r} is not one of count(*), min(COL), max(COL), sum(COL)")
         func, arg = aggs[0]
-        if n.attr("empty", "none") not in ("none", "zero") or (n.attr("empty") == "zero" and func not in ("count", "sum")):
+        empty = n.attr("empty", "none")
+        if empty not in ("none", "zero") or (empty == "zero" and func not in ("count", "sum")):
             raise self.fail(n, f"empty {n.attr('empty')!r}: \"none\" (no row), or \"zero\" for a count or sum")
         out = Type.INT
         if arg is not None:

@@ -268,6 +268,7 @@ TABLE: dict[str, Callable[[Node, list[Table], object], Table]] = {
     "source": op_source, "values": op_values, "param": op_param, "map": op_map, "filter": op_filter,
     "flat_map": op_flat_map, "join": op_join, "anti_join": op_anti_join, "union": op_union,
     "distinct": op_distinct, "aggregate": op_aggregate, "lattice_merge": op_lattice_merge,
-    "range_aggregate": op_range_aggregate, "fixpoint": op_fixpoint, "result": op_result, "yield": op_passthrough, "sink": op_passthrough,
+    "fixpoint": op_fixpoint, "result": op_result, "yield": op_passthrough, "sink": op_passthrough,
+    "range_aggregate": op_range_aggregate,
     "persist": op_passthrough, "exchange": op_passthrough, "defer": op_passthrough,
 }
