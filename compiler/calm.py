@@ -272,14 +272,14 @@ def _points(flat: _Flat) -> tuple[list[CoordinationPoint], dict[str, str]]:
     for i, n in flat.nodes.items():
         g = flat.scope[i]
         if n.op == "anti_join":
-            if g.node(n.inputs[1]).op == "aggregate":
+            if g.node(n.inputs[1]).op in ("aggregate", "range_aggregate"):
                 continue  # the 0 for empty groups of a count/sum: part of that aggregation
             rels = _relations(g, flat.graph, _barrier_inputs(n))  # the negated side
             neg = ", ".join(f"!{r}" for r in rels) or "a negated relation"
             found.append(CoordinationPoint(i, "negation", n.span, rels,
                                            f"negation {neg}: a row may be emitted only once {_names(rels)} "
                                            f"is complete (a later row would retract it)"))
-        elif n.op == "aggregate":
+        elif n.op in ("aggregate", "range_aggregate"):  # the latter: a correlated body aggregate, sorted
             rels = _relations(g, flat.graph, _barrier_inputs(n))
             funcs = ", ".join(sorted({f for f, _ in n.attr("aggs")}))
             found.append(CoordinationPoint(i, "aggregation", n.span, rels,

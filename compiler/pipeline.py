@@ -9,6 +9,7 @@ from typing import Callable
 from dfl.ir.graph import Graph
 from dfl.compiler.passes.prune import prune
 from dfl.compiler.passes.pushdown import pushdown
+from dfl.compiler.passes.range_aggregates import range_aggregates
 from dfl.compiler.passes.recursion_shapes import recursion_shapes
 from dfl.compiler.passes.seminaive import seminaive
 
@@ -16,6 +17,7 @@ Pass = Callable[[Graph], Graph]
 
 PASSES: tuple[Pass, ...] = (
     pushdown,
+    range_aggregates,  # after pushdown (a filter on one side only leaves the join), before seminaive
     prune,
     seminaive,
     recursion_shapes,  # on the semi-naive bodies: after seminaive

@@ -293,12 +293,16 @@ class _Placer:
     def op_anti_join(self, n: Node) -> None:
         self.binary(n, anti=True)
 
-    def binary(self, n: Node, anti: bool) -> None:
+    def op_range_aggregate(self, n: Node) -> None:
+        # as an anti-join: each left row stays where it is and needs every right row of its key
+        self.binary(n, anti=True, what="range aggregate")
+
+    def binary(self, n: Node, anti: bool, what: str = "") -> None:
         left, right = n.inputs
         lk, rk = tuple(n.attr("left_keys")), tuple(n.attr("right_keys"))
         dl, dr = self.dist[left], self.dist[right]
         width = self.by_id[left].schema.arity
-        what = "anti-join" if anti else "join"
+        what = what or ("anti-join" if anti else "join")
         if not self.naive:
             if dr.kind == "replicated" or (dl == dr and dl.kind in ("single", "replicated")):
                 self.emit(n, dl, why=f"{what} in place: the right side is {dr}")
@@ -401,6 +405,7 @@ RULES: dict[str, Callable[[_Placer, Node], None]] = {
     "join": _Placer.op_join, "anti_join": _Placer.op_anti_join, "union": _Placer.op_union,
     "distinct": _Placer.op_distinct, "aggregate": _Placer.op_aggregate, "lattice_merge": _Placer.op_lattice_merge,
     "fixpoint": _Placer.op_fixpoint, "result": _Placer.op_result, "exchange": _Placer.op_local,
+    "range_aggregate": _Placer.op_range_aggregate,
     "yield": _Placer.op_in_body, "sink": _Placer.op_sink, "persist": _Placer.op_persist, "defer": _Placer.op_defer,
 }
 
@@ -414,7 +419,7 @@ def _demands(g: Graph) -> dict[str, tuple[int, ...]]:
         for c_id in consumers.get(n.id, []):
             c = g.node(c_id)
             want: tuple[int, ...] | None = None
-            if c.op == "join":
+            if c.op in ("join", "range_aggregate"):
                 want = tuple(c.attr("left_keys") if c.inputs[0] == n.id else c.attr("right_keys"))
             elif c.op == "aggregate":
                 keys = c.attr("keys")

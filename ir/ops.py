@@ -94,6 +94,20 @@ OPS: dict[str, OpSpec] = {
         inputs=1, attrs=("keys", "aggs"), monotone=False, nonmonotone_when=(), linear=False, barrier=ALL,
         dedups=True, leaves="", may_fail=True, cost=Cost(6.0, 0.2, 0.1),
         doc="over the distinct input rows, one row per distinct key: keys ++ aggregate values"),
+    "range_aggregate": OpSpec(
+        # the body aggregate `max t : {e(u, t), t < ts}` without its correlated join
+        # (compiler/passes/range_aggregates.py); one row per distinct left row, like the
+        # aggregate it replaces, so it waits for both inputs as that aggregate did
+        inputs=2, attrs=("left_keys", "right_keys", "value", "cmp", "bound", "aggs"), monotone=False,
+        nonmonotone_when=(), linear=False, barrier=ALL, dedups=True, leaves="", may_fail=False,
+        # cpu: a sort and a search per row (benchmarks/README.md, sessions); cuda: it runs there
+        # as the join it replaced (every pair of a key), priced so that `auto` keeps it on the cpu
+        cost=Cost(10.0, 500.0, None),
+        doc="for each distinct left row: the aggregate over the distinct right rows equal on the keys "
+            "whose column `value` compares by each of cmp (lt le gt ge; two: a window) with the "
+            "expressions `bound` of the left row; "
+            "left columns ++ the aggregate value, no row where no right row qualifies (with "
+            "empty=\"zero\", a count or sum: a row with 0)"),
     "lattice_merge": OpSpec(
         # monotone in the lattice order; the pipelined flow still evaluates it whole (a barrier
         # it does not strictly need, runtime/flow.py)

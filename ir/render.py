@@ -61,6 +61,12 @@ def _detail(n: Node) -> str:
         aggs = ", ".join(f"{f}({'*' if e is None else _expr(e)})" for f, e in a("aggs") or ())
         keys = ", ".join(_expr(e) for e in a("keys") or ())
         return f"by [{keys}]: {aggs}" if keys else aggs
+    if n.op == "range_aggregate":
+        ((f, e),) = a("aggs")
+        tests = " and ".join(f"${a('value')} {c} left {_expr(b)}" for c, b in zip(a("cmp"), a("bound")))
+        zero = " (0 where none)" if a("empty") == "zero" else ""
+        return (f"{f}({'*' if e is None else _expr(e)}){zero} where {tests}, "
+                f"{list(a('left_keys'))} = {list(a('right_keys'))}")
     if n.op == "lattice_merge":
         return f"key {a('key_arity')}, {', '.join(a('lattices') or ())}"
     if n.op == "fixpoint":

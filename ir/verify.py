@@ -33,6 +33,7 @@ DEFER_MODES = ("insert", "delete")
 EXCHANGE_MODES = ("hash", "broadcast", "gather")
 PARAM_KINDS = ("full", "delta", "ext")
 AGG_FUNCS = ("count", "sum", "min", "max", "mean")
+RANGE_CMPS = ("lt", "le", "gt", "ge")
 _PY_TYPES = {Type.INT: (int,), Type.FLOAT: (float,), Type.STR: (str,), Type.BOOL: (bool,), Type.ADDR: (str,)}
 
 
@@ -233,6 +234,45 @@ class _Verifier:
             raise self.fail(n, f"schema has {n.schema.arity} columns, expected {len(keys)} keys + {len(aggs)} aggs")
         self.same_types(n, n.schema, tuple(types), "keys ++ aggregate values")
 
+    def op_range_aggregate(self, n: Node) -> None:
+        self.keys(n)
+        left, right = self.input(n, 0).types, self.input(n, 1).types
+        value, cmps, bounds, aggs = n.attr("value"), n.attr("cmp"), n.attr("bound"), n.attr("aggs")
+        if not (isinstance(cmps, tuple) and isinstance(bounds, tuple) and 1 <= len(cmps) == len(bounds) <= 2
+                and all(c in RANGE_CMPS for c in cmps)):
+            raise self.fail(n, f"cmp {cmps!r} / bound {bounds!r}: one or two of {', '.join(RANGE_CMPS)}, "
+                               f"each with its bound column")
+        if len(cmps) == 2 and (cmps[0] in ("lt", "le")) == (cmps[1] in ("lt", "le")):
+            raise self.fail(n, f"cmp {cmps!r}: two comparisons bound the value from below and from above")
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < len(right):
+            raise self.fail(n, f"value {value!r} is not a column of the right input ({len(right)} columns)")
+        for b in bounds:
+            try:
+                _check_expr(b, left)
+            except ValueError as err:
+                raise self.fail(n, f"bound (over the left input): {err}") from None
+            if right[value] != b.type or not b.type.numeric:
+                raise self.fail(n, f"value and bound must be both int or both float, not {right[value].value} "
+                                   f"and {b.type.value}")
+        ok = isinstance(aggs, tuple) and len(aggs) == 1 and isinstance(aggs[0], tuple) and len(aggs[0]) == 2
+        if not ok or aggs[0][0] not in ("min", "max", "count", "sum") \
+                or (aggs[0][1] is None) != (aggs[0][0] == "count"):
+            raise self.fail(n, f"aggs {aggs!r} is not one of count(*), min(COL), max(COL), sum(COL)")
+        func, arg = aggs[0]
+        empty = n.attr("empty", "none")
+        if empty not in ("none", "zero") or (empty == "zero" and func not in ("count", "sum")):
+            raise self.fail(n, f"empty {n.attr('empty')!r}: \"none\" (no row), or \"zero\" for a count or sum")
+        out = Type.INT
+        if arg is not None:
+            try:
+                _check_expr(arg, right)
+            except ValueError as err:
+                raise self.fail(n, f"the argument of {func} (over the right input): {err}") from None
+            if not isinstance(arg, Col) or not arg.type.numeric or (func == "sum" and arg.type != Type.INT):
+                raise self.fail(n, f"{func} of {arg!r}: a column of the right input, int or float (sum: int)")
+            out = arg.type
+        self.same_types(n, n.schema, left + (out,), "left columns ++ the aggregate value")
+
     def op_lattice_merge(self, n: Node) -> None:
         self.same_types(n, n.schema, self.input(n).types, "lattice_merge keeps its input's schema")
         ka, lats = n.attr("key_arity"), n.attr("lattices")
@@ -408,7 +448,8 @@ RULES: dict[str, Callable[[_Verifier, Node], None]] = {
     "map": _Verifier.op_map, "filter": _Verifier.op_filter, "flat_map": _Verifier.op_flat_map,
     "join": _Verifier.op_join, "anti_join": _Verifier.op_anti_join, "union": _Verifier.op_union,
     "distinct": _Verifier.op_distinct, "aggregate": _Verifier.op_aggregate,
-    "lattice_merge": _Verifier.op_lattice_merge, "fixpoint": _Verifier.op_fixpoint, "result": _Verifier.op_result,
+    "lattice_merge": _Verifier.op_lattice_merge, "range_aggregate": _Verifier.op_range_aggregate,
+    "fixpoint": _Verifier.op_fixpoint, "result": _Verifier.op_result,
     "exchange": _Verifier.op_exchange, "yield": _Verifier.op_yield, "sink": _Verifier.op_sink,
     "persist": _Verifier.op_persist, "defer": _Verifier.op_defer,
 }

@@ -16,6 +16,7 @@ from dfl.ir.graph import Node
 from dfl.ir.types import Type
 from dfl.backends.cpu import kernels as K
 from dfl.backends.cpu.index import PARALLEL_ROWS, fresh_index, index_of, join_side
+from dfl.backends.cpu.range_agg import range_aggregate
 from dfl.backends.columnar.table import DTYPES, Table, concat, factorize_columns, key_matrix, pack, unpack
 from dfl.runtime import limits
 
@@ -228,6 +229,10 @@ def op_aggregate(node: Node, ins: list[Table], ctx) -> Table:
     return Table(out, len(keep) if keep is not None else g, distinct=True)
 
 
+def op_range_aggregate(node: Node, ins: list[Table], ctx) -> Table:
+    return range_aggregate(node, ins[0], ins[1], distinct_rows, ctx.ev)  # sorted, not joined: range_agg.py
+
+
 def op_lattice_merge(node: Node, ins: list[Table], ctx) -> Table:
     return op_lattice_merge_table(ins[0], node.schema, ctx)
 
@@ -264,5 +269,6 @@ TABLE: dict[str, Callable[[Node, list[Table], object], Table]] = {
     "flat_map": op_flat_map, "join": op_join, "anti_join": op_anti_join, "union": op_union,
     "distinct": op_distinct, "aggregate": op_aggregate, "lattice_merge": op_lattice_merge,
     "fixpoint": op_fixpoint, "result": op_result, "yield": op_passthrough, "sink": op_passthrough,
+    "range_aggregate": op_range_aggregate,
     "persist": op_passthrough, "exchange": op_passthrough, "defer": op_passthrough,
 }

@@ -33,6 +33,10 @@ _OPS: dict[str, tuple[str, tuple[str, ...]]] = {
                   "grouped reduction", ("factorize_dense", "factorize", "group_sum_i", "group_sum_f",
                                          "group_sum_i128", "group_reduce")),
     "lattice_merge": ("group ids of the key, then min/max per group", ("factorize", "group_reduce")),
+    "range_aggregate": ("correlated aggregate by sorting: the right side sorted by (key, value) once, each left "
+                        "row's qualifying rows one run of its key's block found by binary search; count by the "
+                        "run's length, sum by running sums, min/max of the compared value at the run's end, of "
+                        "another column by a running scan (no join built)", ("factorize", "running_extreme")),
     "result": ("a relation out of its fixpoint", ()),
     "yield": ("rows derived this iteration", ()),
     "sink": ("an output: sorted on columns (np.lexsort), decoded", ()),
@@ -131,14 +135,16 @@ def llvm_text(g: Graph) -> str:
     from numba import njit
 
     from dfl.backends.cpu import kernels as K
+    from dfl.backends.cpu import range_agg
 
     out = []
     for name in kernels_of(g):
-        disp = getattr(K, name)
+        home = K if hasattr(K, name) else range_agg  # range_agg.py keeps its own kernels
+        disp = getattr(home, name)
         # numba shows no IR for code loaded from its disk cache: compile a fresh copy
         options = {k: v for k, v in disp.targetoptions.items() if k not in ("cache", "nopython")}
         fresh = njit(**options)(disp.py_func)
-        for sig in K.SIGNATURES.get(name, ()):
+        for sig in home.SIGNATURES.get(name, ()):
             fresh.compile(sig)
         for sig, ir in fresh.inspect_llvm().items():
             out.append(f"; ---- kernel {name}{sig}\n{ir}")

@@ -11,8 +11,9 @@ from typing import Callable
 
 import numpy as np
 
+from dfl.ir.expr import Col, Fn, Lit
 from dfl.ir.graph import Node
-from dfl.ir.types import Type
+from dfl.ir.types import Column, Schema, Type
 from dfl.backends.columnar.table import DTYPES
 from dfl.backends.cuda import hashing as H
 from dfl.backends.cuda.columns import DTable, concat, empty, full, gather, mask_rows, take
@@ -215,6 +216,36 @@ def op_aggregate(node: Node, ins: list[DTable], ctx) -> DTable:
     return DTable(out, g, distinct=True)
 
 
+def op_range_aggregate(node: Node, ins: list[DTable], ctx) -> DTable:
+    """The join, filter and aggregate that compiler/passes/range_aggregates.py replaced, on the
+    device: the same rows as the cpu's sorted plan, with the join's memory (no device sort yet)."""
+    left, right = ins
+    nl = len(left.cols)
+    ltypes, rtypes = types_of(left), types_of(right)
+    value = node.attr("value")
+    ((func, arg),) = node.attr("aggs")
+    both = Schema(tuple(Column(f"c{i}", t) for i, t in enumerate(ltypes + rtypes)))
+    pair = Node(f"{node.id}.join", "join", node.inputs, (("left_keys", node.attr("left_keys")),
+                                                         ("right_keys", node.attr("right_keys"))), both)
+    tests = [Fn(c, (Col(nl + value, rtypes[value]), b), Type.BOOL)  # a bound reads left columns: the same indices
+             for c, b in zip(node.attr("cmp"), node.attr("bound"))]
+    pred = tests[0] if len(tests) == 1 else Fn("and", tuple(tests), Type.BOOL)
+    kept = Node(f"{node.id}.filter", "filter", (pair.id,), (("pred", pred),), both)
+    keys = tuple(Col(i, t) for i, t in enumerate(ltypes))
+    agg = Node(node.id, "aggregate", (kept.id,), (("keys", keys), ("aggs", (
+        (func, None if arg is None else Col(nl + arg.index, arg.type)),))), node.schema)
+    out = op_aggregate(agg, [op_filter(kept, [op_join(pair, ins, ctx)], ctx)], ctx)
+    if node.attr("empty") != "zero":
+        return out
+    # a count or sum of no row is 0: the left rows without an answer, with a 0 (as lower.py does)
+    k = tuple(range(nl))
+    missing = Node(f"{node.id}.empty", "anti_join", (node.inputs[0], node.id), (("left_keys", k), ("right_keys", k)),
+                   Schema(both.columns[:nl]))
+    zero = Node(f"{node.id}.zero", "map", (missing.id,), (("exprs", keys + (Lit(0, Type.INT),)),), node.schema)
+    zeros = op_map(zero, [op_anti_join(missing, [left, out], ctx)], ctx)
+    return op_union(Node(f"{node.id}.all", "union", (node.id, zero.id), (), node.schema), [out, zeros], ctx)
+
+
 def op_lattice_merge(node: Node, ins: list[DTable], ctx) -> DTable:
     return lattice_merge(ctx, ins[0], node.schema)
 
@@ -252,5 +283,6 @@ TABLE: dict[str, Callable[[Node, list[DTable], object], DTable]] = {
     "flat_map": op_flat_map, "join": op_join, "anti_join": op_anti_join, "union": op_union,
     "distinct": op_distinct, "aggregate": op_aggregate, "lattice_merge": op_lattice_merge,
     "fixpoint": op_fixpoint, "result": op_result, "yield": op_passthrough, "sink": op_passthrough,
+    "range_aggregate": op_range_aggregate,
     "persist": op_passthrough, "exchange": op_passthrough, "defer": op_passthrough,
 }

@@ -5,6 +5,8 @@ Written to be obviously correct: it defines the semantics every other backend is
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
+from operator import itemgetter
 from typing import Any, Callable
 
 from dfl.ir.graph import Node
@@ -133,6 +135,47 @@ def op_aggregate(node: Node, ins: list[Rel], ctx) -> Rel:
     return Rel(out)
 
 
+def op_range_aggregate(node: Node, ins: list[Rel], ctx) -> Rel:
+    """For each distinct left row, the aggregate over the distinct right rows of its key whose
+    `value` column compares by each of `cmp` with the left row's `bound` expressions: the
+    aggregate over filter(join(left, right)) that compiler/passes/range_aggregates.py
+    replaced. Each key's rows sorted by value, the qualifying ones are a slice found by
+    bisection (what bisect finds is what the comparison keeps: `v < b` for the first
+    bisect_left(vs, b) values)."""
+    left, right = ins
+    ((func, e),) = node.attr("aggs")
+    arg = (lambda r: r) if e is None else compile_expr(e)
+    value, tests = node.attr("value"), [(c, compile_expr(b)) for c, b in zip(node.attr("cmp"), node.attr("bound"))]
+    rkey, lkey = key_fn(node.attr("right_keys")), key_fn(node.attr("left_keys"))
+    groups: dict[tuple, list[tuple]] = {}
+    for r in dict.fromkeys(right):
+        if r[value] == r[value]:  # a NaN compares with nothing
+            groups.setdefault(rkey(r), []).append(r)
+    sorted_groups = {}
+    for k, rows in groups.items():
+        rows.sort(key=itemgetter(value))
+        sorted_groups[k] = ([r[value] for r in rows], [arg(r) for r in rows])
+    out = []
+    zero = node.attr("empty") == "zero"  # a count or sum over no row is 0 (else: no row)
+    for l in dict.fromkeys(left):
+        g = sorted_groups.get(lkey(l))
+        bs = [b(l) for _, b in tests]
+        if g is None or any(b != b for b in bs):
+            if zero:
+                out.append(l + (0,))
+            continue
+        vs, args = g
+        lo, hi = 0, len(vs)
+        for (cmp, _), b in zip(tests, bs):
+            if cmp in ("lt", "le"):
+                hi = min(hi, (bisect_left if cmp == "lt" else bisect_right)(vs, b))
+            else:
+                lo = max(lo, (bisect_right if cmp == "gt" else bisect_left)(vs, b))
+        if lo < hi or zero:  # a count or sum of no row: 0
+            out.append(l + (AGG_FUNCS[func](args[lo:hi], None if e is None else e.type),))
+    return Rel(out)
+
+
 def op_source(node: Node, ins: list[Rel], ctx) -> Rel:
     rows = list(ctx.inputs.get((node.attr("kind"), node.attr("rel")), ()))
     floats = [i for i, t in enumerate(node.schema.types) if t == Type.FLOAT]
@@ -176,5 +219,6 @@ TABLE: dict[str, Callable[[Node, list[Rel], Any], Rel]] = {
     "flat_map": op_flat_map, "join": op_join, "anti_join": op_anti_join, "union": op_union,
     "distinct": op_distinct, "aggregate": op_aggregate, "lattice_merge": op_lattice_merge,
     "fixpoint": op_fixpoint, "result": op_result, "yield": op_passthrough, "sink": op_passthrough,
+    "range_aggregate": op_range_aggregate,
     "persist": op_passthrough, "exchange": op_passthrough, "defer": op_passthrough,
 }

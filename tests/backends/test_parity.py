@@ -670,6 +670,20 @@ CASES = [
                 (7, 1, 8)],
           "lo": [(1, 2), (2, 2), (3, 1), (5, 6), (6, 6), (7, 8)],
           "test": [(0,), (2,)]}),
+    Case("body_aggregate_over_a_range", """
+        input ev(u: str, t: int, w: int)
+        input q(u: str, ts: int)
+        output prev(u: str, ts: int, p: int)
+        output later(u: str, ts: int, n: int, s: int)
+        prev(u, ts, p) :- q(u, ts), p = max t : { ev(u, t, _), t < ts }.
+        output win(u: str, ts: int, n: int)
+        later(u, ts, n, s) :- q(u, ts), n = count : { ev(u, t, _), ts <= t }, s = sum w : { ev(u, t, w), t >= ts }.
+        win(u, ts, n) :- q(u, ts), n = count : { ev(u, t, _), t > ts - 3, t <= ts }.""",
+         {"ev": [("a", 1, 5), ("a", 3, 1), ("a", 3, 2), ("b", 2, 7), ("é", 9, -1)],
+          "q": [("a", 3), ("a", 0), ("b", 2), ("c", 5), ("é", 10)]},
+         {"prev": [("a", 3, 1), ("é", 10, 9)],
+          "later": [("a", 0, 3, 8), ("a", 3, 2, 3), ("b", 2, 1, 7), ("c", 5, 0, 0), ("é", 10, 0, 0)],
+          "win": [("a", 0, 0), ("a", 3, 3), ("b", 2, 1), ("c", 5, 0), ("é", 10, 1)]}),
     Case("body_aggregate_without_outer_atoms", """
         input e(a: int, b: int)
         output c(n: int, s: int)
