@@ -12,16 +12,23 @@ ways, best of `--repeat` each:
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import textwrap
 import time
 
 import numpy as np
 
-import dfl
-import dfl.backends.cpu.plan as cpu_plan
-import dfl.backends.interp.plan as interp_plan
-from dfl.runtime.options import RunOptions
-from dfl.runtime.profile_report import profile_json
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:  # run as a script: the workloads package sits beside it
+    sys.path.insert(0, HERE)
+
+import dfl  # noqa: E402
+import dfl.backends.cpu.plan as cpu_plan  # noqa: E402
+import dfl.backends.interp.plan as interp_plan  # noqa: E402
+from dfl.runtime.options import RunOptions  # noqa: E402
+from dfl.runtime.profile_report import profile_json  # noqa: E402
+from workloads import andersen  # noqa: E402
 
 NONLINEAR_TC = """
 input edge(a: int, b: int)
@@ -30,18 +37,7 @@ path(x, y) :- edge(x, y).
 path(x, z) :- path(x, y), path(y, z).
 """
 
-ANDERSEN = """
-input addr(p: int, o: int)
-input assign(p: int, q: int)
-input load(p: int, q: int, f: int)
-input store(p: int, f: int, q: int)
-output pt(p: int, o: int)
-output hpt(o: int, f: int, o2: int)
-pt(p, o) :- addr(p, o).
-pt(p, o) :- assign(p, q), pt(q, o).
-hpt(o1, f, o2) :- store(p, f, q), pt(p, o1), pt(q, o2).
-pt(p, o2) :- load(p, q, f), pt(q, o1), hpt(o1, f, o2).
-"""
+ANDERSEN = andersen.DFL_SRC  # the benchmark workload's program (benchmarks/workloads/andersen.py)
 
 SG = """
 input edge(p: int, c: int)

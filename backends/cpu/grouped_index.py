@@ -18,7 +18,7 @@ from numba import njit, prange
 
 from dfl.backends.cpu import kernels as K
 from dfl.backends.cpu.dense_keys import DenseKeys
-from dfl.backends.cpu.rowset import HashKeys, RowSet
+from dfl.backends.cpu.rowset import RowSet, fitted, key_groups
 from dfl.backends.columnar.table import Table, key_matrix
 from dfl.runtime import limits
 from dfl.runtime.profile import timed_index
@@ -44,15 +44,13 @@ class GroupedIndex:
     @timed_index("grouped", lambda self, table: table.n - self.rows)  # --stats: its builds, rows, time
     def extend(self, table: Table) -> None:
         """Indexes rows self.rows .. table.n (the table only ever grows)."""
-        if self.groups is None:  # one int column: group ids from an array while its range is dense
-            one_int = len(self.keys) == 1 and table.cols[self.keys[0]].dtype == np.int64
-            self.groups = DenseKeys() if one_int else RowSet(len(self.keys))
+        if self.groups is None:
+            self.groups = key_groups(table, self.keys)
         start, n = self.rows, table.n
         if n <= start:
             return
         km = key_matrix([c[start:n] for c in (table.cols[k] for k in self.keys)], n - start)
-        if isinstance(self.groups, DenseKeys) and not self.groups.fit(km):
-            self.groups = HashKeys.of(self.groups.key_rows(0, self.groups.count)).set  # gone sparse: hash, ids kept
+        self.groups = fitted(self.groups, km)
         self.groups.insert(km)
         gids = self.groups.lookup(km)
         if n > len(self.gid):

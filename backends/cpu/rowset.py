@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from dfl.backends.cpu import kernels as K
+from dfl.backends.cpu.dense_keys import DenseKeys
 
 
 class RowSet:
@@ -67,3 +68,18 @@ class HashKeys:
         out = cls(keys.shape[1])
         out.set.insert(keys)
         return out
+
+
+def key_groups(table, keys: tuple[int, ...]) -> "DenseKeys | RowSet":
+    """A join index's key -> group id map for those key columns of table: array positions
+    for one int column (while its range is dense), else a RowSet of the key rows."""
+    one_int = len(keys) == 1 and table.cols[keys[0]].dtype == np.int64
+    return DenseKeys() if one_int else RowSet(len(keys))
+
+
+def fitted(groups: "DenseKeys | RowSet", km: np.ndarray) -> "DenseKeys | RowSet":
+    """`groups`, made ready for the key rows km: an array map whose range would go sparse
+    becomes a RowSet holding the same keys under the same group ids."""
+    if isinstance(groups, DenseKeys) and not groups.fit(km):
+        return HashKeys.of(groups.key_rows(0, groups.count)).set
+    return groups
