@@ -292,11 +292,16 @@ class _Verifier:
         elif ok and shape[0] == "min_path":
             ok = len(shape) == 5 and sorted(shape[2:]) == [0, 1, 2] and len(want[f"ext:{shape[1]}"]) == 3 \
                  and len(want[f"full:{rels[0]}"]) == 2
+        elif ok and shape[0] == "min_label":
+            edges = [shape[i:i + 3] for i in range(1, len(shape), 3)]
+            ok = (len(shape) - 1) % 3 == 0 and len(want[f"full:{rels[0]}"]) == 2 and all(
+                f"ext:{e}" in want and len(want[f"ext:{e}"]) == 2 and sorted((a, b)) == [0, 1] for e, a, b in edges)
         else:
             ok = False
         if not ok:
-            raise self.fail(n, f"shape {shape!r} is not [\"closure\", EXT, \"left\"|\"right\"] or "
-                               f"[\"min_path\", EXT, SRC, DST, W] over one relation and one binary/ternary ext")
+            raise self.fail(n, f"shape {shape!r} is not [\"closure\", EXT, \"left\"|\"right\"], "
+                               f"[\"min_path\", EXT, SRC, DST, W] or [\"min_label\", EXT, SRC, DST, ...] over one "
+                               f"relation and binary/ternary exts")
 
     def op_fixpoint(self, n: Node) -> None:
         rels, exts, body = n.attr("rels"), n.attr("exts"), n.attr("body")

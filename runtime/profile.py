@@ -37,6 +37,7 @@ ACTIVE: "Profile | None" = None  # the run being profiled, for the index builds'
 STRATEGIES = {
     "closures": "closure (parallel BFS)",
     "shortest_paths": "shortest paths (Dijkstra)",
+    "min_labels": "least labels (Dijkstra with weights 0)",
     "iterations": "semi-naive",
     "pipelines": "fused join pipeline (native)",
     "fused": "fused filter/map chain (native)",

@@ -208,7 +208,8 @@ def _ext(node: Node, ins: list[Table], ext: str) -> Table:
 
 
 def run_fixpoint(node: Node, ins: list[Table], ctx) -> Table:
-    from dfl.backends.cpu.special import closure_of, run_closure, run_shortest_paths, shortest_paths_of
+    from dfl.backends.cpu.special import (closure_of, min_labels_of, run_closure, run_min_labels,
+                                          run_shortest_paths, shortest_paths_of)
 
     rels = node.attr("rels")
     # the kernel follows the shape the compiler found (compiler/passes/recursion_shapes.py)
@@ -229,6 +230,16 @@ def run_fixpoint(node: Node, ins: list[Table], ctx) -> Table:
         if res is not None:
             ctx.fixpoint_results[(node.id, rels[0])] = res
             ctx.stats["shortest_paths"] = ctx.stats.get("shortest_paths", 0) + 1
+            return Table([], 0)
+    ml = min_labels_of(node)
+    if ml is not None:
+        from dfl.backends.cpu.ops import op_lattice_merge_table
+
+        init = op_lattice_merge_table(ins[0], schemas_of(node)[rels[0]], ctx)
+        res = run_min_labels(ml, init, [_ext(node, ins, e) for e, _, _ in ml.edges])
+        if res is not None:
+            ctx.fixpoint_results[(node.id, rels[0])] = res
+            ctx.stats["min_labels"] = ctx.stats.get("min_labels", 0) + 1
             return Table([], 0)
     loop = fixpoint_loop(node, ins[len(rels):], ctx, claim=True)
     iterations = loop.run(loop.seed(ins[:len(rels)]))

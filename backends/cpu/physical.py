@@ -10,7 +10,7 @@ from dfl.ir.graph import Graph, Node
 from dfl.ir.types import Schema
 from dfl.backends.columnar.table import DTYPES
 from dfl.backends.cpu.claim_join import claims_of
-from dfl.backends.cpu.special import closure_of, shortest_paths_of
+from dfl.backends.cpu.special import closure_of, min_labels_of, shortest_paths_of
 
 # op -> (what it does on columns, the native kernels it calls)
 _OPS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -51,6 +51,9 @@ def _fixpoint(n: Node) -> tuple[str, tuple[str, ...]]:
     c = closure_of(n)  # the shape the compiler annotated (compiler/passes/recursion_shapes.py)
     if c is not None:
         return c.describe(), ("factorize_dense", "group_order", "closure_bfs")
+    ml = min_labels_of(n)
+    if ml is not None:
+        return ml.describe(), ("factorize1", "group_order", "dijkstra")
     s = shortest_paths_of(n)
     if s is not None:
         return s.describe(), ("factorize_dense", "group_order", "dijkstra", "lattice_update", "set_lookup",

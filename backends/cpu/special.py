@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from dfl.ir.graph import Node
 from dfl.backends.cpu import kernels as K
@@ -153,3 +154,72 @@ def run_shortest_paths(spec: ShortestPaths, init: Table, edges: Table) -> Table 
     dist, reached = K.dijkstra(adj_off, edst[order], weights[order].astype(d_dtype), start,
                                init.cols[1], n_nodes)
     return Table([values[reached].astype(node_dtype, copy=False), dist[reached]], int(reached.sum()))
+
+
+@dataclass(frozen=True)
+class MinLabels:
+    rel: str
+    edges: tuple[tuple[str, int, int], ...]  # (E, position of the edge's source, of its destination)
+
+    def describe(self) -> str:
+        exts = ", ".join(sorted({e for e, _, _ in self.edges}))
+        return (f"least labels: {self.rel} over {exts} by Dijkstra with weights 0 (each node's least seed "
+                f"label among the nodes that reach it; CSR adjacency of every rule's edges)")
+
+
+def min_labels_of(fix: Node) -> MinLabels | None:
+    """The least-label spec, from the fixpoint's `shape` (compiler/passes/recursion_shapes.py)."""
+    shape = fix.attr("shape")
+    if shape is None or shape[0] != "min_label":
+        return None
+    return MinLabels(fix.attr("rels")[0], tuple(tuple(shape[i:i + 3]) for i in range(1, len(shape), 3)))
+
+
+def run_min_labels(spec: MinLabels, init: Table, edge_tables: list[Table]) -> Table | None:
+    """D's rows: every rule's edges in one graph, the seeds' labels spread at weight 0 (a
+    label that improves on none is never pushed). None where a NaN label rules it out (the
+    generic loop then merges as the language says)."""
+    if init.n == 0:
+        return init
+    if init.cols[1].dtype == np.float64 and np.isnan(init.cols[1]).any():
+        return None
+    src = np.concatenate([t.cols[a] for t, (_, a, _) in zip(edge_tables, spec.edges)])
+    dst = np.concatenate([t.cols[b] for t, (_, _, b) in zip(edge_tables, spec.edges)])
+    nodes_all = np.concatenate([init.cols[0], src, dst])
+    ids, first = factorize_columns([nodes_all], len(nodes_all))
+    values = nodes_all[first]
+    n_nodes = len(values)
+    esrc, edst = ids[init.n:init.n + len(src)], ids[init.n + len(src):]
+    order, adj_off = K.group_order(esrc, n_nodes)  # the CSR adjacency
+    # with weights 0, Dijkstra's order is the seeds' order by label: a search from each seed
+    # in that order labels what it reaches first, and no node is visited twice
+    seeds = np.argsort(init.cols[1], kind="stable")
+    label_of = least_labels(adj_off, edst[order], ids[:init.n][seeds], n_nodes)
+    reached = label_of >= 0
+    labels = init.cols[1][seeds][label_of[reached]]
+    return Table([values[reached].astype(init.cols[0].dtype, copy=False), labels], int(reached.sum()))
+
+
+@njit(cache=True)
+def least_labels(adj_off: np.ndarray, adj: np.ndarray, seeds: np.ndarray, n_nodes: int) -> np.ndarray:
+    """For each node, the position (in `seeds`, ordered by label) of the first seed that
+    reaches it, or -1: one breadth-first search per seed over the nodes not yet reached."""
+    got = np.full(n_nodes, -1, np.int64)
+    queue = np.empty(n_nodes, np.int64)
+    for s in range(seeds.shape[0]):
+        v = seeds[s]
+        if got[v] >= 0:
+            continue
+        got[v] = s
+        head, tail = 0, 1
+        queue[0] = v
+        while head < tail:
+            u = queue[head]
+            head += 1
+            for j in range(adj_off[u], adj_off[u + 1]):
+                w = adj[j]
+                if got[w] < 0:
+                    got[w] = s
+                    queue[tail] = w
+                    tail += 1
+    return got

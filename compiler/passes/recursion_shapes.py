@@ -13,6 +13,11 @@ the semi-naive body (so this pass runs after `seminaive`):
 - `shape=["min_path", E, SRC, DST, W]`: one relation D(node, d: min<T>) whose one recursive
   rule adds one weighted edge of a static relation E: `D(y, d + w) :- D(x, d), E(x, y, w).`;
   SRC, DST and W are the positions in E of the edge's source, destination and weight.
+- `shape=["min_label", E1, SRC1, DST1, E2, SRC2, DST2, ...]`: one relation D(node, l: min<T>)
+  whose recursive rules each pass a label unchanged along one edge of a static binary
+  relation: `D(y, l) :- D(x, l), E(x, y).` (SRC, DST = 0, 1) or against it, `D(y, l) :-
+  D(x, l), E(y, x).` (1, 0); connected components by min label is the classic. Each node's
+  label is the least seed label among the nodes that reach it: Dijkstra with weights 0.
 
 Example: `tc(x, y) :- e(x, y). tc(x, z) :- tc(x, y), e(y, z).` gives the fixpoint
 `fixpoint(n2, n1) {rels=["tc"], exts=["e"], body=graph, shape=["closure", "e", "right"]}`.
@@ -22,7 +27,7 @@ from __future__ import annotations
 from dfl.ir.expr import Col, Fn
 from dfl.ir.graph import Graph, Node
 
-Shape = tuple  # ("closure", ext, side) | ("min_path", ext, src, dst, w)
+Shape = tuple  # ("closure", ext, side) | ("min_path", ext, src, dst, w) | ("min_label", ext, src, dst, ...)
 
 
 def recursion_shapes(g: Graph) -> Graph:
@@ -37,13 +42,15 @@ def recursion_shapes(g: Graph) -> Graph:
 
 
 def find_shape(fix: Node) -> Shape | None:
-    return _closure(fix) or _min_path(fix)
+    return _closure(fix) or _min_path(fix) or _min_label(fix)
 
 
 def describe(shape: Shape, rel: str) -> str:
     """The shape in words, for `dfl explain` and the cpu physical plan."""
     if shape[0] == "closure":
         return f"linear closure of {rel} over {shape[1]} (extended at the {shape[2]})"
+    if shape[0] == "min_label":
+        return f"least label: {rel} over {', '.join(sorted(set(shape[1::3])))} (labels passed along edges unchanged)"
     return f"shortest paths: {rel} over {shape[1]} (min over summed weights)"
 
 
@@ -130,3 +137,50 @@ def _min_path(fix: Node) -> Shape | None:
     if not (0 <= w < 3) or len({ek, dst, w}) != 3:
         return None
     return ("min_path", ext, ek, dst, w)
+
+
+def _min_label(fix: Node) -> Shape | None:
+    if len(fix.attr("rels")) != 1:
+        return None
+    rel = fix.attr("rels")[0]
+    body: Graph = fix.attr("body")
+    (y,) = body.by_op("yield")
+    if not (y.schema.arity == 2 and y.schema.key_arity == 1 and y.schema.lattices == ("min",)):
+        return None
+    union = body.node(y.inputs[0])
+    if union.op != "union" or not union.inputs:
+        return None
+    edges: list = []
+    for i in union.inputs:
+        edge = _label_rule(body, body.node(i), rel)
+        if edge is None:
+            return None
+        edges += edge
+    return ("min_label", *edges)
+
+
+def _label_rule(body: Graph, m: Node, rel: str) -> tuple | None:
+    """(E, SRC, DST) of one rule `D(y, l) :- D(x, l), E(..x..y..)` lowered as
+    map(join(delta:D, ext:E)) (either side first), else None."""
+    if m.op != "map" or len(m.attr("exprs")) != 2 or not all(isinstance(e, Col) for e in m.attr("exprs")):
+        return None
+    j = body.node(m.inputs[0])
+    if j.op != "join" or len(j.attr("left_keys")) != 1:
+        return None
+    a, b = (body.node(i) for i in j.inputs)
+    if a.op != "param" or b.op != "param":
+        return None
+    if a.attr("name") == f"delta:{rel}" and b.attr("name", "").startswith("ext:"):
+        d_off, e_off, e, dk, ek = 0, 2, b, j.attr("left_keys")[0], j.attr("right_keys")[0]
+    elif b.attr("name") == f"delta:{rel}" and a.attr("name", "").startswith("ext:"):
+        e_off = 0
+        d_off, e, dk, ek = a.schema.arity, a, j.attr("right_keys")[0], j.attr("left_keys")[0]
+    else:
+        return None
+    if e.schema.arity != 2 or dk != 0:
+        return None
+    node_e, label = m.attr("exprs")
+    dst = node_e.index - e_off
+    if label.index != d_off + 1 or not 0 <= dst < 2 or dst == ek:
+        return None
+    return (e.attr("name")[4:], ek, dst)

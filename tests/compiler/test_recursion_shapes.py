@@ -149,3 +149,64 @@ def test_the_verifier_rejects_a_malformed_shape(shape) -> None:
     bad = g.with_nodes(n.with_attrs(shape=shape) if n.op == "fixpoint" else n for n in g.nodes)
     with pytest.raises(IRError, match="shape"):
         verify(bad)
+
+
+# ---------------------------------------------------------------- least labels (issue 14)
+import numpy as np  # noqa: E402
+
+
+LABELS = """
+input e(a: int, b: int)
+input f(a: int, b: int)
+input seed(n: int, l: {t})
+output d(n: int, l: min<{t}>)
+d(n, l) :- seed(n, l).
+{rules}
+"""
+
+
+@pytest.mark.parametrize("rules,shape", [
+    ("d(y, l) :- d(x, l), e(x, y).", ("min_label", "e", 0, 1)),
+    ("d(y, l) :- d(x, l), e(y, x).", ("min_label", "e", 1, 0)),
+    ("d(y, l) :- d(x, l), e(x, y).\nd(y, l) :- e(y, x), d(x, l).\nd(y, l) :- d(x, l), f(x, y).",
+     ("min_label", "e", 0, 1, "e", 1, 0, "f", 0, 1)),
+])
+def test_labels_passed_along_edges_are_the_min_label_shape(rules: str, shape: tuple) -> None:
+    (fix,) = dfl.compile(LABELS.format(t="int", rules=rules)).graph.by_op("fixpoint")
+    assert fix.attr("shape") == shape
+
+
+@pytest.mark.parametrize("rules", [
+    "d(y, l + 1) :- d(x, l), e(x, y).",  # the label changes on the way
+    "d(y, l) :- d(x, l), e(x, y), y != 3.",  # a filter
+    "d(x, l) :- d(x, l), e(x, y).",  # the label stays on the node
+])
+def test_other_label_rules_keep_the_generic_loop(rules: str) -> None:
+    (fix,) = dfl.compile(LABELS.format(t="int", rules=rules)).graph.by_op("fixpoint")
+    assert fix.attr("shape") is None
+
+
+@pytest.mark.parametrize("t", ["int", "float"])
+@pytest.mark.parametrize("seed", range(4))
+def test_least_labels_equal_the_generic_loop(t: str, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    rules = "d(y, l) :- d(x, l), e(x, y).\nd(y, l) :- d(x, l), e(y, x).\nd(y, l) :- d(x, l), f(x, y)."
+    prog = dfl.compile(LABELS.format(t=t, rules=rules))
+    e = [tuple(map(int, r)) for r in rng.integers(-20, 60, (70, 2))]
+    f = [tuple(map(int, r)) for r in rng.integers(0, 80, (30, 2))]
+    labels = rng.integers(-5, 100, 25) if t == "int" else rng.normal(size=25)
+    if t == "float":
+        labels[:3] = [0.0, -0.0, np.inf]
+    seeds = [(int(n), lab.item()) for n, lab in zip(rng.integers(-20, 80, 25), labels)]
+    want = sorted(prog.run(target="interp", e=e, f=f, seed=seeds)["d"])
+    got = prog.run(target="cpu", e=e, f=f, seed=seeds)
+    assert sorted(got["d"]) == want
+    assert got.stats.get("min_labels") == 1  # the search ran, not the generic loop
+
+
+def test_a_nan_label_falls_back_to_the_generic_loop() -> None:
+    prog = dfl.compile(LABELS.format(t="float", rules="d(y, l) :- d(x, l), e(x, y)."))
+    rows = dict(e=[(1, 2), (2, 3)], f=[], seed=[(1, float("nan")), (2, 0.5)])
+    got = prog.run(target="cpu", **rows)
+    assert "min_labels" not in got.stats
+    assert repr(sorted(got["d"])) == repr(sorted(prog.run(target="interp", **rows)["d"]))

@@ -38,12 +38,14 @@ path(x, z) :- path(x, y), path(y, z).
 """
 
 # two recursive rules into one relation, one of them a lattice (min label)
+# the filter keeps the cpu target on the generic loop (without it, connected components is
+# the `min_label` shape, run by one search per seed: no iterations to break down)
 CC = """
 input edge(a: int, b: int)
 output cc(x: int, l: min<int>)
 cc(x, x) :- edge(x, _).
 cc(x, x) :- edge(_, x).
-cc(y, l) :- cc(x, l), edge(x, y).
+cc(y, l) :- cc(x, l), edge(x, y), y != -1.
 cc(y, l) :- cc(x, l), edge(y, x).
 """
 
