@@ -76,7 +76,10 @@ def check(prog: ast.Program) -> CheckedProgram:
         except DflError as e:
             errors.append(e)
     rules: list[CheckedRule] = []
-    for i, rule in enumerate(prog.rules):
+    # a relation named like a builtin makes its atoms read as calls of the builtin: every rule
+    # using it would add errors about that misreading, so the declaration's error stands alone
+    shadowing = any(d.name in SIGS for d in prog.decls)
+    for i, rule in enumerate(prog.rules if not shadowing else ()):
         try:
             for e in _rule_exprs(rule) if inlined else ():
                 inlined.check(e)

@@ -481,3 +481,11 @@ def test_out_of_range_int_literal_is_an_error() -> None:
     assert run("output p(a: int)\np(-9223372036854775808).\n")["p"] == [(-9223372036854775808,)]
     err = error("output p(a: int)\np(9223372036854775808).\n")
     at(err, 2, 3)
+
+
+def test_a_relation_named_like_a_builtin_is_the_one_error_reported() -> None:
+    # its atoms would read as calls of the builtin: no cascade of errors about that misreading
+    err = error("input log(u: int, ts: int)\noutput s(u: int)\n"
+                "s(u) :- log(u, ts), p = max t : { log(u, t), t < ts }, ts - p > 1800.\n")
+    at(err, 1, 7)
+    assert "'log' is a builtin function" in str(err) and err.related == []
