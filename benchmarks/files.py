@@ -351,11 +351,8 @@ def markdown(rows: list[list[str]]) -> str:
 
 
 # ============================================================================ main
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", default=",".join(WORKLOADS), help=f"workloads, of {','.join(WORKLOADS)}")
-    ap.add_argument("--formats", default=",".join(FORMATS), help="csv,parquet (default both)")
-    ap.add_argument("--systems", default=",".join(SYSTEMS), help="dfl,duckdb,polars (default all)")
+def run_options(ap: argparse.ArgumentParser) -> None:
+    """The options every whole-run benchmark takes (this script's and recursion.py's)."""
     ap.add_argument("--repeat", type=int, default=3, help="timed runs after the warm-up; the median is shown")
     ap.add_argument("--quick", action="store_true", help="small sizes (seconds in all): for a test")
     ap.add_argument("--data-dir", help="where the inputs are generated (kept; reused when given again)")
@@ -363,6 +360,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=600, help="seconds per process before it is killed")
     ap.add_argument("--json", metavar="FILE", help="also write every measurement as JSON")
     ap.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", default=",".join(WORKLOADS), help=f"workloads, of {','.join(WORKLOADS)}")
+    ap.add_argument("--formats", default=",".join(FORMATS), help="csv,parquet (default both)")
+    ap.add_argument("--systems", default=",".join(SYSTEMS), help="dfl,duckdb,polars (default all)")
+    run_options(ap)
     args = ap.parse_args(argv)
     def pick(text: str, known: tuple[str, ...], what: str) -> list[str]:
         chosen = [x for x in text.split(",") if x]

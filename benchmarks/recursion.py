@@ -115,13 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", default=",".join(RECURSIVE), help=f"workloads, of {','.join(RECURSIVE)}")
     ap.add_argument("--systems", default=",".join(SYSTEMS), help="dfl,duckdb (default both)")
-    ap.add_argument("--repeat", type=int, default=3, help="timed runs after the warm-up; the median is shown")
-    ap.add_argument("--quick", action="store_true", help="small sizes (seconds in all): for a test")
-    ap.add_argument("--data-dir", help="where the inputs are generated (kept; reused when given again)")
-    ap.add_argument("--seed", type=int, default=20261202)
-    ap.add_argument("--timeout", type=float, default=600, help="seconds per process before it is killed")
-    ap.add_argument("--json", metavar="FILE", help="also write every measurement as JSON")
-    ap.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
+    files.run_options(ap)
     args = ap.parse_args(argv)
     names = [x for x in args.only.split(",") if x]
     systems = [x for x in args.systems.split(",") if x]

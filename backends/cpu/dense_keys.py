@@ -12,7 +12,7 @@ its label store is touched once per derived candidate, millions of times.
 
 The range grows (re-allocated) while it stays dense; keys that would make it sparse make
 `fit` return False, and the caller moves to a hash set. Its interface is RowSet's where
-they overlap (count, insert, lookup) plus HashKeys' (index.py) for lattices.
+they overlap (count, insert, lookup) plus HashKeys' (rowset.py) for lattices.
 """
 from __future__ import annotations
 

@@ -90,7 +90,8 @@ class SetRelation:
 class LatticeRelation:
     """One row per key; lattice columns merged (min or max) as candidates arrive.
 
-    Keys live in a RowSet (store index = row number) with their typed columns beside it;
+    Keys live in a key map (dense_keys.DenseKeys, or rowset.HashKeys; store index = row
+    number) with their typed columns beside it;
     values in one matrix per storage dtype (int64, float64), pre-filled with the identity of
     their merge (+inf for min, -inf for max) so a key is "new" exactly when it improves."""
 

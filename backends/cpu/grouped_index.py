@@ -18,8 +18,8 @@ from numba import njit, prange
 
 from dfl.backends.cpu import kernels as K
 from dfl.backends.cpu.dense_keys import DenseKeys
-from dfl.backends.cpu.rowset import RowSet, fitted, key_groups
-from dfl.backends.columnar.table import Table, key_matrix
+from dfl.backends.cpu.rowset import RowSet, group_ids
+from dfl.backends.columnar.table import Table
 from dfl.runtime import limits
 from dfl.runtime.profile import timed_index
 
@@ -44,15 +44,10 @@ class GroupedIndex:
     @timed_index("grouped", lambda self, table: table.n - self.rows)  # --stats: its builds, rows, time
     def extend(self, table: Table) -> None:
         """Indexes rows self.rows .. table.n (the table only ever grows)."""
-        if self.groups is None:
-            self.groups = key_groups(table, self.keys)
         start, n = self.rows, table.n
+        self.groups, gids = group_ids(self.groups, table, self.keys, start)
         if n <= start:
             return
-        km = key_matrix([c[start:n] for c in (table.cols[k] for k in self.keys)], n - start)
-        self.groups = fitted(self.groups, km)
-        self.groups.insert(km)
-        gids = self.groups.lookup(km)
         if n > len(self.gid):
             grown = np.empty(max(n, 2 * len(self.gid)), np.int64)
             grown[:start] = self.gid[:start]

@@ -2,7 +2,7 @@
 
 Semi-naive evaluation inserts every derived row into its relation's set, duplicates
 included: a points-to analysis derives some twenty rows for each one it keeps, so the set
-is the busiest structure of the loop. RowSet (index.py) keeps the rows in a store and
+is the busiest structure of the loop. RowSet (rowset.py) keeps the rows in a store and
 indexes into it from its slots: two cache misses per probe, and a hash over every column.
 When a relation's columns are non-negative integers that fit side by side in 62 bits
 (node ids, string codes, small counters: the usual case), each row is packed into one

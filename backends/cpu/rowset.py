@@ -5,6 +5,7 @@ import numpy as np
 
 from dfl.backends.cpu import kernels as K
 from dfl.backends.cpu.dense_keys import DenseKeys
+from dfl.backends.columnar.table import key_matrix
 
 
 class RowSet:
@@ -70,16 +71,19 @@ class HashKeys:
         return out
 
 
-def key_groups(table, keys: tuple[int, ...]) -> "DenseKeys | RowSet":
-    """A join index's key -> group id map for those key columns of table: array positions
-    for one int column (while its range is dense), else a RowSet of the key rows."""
-    one_int = len(keys) == 1 and table.cols[keys[0]].dtype == np.int64
-    return DenseKeys() if one_int else RowSet(len(keys))
-
-
-def fitted(groups: "DenseKeys | RowSet", km: np.ndarray) -> "DenseKeys | RowSet":
-    """`groups`, made ready for the key rows km: an array map whose range would go sparse
-    becomes a RowSet holding the same keys under the same group ids."""
+def group_ids(groups: "DenseKeys | RowSet | None", table, keys: tuple[int, ...],
+              start: int) -> "tuple[DenseKeys | RowSet, np.ndarray]":
+    """The group ids of table's rows start .. table.n on its key columns `keys`, and the
+    join index's key -> group map holding them: made on the first call (array positions for
+    one int column, else a RowSet of the key rows), grown, or moved to a RowSet (same ids)
+    when the array's range would go sparse. Shared by the one-off and lasting indexes."""
+    if groups is None:
+        one_int = len(keys) == 1 and table.cols[keys[0]].dtype == np.int64
+        groups = DenseKeys() if one_int else RowSet(len(keys))
+    if table.n <= start:
+        return groups, np.empty(0, np.int64)
+    km = key_matrix([table.cols[k][start:table.n] for k in keys], table.n - start)
     if isinstance(groups, DenseKeys) and not groups.fit(km):
-        return HashKeys.of(groups.key_rows(0, groups.count)).set
-    return groups
+        groups = HashKeys.of(groups.key_rows(0, groups.count)).set
+    groups.insert(km)
+    return groups, groups.lookup(km)
